@@ -1,0 +1,62 @@
+"""Keras-facing batch source for training (fixed padding or length buckets).
+
+Separate from :mod:`ner_core.encoding` because it subclasses a Keras class,
+and encoding must stay importable without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+from ner_core.encoding import FeatureEncoder, batch_plan
+
+
+class BatchSequence(keras.utils.PyDataset):
+    """Yields ``(inputs, targets, sample_weight)``.
+
+    With ``bucketed=False`` every batch is padded to ``max_len`` (the original
+    design); with ``bucketed=True`` a batch is padded only to its longest
+    sentence (still capped at ``max_len``), so recurrent layers do not run 75
+    steps for a 20-token sentence.
+    """
+
+    def __init__(self, sentences: Sequence, features: FeatureEncoder, *, batch_size: int, max_len: int,
+                 bucketed: bool, categorical: bool, shuffle: bool, seed: int):
+        super().__init__()
+        self.sentences = list(sentences)
+        self.features = features
+        self.batch_size = batch_size
+        self.max_len = max_len
+        self.bucketed = bucketed
+        self.categorical = categorical
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self.lengths = [min(len(s.words), max_len) for s in self.sentences]
+        self.batches = batch_plan(self.lengths, batch_size, bucketed=bucketed, shuffle=shuffle, seed=seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        members = self.batches[index]
+        length = max(self.lengths[i] for i in members) if self.bucketed else self.max_len
+        chosen = [self.sentences[i] for i in members]
+        inputs = self.features.inputs([s.words for s in chosen], length)
+        targets, weights = self.features.targets([s.tags for s in chosen], length, categorical=self.categorical)
+        return inputs, targets, weights
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.epoch += 1
+            self.batches = batch_plan(self.lengths, self.batch_size, bucketed=self.bucketed, shuffle=True,
+                                      seed=self.seed, epoch=self.epoch)
+
+    def padded_positions(self) -> int:
+        """Positions the network computes per epoch (real + padding), for the benchmark."""
+        if not self.bucketed:
+            return len(self.sentences) * self.max_len
+        return int(sum(len(b) * max(self.lengths[i] for i in b) for b in self.batches))
+

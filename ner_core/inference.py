@@ -1,0 +1,283 @@
+"""Tag text with a saved run: the one predictor used by the CLI, the app, evaluation and the simulator.
+
+Speed: the model is wrapped once in a ``tf.function`` with a ``[None, None]``
+input signature, so a single sentence costs one graph call instead of
+``model.predict``'s per-call setup (data adapter, callbacks, step function),
+and batches are sorted by length so each is padded only to its own longest
+sentence. Sentences longer than the run's ``max_len`` are tagged in
+overlapping windows and stitched, never cut.
+
+Output is always valid IOB2: ``argmax`` decoding repairs a stray ``I-X`` to
+``B-X`` (the metrics score exactly what users see), and ``constrained``
+decoding runs Viterbi with IOB2-forbidden transitions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ner_core import decoding as decoding_module
+from ner_core import encoding, runs, tags as tagging
+from ner_core.errors import InputTextError, ModelLoadError
+from ner_core.tokenizer import Token, tokenize_sentences
+
+MAX_TEXT_CHARS = 100_000
+OUTPUT_FORMATS = ("json", "iob", "entities_only")
+DECODING_METHODS = decoding_module.DECODING_METHODS
+BATCH_SIZE = 256
+LOW_CONFIDENCE = 0.6
+
+
+@dataclass
+class TokenTag:
+    text: str
+    start: int
+    end: int
+    tag: str
+    confidence: float
+
+
+@dataclass
+class Entity:
+    type: str
+    text: str
+    start: int
+    end: int
+    confidence: float
+    token_start: int
+    token_end: int
+
+
+@dataclass
+class Prediction:
+    """Result of tagging one text; offsets index the original text."""
+
+    text: str
+    tokens: list[TokenTag]
+    entities: list[Entity]
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # token index ranges
+    run_id: str = ""
+    model: str = ""
+    decoding: str = "argmax"
+    latency_ms: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "model": self.model,
+            "decoding": self.decoding,
+            "text": self.text,
+            "tokens": [asdict(t) for t in self.tokens],
+            "entities": [asdict(e) for e in self.entities],
+        }
+
+    def render(self, fmt: str = "json") -> str:
+        """One of :data:`OUTPUT_FORMATS` as text."""
+        if fmt == "json":
+            return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        if fmt == "entities_only":
+            return json.dumps([asdict(e) for e in self.entities], ensure_ascii=False, indent=2)
+        if fmt == "iob":
+            blocks = []
+            for first, last in self.sentences:
+                blocks.append("\n".join(f"{t.text}\t{t.tag}" for t in self.tokens[first:last]))
+            return "\n\n".join(blocks)
+        raise InputTextError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}.")
+
+
+def _window_starts(length: int, window: int) -> list[int]:
+    """Starts of overlapping windows (stride = half a window) that cover ``length`` tokens."""
+    if length <= window:
+        return [0]
+    stride = max(1, window // 2)
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] + window < length:
+        starts.append(length - window)
+    return starts
+
+
+class Predictor:
+    """Loads a run once and serves many calls, from several threads."""
+
+    def __init__(self, model, features: encoding.FeatureEncoder, *, max_len: int, run_id: str = "",
+                 model_name: str = "", output: str = "softmax", default_decoding: str = "argmax"):
+        import tensorflow as tf
+
+        self.model = model
+        self.features = features
+        self.max_len = max_len
+        self.run_id = run_id
+        self.model_name = model_name
+        self.output = output
+        self.default_decoding = default_decoding
+        self.tag_names = list(features.tag_vocab.tokens)
+        self._allowed = decoding_module.iob2_transition_mask(self.tag_names)
+        self._start_allowed = decoding_module.iob2_start_mask(self.tag_names)
+        if features.uses_chars:
+            signature = [{
+                "word_ids": tf.TensorSpec([None, None], tf.int32),
+                "char_ids": tf.TensorSpec([None, None, encoding.MAX_WORD_LENGTH], tf.int32),
+                "casing_ids": tf.TensorSpec([None, None], tf.int32),
+            }]
+        else:
+            signature = [tf.TensorSpec([None, None], tf.int32)]
+        self._forward = tf.function(self._scores, input_signature=signature, reduce_retracing=True)
+        self._lock = threading.Lock()
+        # Trace once now so the first user request does not pay for it.
+        self.tag_sentences([["warm", "up"]])
+
+    def _scores(self, inputs):
+        outputs = self.model(inputs, training=False)
+        if self.output == "crf":
+            import tensorflow as tf
+
+            return tf.nn.softmax(outputs, axis=-1)
+        return outputs
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, run_dir: str | Path, *, decoding: str | None = None) -> "Predictor":
+        folder = runs.RunFolder(Path(run_dir))
+        folder.check_complete()
+        config = folder.read_json(runs.CONFIG_FILE)
+        try:
+            word_vocab = encoding.Vocabulary.load(folder.file(runs.WORD_VOCAB_FILE))
+            tag_vocab = encoding.Vocabulary.load(folder.file(runs.TAG_VOCAB_FILE))
+            char_path = folder.file(runs.CHAR_VOCAB_FILE)
+            char_vocab = encoding.Vocabulary.load(char_path) if char_path.exists() else None
+        except (ValueError, OSError) as exc:
+            raise ModelLoadError(f"run {folder.run_id}: a vocabulary file is corrupt ({exc}).") from None
+        model = load_keras_model(folder.file(runs.MODEL_FILE), folder.run_id)
+        features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=char_vocab is not None, char_vocab=char_vocab)
+        output_units = model.outputs[0].shape[-1]
+        if output_units != len(tag_vocab):
+            raise ModelLoadError(f"run {folder.run_id}: the model predicts {output_units} tags but tag_vocab.json has {len(tag_vocab)}.")
+        train_config = config.get("train_config", {})
+        return cls(model, features, max_len=int(config.get("max_len", 128)), run_id=folder.run_id,
+                   model_name=config.get("model", ""), output=config.get("output", "softmax"),
+                   default_decoding=decoding or train_config.get("decoding", "argmax"))
+
+    # ------------------------------------------------------------------ tagging
+
+    def probabilities(self, batch: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Per sentence ``[len, num_tags]`` probabilities, windows stitched for long sentences."""
+        windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
+        for index, words in enumerate(batch):
+            for start in _window_starts(len(words), self.max_len):
+                windows.append((index, start, min(len(words), start + self.max_len)))
+        order = sorted(range(len(windows)), key=lambda w: windows[w][2] - windows[w][1])
+        window_probs: list[np.ndarray | None] = [None] * len(windows)
+        for offset in range(0, len(order), BATCH_SIZE):
+            chunk = order[offset: offset + BATCH_SIZE]
+            token_lists = [batch[windows[w][0]][windows[w][1]: windows[w][2]] for w in chunk]
+            length = max(1, max(len(t) for t in token_lists))
+            inputs = self.features.inputs(token_lists, length)
+            scores = self._forward(inputs).numpy()
+            for row, w in enumerate(chunk):
+                window_probs[w] = scores[row, : len(token_lists[row])]
+        stitched = [np.zeros((len(words), len(self.tag_names)), dtype="float32") for words in batch]
+        best_margin = [np.full(len(words), -1) for words in batch]
+        for (sentence, start, end), probs in zip(windows, window_probs):
+            positions = np.arange(start, end)
+            # Prefer the window in which a token has the most context on both sides;
+            # a window touching the sentence edge has all the context there is on that side.
+            unbounded = len(batch[sentence]) + 1
+            left = positions - start if start > 0 else np.full(len(positions), unbounded)
+            right = end - 1 - positions if end < len(batch[sentence]) else np.full(len(positions), unbounded)
+            margin = np.minimum(left, right)
+            better = margin > best_margin[sentence][start:end]
+            stitched[sentence][start:end][better] = probs[better]
+            best_margin[sentence][start:end][better] = margin[better]
+        return stitched
+
+    def tag_sentences(self, batch: Sequence[Sequence[str]], decoding: str | None = None) -> list[tuple[list[str], list[float]]]:
+        """Tags and per-token confidences (probability of the chosen tag) for pre-tokenised sentences."""
+        method = decoding or self.default_decoding
+        if method not in DECODING_METHODS:
+            raise InputTextError(f"unknown decoding {method!r}; choose one of {', '.join(DECODING_METHODS)}.")
+        results: list[tuple[list[str], list[float]]] = []
+        probabilities = self.probabilities(batch) if batch else []
+        for probs in probabilities:
+            if len(probs) == 0:
+                results.append(([], []))
+                continue
+            log_probs = decoding_module.to_log_probs(probs)
+            if method == "constrained":
+                path = decoding_module.constrained_viterbi(log_probs, self._allowed, self._start_allowed)
+                tag_list = [self.tag_names[i] for i in path]
+            else:
+                path = decoding_module.argmax_decode(log_probs[None], [len(probs)], pad_index=0)[0]
+                tag_list = tagging.repair_iob2([self.tag_names[i] for i in path])
+                path = [self.features.tag_vocab.index(t) for t in tag_list]
+            confidences = [float(probs[i, k]) for i, k in enumerate(path)]
+            results.append((tag_list, confidences))
+        return results
+
+    def predict(self, text: str, *, decoding: str | None = None) -> Prediction:
+        """Tokenise free text, tag every sentence, and assemble entities with character offsets."""
+        if not isinstance(text, str):
+            raise InputTextError("text to tag must be a string.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputTextError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into smaller parts.")
+        started = time.perf_counter()
+        method = decoding or self.default_decoding
+        sentences = tokenize_sentences(text)
+        tagged = self.tag_sentences([[t.text for t in s] for s in sentences], method) if sentences else []
+        tokens: list[TokenTag] = []
+        entities: list[Entity] = []
+        ranges: list[tuple[int, int]] = []
+        for sentence_tokens, (tag_list, confidences) in zip(sentences, tagged):
+            first = len(tokens)
+            tokens.extend(TokenTag(t.text, t.start, t.end, tag, conf) for t, tag, conf in zip(sentence_tokens, tag_list, confidences))
+            ranges.append((first, len(tokens)))
+            entities.extend(spans_to_entities(text, sentence_tokens, tag_list, confidences, offset=first))
+        return Prediction(text, tokens, entities, ranges, self.run_id, self.model_name, method,
+                          (time.perf_counter() - started) * 1000)
+
+    def count_params(self) -> int:
+        return int(self.model.count_params())
+
+
+def spans_to_entities(text: str, tokens: Sequence[Token], tag_list: Sequence[str], confidences: Sequence[float], *, offset: int = 0) -> list[Entity]:
+    """Entities with character offsets; confidence is the mean of the entity's token confidences."""
+    entities = []
+    for span in tagging.extract_spans(tag_list):
+        start, end = tokens[span.start].start, tokens[span.end - 1].end
+        confidence = float(np.mean(confidences[span.start: span.end]))
+        entities.append(Entity(span.type, text[start:end], start, end, confidence, offset + span.start, offset + span.end))
+    return entities
+
+
+def load_keras_model(path: Path, run_id: str = ""):
+    """Load a ``.keras`` file with our custom layers registered; corrupt files become ModelLoadError."""
+    import keras
+
+    from ner_core import crf  # noqa: F401 - registers the CRF layer for deserialisation
+
+    if not Path(path).exists():
+        raise ModelLoadError(f"run {run_id}: {Path(path).name} is missing.")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a damaged zip/h5
+        raise ModelLoadError(f"run {run_id}: the model file cannot be loaded ({exc.__class__.__name__}: {str(exc)[:200]}).") from None
+
+
+_CACHE: dict[tuple[str, str | None], Predictor] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def cached_predictor(run_dir: str | Path, decoding: str | None = None) -> Predictor:
+    """One predictor per run folder per process (the CLI, evaluation and the simulator share it)."""
+    key = (str(Path(run_dir).resolve()), decoding)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = Predictor.load(run_dir, decoding=decoding)
+        return _CACHE[key]

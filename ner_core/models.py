@@ -1,0 +1,147 @@
+"""The model zoo: every architecture registered under a stable name.
+
+Each entry says how to build the network and how it is trained (target
+encoding, default ``max_len`` and training defaults from the original design),
+so the trainer, the predictor and the comparison never special-case a model.
+
+All models take word ids ``[batch, time]`` with 0 as padding and
+``mask_zero=True``, and accept any ``time`` length. We use a plain ``Dense`` on
+the 3-D sequence tensor instead of ``TimeDistributed(Dense)``: it is the same
+computation with the same weights, and Keras 3's TimeDistributed cannot run on
+a variable-length input inside ``tf.function``, which the fast predictor needs.
+
+Keras is imported inside the builders so that listing the registry (CLI help,
+the app's home page) does not pay TensorFlow's import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ner_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelDimensions:
+    """Sizes a builder needs; ``embedding_dim`` None means the model's own default."""
+
+    vocab_size: int
+    num_tags: int
+    embedding_dim: int | None = None
+    char_vocab_size: int = 0
+    max_word_length: int = 0
+
+
+@dataclass(frozen=True)
+class ModelDefinition:
+    name: str
+    description: str
+    build: Callable[[ModelDimensions], object]
+    target_encoding: str  # "sparse" or "categorical"
+    default_max_len: int
+    default_embedding_dim: int
+    train_defaults: dict = field(default_factory=dict)
+    output: str = "softmax"  # "softmax" or "crf"
+    uses_chars: bool = False
+
+
+def _build_baseline(dims: ModelDimensions):
+    import keras
+
+    embedding_dim = dims.embedding_dim or 100
+    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
+    x = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
+    # Per token, no context: every position goes through the same two dense layers.
+    x = keras.layers.Dense(128, activation="relu", name="dense_1")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dense(64, activation="relu", name="dense_2")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(dims.num_tags, activation="softmax", name="tags")(x)
+    return keras.Model(word_ids, outputs, name="baseline")
+
+
+def _build_advanced(dims: ModelDimensions):
+    import keras
+
+    embedding_dim = dims.embedding_dim or 200
+    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
+    x = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
+    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True), name="bilstm_1")(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True), name="bilstm_2")(x)
+    x = keras.layers.Dense(128, activation="relu", name="dense")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(dims.num_tags, activation="softmax", name="tags")(x)
+    return keras.Model(word_ids, outputs, name="advanced")
+
+
+def _build_model2(dims: ModelDimensions):
+    import keras
+
+    embedding_dim = dims.embedding_dim or 50
+    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
+    x = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
+    x = keras.layers.Bidirectional(
+        keras.layers.LSTM(100, return_sequences=True, recurrent_dropout=0.1), name="bilstm"
+    )(x)
+    outputs = keras.layers.Dense(dims.num_tags, activation="softmax", name="tags")(x)
+    return keras.Model(word_ids, outputs, name="model2")
+
+
+REGISTRY: dict[str, ModelDefinition] = {}
+
+
+def register(definition: ModelDefinition) -> ModelDefinition:
+    if definition.name in REGISTRY:
+        raise ValueError(f"model {definition.name!r} is already registered")
+    if definition.target_encoding not in ("sparse", "categorical"):
+        raise ValueError(f"unknown target encoding {definition.target_encoding!r}")
+    REGISTRY[definition.name] = definition
+    return definition
+
+
+register(ModelDefinition(
+    name="baseline",
+    description="Per-token feed-forward: Embedding(100) -> Dense(128) -> Dense(64) -> softmax; no context between words.",
+    build=_build_baseline,
+    target_encoding="sparse",
+    default_max_len=128,
+    default_embedding_dim=100,
+    train_defaults={"epochs": 30, "batch_size": 32, "patience": 10, "learning_rate": 1e-3},
+))
+register(ModelDefinition(
+    name="advanced",
+    description="Two stacked BiLSTMs (128, 64) over Embedding(200), dense head; sparse targets.",
+    build=_build_advanced,
+    target_encoding="sparse",
+    default_max_len=128,
+    default_embedding_dim=200,
+    train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 1e-3},
+))
+register(ModelDefinition(
+    name="model2",
+    description="One BiLSTM(100, recurrent dropout 0.1) over Embedding(50); one-hot targets, categorical cross-entropy.",
+    build=_build_model2,
+    target_encoding="categorical",
+    default_max_len=75,
+    default_embedding_dim=50,
+    train_defaults={"epochs": 10, "batch_size": 64, "patience": 3, "learning_rate": 1e-3},
+))
+
+DEFAULT_MODELS = ("baseline", "advanced", "model2")
+
+
+def get_definition(name: str) -> ModelDefinition:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(REGISTRY)}.") from None
+
+
+def model_names() -> list[str]:
+    return list(REGISTRY)
+
+
+def build_model(name: str, dims: ModelDimensions):
+    return get_definition(name).build(dims)

@@ -1,0 +1,304 @@
+"""The database: runs, the prediction log, annotations and uploaded datasets.
+
+SQLAlchemy 2.0 with a SQLite file by default (any SQLAlchemy URL works). Every
+write is one transaction, so a crash mid-write leaves the previous state, and
+SQLite runs in WAL mode so the simulator can log while pages read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from ner_core.errors import RunNotFoundError, StoreError
+
+RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    model_name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    dataset_path: Mapped[str] = mapped_column(sa.Text, default="")
+    dataset_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    config_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    metrics_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    run_dir: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    parent_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    machine: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+    @property
+    def config(self) -> dict:
+        return json.loads(self.config_json or "{}")
+
+    @property
+    def metrics(self) -> dict:
+        return json.loads(self.metrics_json) if self.metrics_json else {}
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class PredictionLog(Base):
+    __tablename__ = "prediction_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(sa.String(32), index=True)  # highlighter, cli, simulation
+    simulation_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
+    simulated_time_s: Mapped[float | None] = mapped_column(nullable=True)
+    arm: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    entities_json: Mapped[str] = mapped_column(sa.Text, default="[]")
+    latency_ms: Mapped[float | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    breaker_state: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    routing_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    gold_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    predicted_tags_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    analyst: Mapped[str] = mapped_column(sa.String(128))
+    text: Mapped[str] = mapped_column(sa.Text)
+    tokens_json: Mapped[str] = mapped_column(sa.Text)
+    tags_json: Mapped[str] = mapped_column(sa.Text)
+    original_tags_json: Mapped[str] = mapped_column(sa.Text)
+    model_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    source: Mapped[str] = mapped_column(sa.String(32), default="typed")
+
+    @property
+    def tokens(self) -> list[str]:
+        return json.loads(self.tokens_json)
+
+    @property
+    def tags(self) -> list[str]:
+        return json.loads(self.tags_json)
+
+    @property
+    def original_tags(self) -> list[str]:
+        return json.loads(self.original_tags_json)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    path: Mapped[str] = mapped_column(sa.Text)
+    format: Mapped[str] = mapped_column(sa.String(16))
+    sentences: Mapped[int] = mapped_column(default=0)
+    tokens: Mapped[int] = mapped_column(default=0)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+def _enable_sqlite_wal(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store:
+    """All database access goes through here; methods are transactions."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            connect_args = {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
+            self.engine = sa.create_engine(url, connect_args=connect_args)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _enable_sqlite_wal)
+            Base.metadata.create_all(self.engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open the database {url!r}: {exc.__class__.__name__}: {exc}".splitlines()[0]) from None
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.Lock()
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def _write(self, work):
+        """Run ``work(session)`` in one transaction; SQLite allows one writer, so we serialise."""
+        with self._write_lock:
+            try:
+                with self._sessions.begin() as session:
+                    return work(session)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database write failed: {str(exc).splitlines()[0]}") from None
+
+    # ----------------------------------------------------------------- runs
+
+    def create_run(self, run_id: str, model_name: str, *, config: dict, dataset_path: str = "",
+                   dataset_sha256: str = "", status: str = "queued", parent_run_id: str | None = None) -> Run:
+        run = Run(id=run_id, model_name=model_name, status=status, config_json=json.dumps(config),
+                  dataset_path=dataset_path, dataset_sha256=dataset_sha256, parent_run_id=parent_run_id)
+        self._write(lambda s: s.add(run))
+        return run
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        if "status" in fields and fields["status"] not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {fields['status']!r}")
+        if "metrics" in fields:
+            fields["metrics_json"] = json.dumps(fields.pop("metrics"))
+        if "config" in fields:
+            fields["config_json"] = json.dumps(fields.pop("config"))
+
+        def work(session: Session) -> None:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise RunNotFoundError(f"no run {run_id!r} in the store.")
+            for key, value in fields.items():
+                setattr(run, key, value)
+
+        self._write(work)
+
+    def get_run(self, run_id: str) -> Run:
+        with self.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise RunNotFoundError(f"no run {run_id!r}; `python -m ner_core compare` lists the runs.")
+            return run
+
+    def list_runs(self, *, status: str | Sequence[str] | None = None, model_name: str | None = None) -> list[Run]:
+        query = sa.select(Run).order_by(Run.created_at.desc())
+        if status is not None:
+            query = query.where(Run.status.in_([status] if isinstance(status, str) else list(status)))
+        if model_name is not None:
+            query = query.where(Run.model_name == model_name)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def delete_run(self, run_id: str) -> None:
+        self._write(lambda s: s.execute(sa.delete(Run).where(Run.id == run_id)))
+
+    def mark_interrupted_runs(self) -> int:
+        """Runs left 'running' by a process that died are failed, not forever running."""
+        def work(session: Session) -> int:
+            result = session.execute(
+                sa.update(Run).where(Run.status.in_(["running", "queued"]))
+                .values(status="failed", error_message="interrupted: the process stopped before the run finished",
+                        finished_at=utcnow())
+            )
+            return result.rowcount or 0
+        return self._write(work)
+
+    # ----------------------------------------------------------------- prediction log
+
+    def log_predictions(self, rows: Iterable[dict]) -> int:
+        """Insert many log rows in one transaction (the simulator writes thousands)."""
+        prepared = []
+        for row in rows:
+            row = dict(row)
+            for key in ("entities", "gold", "predicted_tags"):
+                if key in row:
+                    row[f"{key}_json"] = json.dumps(row.pop(key))
+            prepared.append(row)
+        if not prepared:
+            return 0
+        self._write(lambda s: s.execute(sa.insert(PredictionLog), prepared))
+        return len(prepared)
+
+    def count_predictions(self, **filters: Any) -> int:
+        query = sa.select(sa.func.count()).select_from(PredictionLog)
+        for key, value in filters.items():
+            query = query.where(getattr(PredictionLog, key) == value)
+        with self.session() as session:
+            return int(session.scalar(query) or 0)
+
+    def prediction_rows(self, *, limit: int | None = None, **filters: Any) -> list[dict]:
+        query = sa.select(PredictionLog).order_by(PredictionLog.id)
+        for key, value in filters.items():
+            query = query.where(getattr(PredictionLog, key) == value)
+        if limit:
+            query = query.limit(limit)
+        with self.session() as session:
+            return [
+                {column.name: getattr(row, column.name) for column in PredictionLog.__table__.columns}
+                for row in session.scalars(query)
+            ]
+
+    # ----------------------------------------------------------------- annotations
+
+    def add_annotation(self, *, analyst: str, text: str, tokens: list[str], tags: list[str],
+                       original_tags: list[str], model_run_id: str | None, source: str = "typed") -> int:
+        annotation = Annotation(analyst=analyst, text=text, tokens_json=json.dumps(tokens), tags_json=json.dumps(tags),
+                                original_tags_json=json.dumps(original_tags), model_run_id=model_run_id, source=source)
+
+        def work(session: Session) -> int:
+            session.add(annotation)
+            session.flush()
+            return annotation.id
+
+        return self._write(work)
+
+    def update_annotation(self, annotation_id: int, *, tags: list[str], analyst: str | None = None) -> None:
+        def work(session: Session) -> None:
+            annotation = session.get(Annotation, annotation_id)
+            if annotation is None:
+                raise StoreError(f"no annotation {annotation_id}.")
+            annotation.tags_json = json.dumps(tags)
+            annotation.updated_at = utcnow()
+            if analyst:
+                annotation.analyst = analyst
+
+        self._write(work)
+
+    def delete_annotation(self, annotation_id: int) -> None:
+        self._write(lambda s: s.execute(sa.delete(Annotation).where(Annotation.id == annotation_id)))
+
+    def list_annotations(self) -> list[Annotation]:
+        with self.session() as session:
+            return list(session.scalars(sa.select(Annotation).order_by(Annotation.id)))
+
+    # ----------------------------------------------------------------- datasets
+
+    def register_dataset(self, *, name: str, sha256: str, path: str, format: str, sentences: int, tokens: int) -> Dataset:
+        def work(session: Session) -> Dataset:
+            existing = session.scalar(sa.select(Dataset).where(Dataset.sha256 == sha256))
+            if existing is not None:
+                return existing
+            dataset = Dataset(name=name, sha256=sha256, path=path, format=format, sentences=sentences, tokens=tokens)
+            session.add(dataset)
+            return dataset
+
+        return self._write(work)
+
+    def list_datasets(self) -> list[Dataset]:
+        with self.session() as session:
+            return list(session.scalars(sa.select(Dataset).order_by(Dataset.uploaded_at.desc())))

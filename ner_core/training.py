@@ -1,0 +1,346 @@
+"""Train one model configuration on one dataset and publish it as a run.
+
+The trainer is the only place that calls ``fit``. It reports progress through
+a plain callback (epoch and batch events with losses and an ETA) and stops
+early when a cancel flag is set, so the CLI, the Streamlit job runner and the
+benchmark all drive training the same way without knowing about each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ner_core import data as data_module
+from ner_core import encoding, runs
+from ner_core.errors import ConfigError, NerError, TrainingCancelled
+from ner_core.models import ModelDimensions, get_definition
+from ner_core.settings import Settings
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; ``None`` means "the model's default from the design"."""
+
+    model: str = "model2"
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    max_len: int | None = None
+    embedding_dim: int | None = None
+    patience: int | None = None
+    seed: int = 42
+    min_freq: int = 1
+    dataset: str | None = None
+    repair_iob: bool = False
+    bucketed: bool = False
+    early_stopping: bool = True
+    reduce_lr_patience: int = 2
+    max_train_sentences: int | None = None
+    decoding: str = "argmax"
+
+    def __post_init__(self) -> None:
+        get_definition(self.model)  # raises ConfigError for an unknown name
+        checks = {
+            "epochs": (self.epochs, 1, 1000),
+            "batch_size": (self.batch_size, 1, 4096),
+            "max_len": (self.max_len, 2, 1024),
+            "embedding_dim": (self.embedding_dim, 1, 2048),
+            "patience": (self.patience, 0, 1000),
+            "min_freq": (self.min_freq, 1, 10**6),
+            "max_train_sentences": (self.max_train_sentences, 1, 10**9),
+        }
+        for name, (value, low, high) in checks.items():
+            if value is not None and not (low <= int(value) <= high) or (value is not None and int(value) != value):
+                raise ConfigError(f"{name} must be an integer from {low} to {high}, got {value!r}.")
+        if self.learning_rate is not None and not (0 < self.learning_rate < 1):
+            raise ConfigError(f"learning_rate must be between 0 and 1, got {self.learning_rate!r}.")
+        if self.decoding not in ("argmax", "constrained"):
+            raise ConfigError(f"decoding must be argmax or constrained, got {self.decoding!r}.")
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with every ``None`` replaced by the model's default."""
+        definition = get_definition(self.model)
+        defaults = definition.train_defaults
+        return dataclasses.replace(
+            self,
+            epochs=self.epochs or defaults.get("epochs", 10),
+            batch_size=self.batch_size or defaults.get("batch_size", 32),
+            learning_rate=self.learning_rate or defaults.get("learning_rate", 1e-3),
+            max_len=self.max_len or definition.default_max_len,
+            embedding_dim=self.embedding_dim or definition.default_embedding_dim,
+            patience=self.patience if self.patience is not None else defaults.get("patience", 3),
+        )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in payload.items() if k in known})
+
+
+@dataclass
+class ProgressEvent:
+    """What the UI needs to draw a progress bar, an ETA and live curves."""
+
+    kind: str  # started | epoch_begin | batch | epoch_end | evaluating | finished
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    logs: dict = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        if self.kind == "finished":
+            return 1.0
+        if not self.epochs or not self.batches:
+            return 0.0
+        done = (self.epoch - 1) + (self.batch / self.batches if self.kind == "batch" else 1.0 if self.kind == "epoch_end" else 0.0)
+        return max(0.0, min(1.0, done / self.epochs))
+
+
+ProgressHook = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class TrainingResult:
+    run_id: str
+    run_dir: Path
+    config: TrainConfig
+    history: dict
+    metrics: dict
+    training_time_s: float
+    epochs_trained: int
+
+
+def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None, epochs: int, batches: int):
+    import keras
+
+    class ProgressAndCancel(keras.callbacks.Callback):
+        """Forwards Keras events to our hook and honours the cancel flag between batches."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = time.perf_counter()
+            self.epoch = 0
+            self.batch_times: list[float] = []
+            self.last_emit = 0.0
+
+        def _elapsed(self) -> float:
+            return time.perf_counter() - self.started
+
+        def _eta(self, done_batches: int) -> float | None:
+            if done_batches <= 0:
+                return None
+            per_batch = self._elapsed() / done_batches
+            return per_batch * (epochs * batches - done_batches)
+
+        def _emit(self, event: ProgressEvent) -> None:
+            if progress is not None:
+                progress(event)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+            self._emit(ProgressEvent("epoch_begin", self.epoch, epochs, 0, batches, elapsed_s=self._elapsed(),
+                                     eta_s=self._eta((self.epoch - 1) * batches)))
+
+        def on_train_batch_end(self, batch, logs=None):
+            if cancel is not None and cancel.is_set():
+                self.model.stop_training = True
+            now = time.perf_counter()
+            # Throttle: a UI does not need 900 events per epoch.
+            if now - self.last_emit >= 0.25 or batch + 1 == batches:
+                self.last_emit = now
+                done = (self.epoch - 1) * batches + batch + 1
+                self._emit(ProgressEvent("batch", self.epoch, epochs, batch + 1, batches, _floats(logs),
+                                         self._elapsed(), self._eta(done)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if cancel is not None and cancel.is_set():
+                self.model.stop_training = True
+            self._emit(ProgressEvent("epoch_end", epoch + 1, epochs, batches, batches, _floats(logs),
+                                     self._elapsed(), self._eta((epoch + 1) * batches)))
+
+    return ProgressAndCancel()
+
+
+def _floats(logs) -> dict:
+    return {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "__float__")}
+
+
+def prepare_splits(config: TrainConfig, corpus: data_module.Corpus | None = None) -> tuple[data_module.Corpus, data_module.DatasetSplits]:
+    """Load (unless given) and split the dataset the config names, with the config's seed."""
+    if corpus is None:
+        dataset = config.dataset or str(Settings.from_env().default_dataset)
+        corpus = data_module.load_corpus(dataset, repair_iob=config.repair_iob)
+    splits = data_module.split_corpus(corpus.sentences, seed=config.seed)
+    return corpus, splits
+
+
+def train(
+    config: TrainConfig,
+    *,
+    models_dir: Path | None = None,
+    store=None,
+    corpus: data_module.Corpus | None = None,
+    extra_train_sentences: Sequence[data_module.Sentence] = (),
+    progress: ProgressHook | None = None,
+    cancel: threading.Event | None = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    evaluate: bool = True,
+) -> TrainingResult:
+    """Train, save, evaluate on the test split, publish the run folder and record it in the store.
+
+    On failure or cancel, the temporary folder is removed and the store row
+    says ``failed``/``cancelled`` with the reason; the exception propagates.
+    """
+    config = config.resolved()
+    definition = get_definition(config.model)
+    settings = Settings.from_env()
+    models_dir = Path(models_dir or settings.models_dir)
+    run_id = run_id or runs.new_run_id(config.model)
+    corpus, splits = prepare_splits(config, corpus)
+    if store is not None:
+        try:
+            store.get_run(run_id)
+            store.update_run(run_id, status="running", started_at=_now(), config=config.to_dict(),
+                             dataset_path=corpus.source, dataset_sha256=corpus.sha256)
+        except NerError:
+            store.create_run(run_id, config.model, config=config.to_dict(), dataset_path=corpus.source,
+                             dataset_sha256=corpus.sha256, status="running", parent_run_id=parent_run_id)
+            store.update_run(run_id, started_at=_now())
+
+    folder = runs.temporary_folder(models_dir, run_id)
+    try:
+        result = _train_into(folder, config, definition, corpus, splits, list(extra_train_sentences),
+                             progress, cancel, parent_run_id, evaluate)
+        final = runs.finalize(folder)
+        result.run_dir = final.path
+        if store is not None:
+            store.update_run(run_id, status="completed", finished_at=_now(), metrics=result.metrics,
+                             run_dir=str(final.path), machine=str(runs.machine_description()))
+        if progress is not None:
+            progress(ProgressEvent("finished", result.epochs_trained, config.epochs, message=f"run {run_id} saved"))
+        return result
+    except BaseException as exc:
+        runs.discard(folder)
+        if store is not None:
+            cancelled = isinstance(exc, TrainingCancelled)
+            message = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
+            store.update_run(run_id, status="cancelled" if cancelled else "failed", finished_at=_now(),
+                             error_message=message if cancelled or isinstance(exc, NerError) else message + "\n" + traceback.format_exc(limit=5))
+        raise
+
+
+def _now():
+    from ner_core.store import utcnow
+
+    return utcnow()
+
+
+def _train_into(folder, config, definition, corpus, splits, extra, progress, cancel, parent_run_id, evaluate) -> TrainingResult:
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    train_sentences = list(splits.train)
+    if config.max_train_sentences:
+        train_sentences = train_sentences[: config.max_train_sentences]
+    train_sentences += extra
+    if not train_sentences or not splits.validation:
+        raise ConfigError("the dataset is too small to split into train and validation; it needs at least 5 sentences.")
+
+    word_vocab = encoding.build_word_vocabulary(train_sentences, config.min_freq)
+    tag_vocab = encoding.build_tag_vocabulary(corpus.tag_names + [t for s in extra for t in s.tags])
+    features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=definition.uses_chars,
+                                       char_vocab=encoding.build_char_vocabulary(train_sentences) if definition.uses_chars else None)
+    dims = ModelDimensions(vocab_size=len(word_vocab), num_tags=len(tag_vocab), embedding_dim=config.embedding_dim,
+                           char_vocab_size=len(features.char_vocab) if features.char_vocab else 0,
+                           max_word_length=encoding.MAX_WORD_LENGTH)
+    model = definition.build(dims)
+    categorical = definition.target_encoding == "categorical"
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=_loss_for(definition),
+        weighted_metrics=[] if definition.output == "crf" else ["accuracy"],
+    )
+    from ner_core.batching import BatchSequence
+
+    train_batches = BatchSequence(train_sentences, features, batch_size=config.batch_size, max_len=config.max_len,
+                                           bucketed=config.bucketed, categorical=categorical, shuffle=True, seed=config.seed)
+    validation_batches = BatchSequence(splits.validation, features, batch_size=max(config.batch_size, 64),
+                                                max_len=config.max_len, bucketed=config.bucketed, categorical=categorical,
+                                                shuffle=False, seed=config.seed)
+    checkpoint_path = folder.file("checkpoint.weights.h5")
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor="val_loss", save_best_only=True, save_weights_only=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5),
+        _make_callback(progress, cancel, config.epochs, len(train_batches)),
+    ]
+    if config.early_stopping:
+        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True))
+    if progress is not None:
+        progress(ProgressEvent("started", 0, config.epochs, 0, len(train_batches), message=f"training {config.model}"))
+    started = time.perf_counter()
+    history = model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs, callbacks=callbacks, verbose=0)
+    training_time = time.perf_counter() - started
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("training was cancelled; nothing was saved.")
+    checkpoint_path.unlink(missing_ok=True)
+    history_payload = {k: [float(v) for v in values] for k, values in history.history.items()}
+    epochs_trained = len(history_payload.get("loss", []))
+
+    model.save(folder.file(runs.MODEL_FILE))
+    word_vocab.save(folder.file(runs.WORD_VOCAB_FILE))
+    tag_vocab.save(folder.file(runs.TAG_VOCAB_FILE))
+    if features.char_vocab is not None:
+        features.char_vocab.save(folder.file(runs.CHAR_VOCAB_FILE))
+    config_payload = {
+        "run_id": folder.run_id,
+        "model": config.model,
+        "train_config": config.to_dict(),
+        "dataset": {"source": corpus.source, "sha256": corpus.sha256, "format": corpus.format,
+                    "sentences": len(corpus.sentences), "train": len(train_sentences), "extra_train": len(extra),
+                    "validation": len(splits.validation), "test": len(splits.test)},
+        "max_len": config.max_len,
+        "target_encoding": definition.target_encoding,
+        "output": definition.output,
+        "parent_run_id": parent_run_id,
+    }
+    encoding.write_json_atomic(folder.file(runs.CONFIG_FILE), config_payload)
+    encoding.write_json_atomic(folder.file(runs.HISTORY_FILE), {
+        "history": history_payload, "training_time_s": training_time, "epochs_trained": epochs_trained,
+    })
+    metrics: dict = {}
+    if evaluate:
+        from ner_core import evaluation
+
+        if progress is not None:
+            progress(ProgressEvent("evaluating", epochs_trained, config.epochs, message="scoring on the test split"))
+        report = evaluation.evaluate_folder(folder, splits.test, decoding=config.decoding)
+        metrics = report.metrics
+    return TrainingResult(folder.run_id, folder.path, config, history_payload, metrics, training_time, epochs_trained)
+
+
+def _loss_for(definition):
+    if definition.output == "crf":
+        return None  # the CRF model computes its own negative log-likelihood
+    return "categorical_crossentropy" if definition.target_encoding == "categorical" else "sparse_categorical_crossentropy"
+
+
+def steps_per_epoch(sentences: int, batch_size: int) -> int:
+    return max(1, math.ceil(sentences / batch_size))
