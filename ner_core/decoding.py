@@ -1,0 +1,196 @@
+"""Turn per-token tag probabilities into tag sequences, optionally IOB2-constrained.
+
+Numpy only, so inference and metrics can import it without TensorFlow.
+
+``argmax`` picks each token's most likely tag independently and can produce a
+stray ``I-X`` that strict IOB2 extraction then drops. ``constrained`` runs
+Viterbi over the model's log-probabilities with IOB2-forbidden transitions set
+to ``-inf``, returning the most likely sequence that is valid IOB2. The padding
+tag is never predicted for a real token by either method.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ner_core import tags
+
+DECODING_METHODS = ("argmax", "constrained")
+
+# Softmax outputs can be exactly 0; the floor keeps their log finite.
+PROBABILITY_FLOOR = 1e-12
+
+
+def _pad_index(tag_names: Sequence[str]) -> int | None:
+    return list(tag_names).index(tags.PAD_TAG) if tags.PAD_TAG in tag_names else None
+
+
+def iob2_transition_mask(tag_names: Sequence[str]) -> np.ndarray:
+    """Boolean ``[K, K]``; ``allowed[prev, next]`` is False where IOB2 forbids it.
+
+    ``I-X`` may only follow ``B-X`` or ``I-X``; the padding tag may never be
+    the next tag. Everything else is allowed.
+    """
+    split = [tags.split_tag(name) for name in tag_names]
+    allowed = np.ones((len(tag_names), len(tag_names)), dtype=bool)
+    for next_index, (next_prefix, next_type) in enumerate(split):
+        if next_prefix != "I":
+            continue
+        for previous_index, (previous_prefix, previous_type) in enumerate(split):
+            continues_entity = previous_prefix in ("B", "I") and previous_type == next_type
+            allowed[previous_index, next_index] = continues_entity
+    pad_index = _pad_index(tag_names)
+    if pad_index is not None:
+        allowed[:, pad_index] = False
+    return allowed
+
+
+def iob2_start_mask(tag_names: Sequence[str]) -> np.ndarray:
+    """Boolean ``[K]``; False for tags a sentence may not start with (``I-X``, padding)."""
+    start_allowed = np.array([tags.split_tag(name)[0] != "I" for name in tag_names], dtype=bool)
+    pad_index = _pad_index(tag_names)
+    if pad_index is not None:
+        start_allowed[pad_index] = False
+    return start_allowed
+
+
+def _check_lengths(lengths, batch_size: int, steps: int) -> np.ndarray:
+    lengths = np.asarray(lengths, dtype=np.int64).reshape(-1)
+    if lengths.shape[0] != batch_size:
+        raise ValueError(f"Got {lengths.shape[0]} lengths for {batch_size} sentences.")
+    if lengths.size and (lengths.min() < 0 or lengths.max() > steps):
+        raise ValueError(f"Lengths must lie between 0 and the padded length {steps}.")
+    return lengths
+
+
+def _viterbi(
+    log_probs: np.ndarray,
+    lengths: np.ndarray,
+    allowed: np.ndarray,
+    start_allowed: np.ndarray,
+) -> list[np.ndarray]:
+    """Constrained Viterbi vectorised over batch and tags; loops over time only."""
+    batch_size, steps, num_tags = log_probs.shape
+    if allowed.shape != (num_tags, num_tags) or start_allowed.shape != (num_tags,):
+        raise ValueError(
+            f"Constraint masks have shapes {allowed.shape} and {start_allowed.shape}; "
+            f"expected ({num_tags}, {num_tags}) and ({num_tags},) for {num_tags} tags."
+        )
+    if steps == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in range(batch_size)]
+    transition_penalty = np.where(allowed, 0.0, -np.inf)
+    start_penalty = np.where(start_allowed, 0.0, -np.inf)
+    real = np.arange(steps)[np.newaxis, :] < lengths[:, np.newaxis]
+    # Padded steps point each tag back to itself so backtracking passes through.
+    identity_pointers = np.broadcast_to(np.arange(num_tags), (batch_size, num_tags))
+    pointers = np.empty((steps, batch_size, num_tags), dtype=np.int64)
+    pointers[0] = identity_pointers
+
+    delta = log_probs[:, 0, :] + start_penalty
+    for step in range(1, steps):
+        candidates = delta[:, :, np.newaxis] + transition_penalty[np.newaxis]
+        step_pointers = candidates.argmax(axis=1)
+        best = np.take_along_axis(candidates, step_pointers[:, np.newaxis, :], axis=1)[:, 0, :]
+        keep = real[:, step, np.newaxis]
+        delta = np.where(keep, best + log_probs[:, step, :], delta)
+        pointers[step] = np.where(keep, step_pointers, identity_pointers)
+
+    best_scores = delta.max(axis=1)
+    impossible = (lengths > 0) & ~np.isfinite(best_scores)
+    if impossible.any():
+        raise ValueError(
+            "No tag sequence satisfies the constraints for sentence(s) "
+            f"{np.flatnonzero(impossible).tolist()}; the tag set needs O or B- tags."
+        )
+    path = np.empty((steps, batch_size), dtype=np.int64)
+    path[-1] = delta.argmax(axis=1)
+    rows = np.arange(batch_size)
+    for step in range(steps - 1, 0, -1):
+        path[step - 1] = pointers[step, rows, path[step]]
+    return [path[:length, row].copy() for row, length in enumerate(lengths)]
+
+
+def constrained_viterbi(
+    log_probs: np.ndarray, allowed: np.ndarray, start_allowed: np.ndarray
+) -> np.ndarray:
+    """Tag indices ``[T]`` of the best path whose transitions are all allowed."""
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if log_probs.ndim != 2:
+        raise ValueError(f"log_probs must be [time, num_tags], got shape {log_probs.shape}.")
+    lengths = np.array([log_probs.shape[0]])
+    return _viterbi(
+        log_probs[np.newaxis],
+        lengths,
+        np.asarray(allowed, dtype=bool),
+        np.asarray(start_allowed, dtype=bool),
+    )[0]
+
+
+def constrained_viterbi_batch(
+    log_probs: np.ndarray,
+    lengths: Sequence[int],
+    allowed: np.ndarray,
+    start_allowed: np.ndarray,
+) -> list[np.ndarray]:
+    """Per-sentence best valid paths, each cut to its real length."""
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if log_probs.ndim != 3:
+        raise ValueError(
+            f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}."
+        )
+    lengths = _check_lengths(lengths, log_probs.shape[0], log_probs.shape[1])
+    return _viterbi(
+        log_probs, lengths, np.asarray(allowed, dtype=bool), np.asarray(start_allowed, dtype=bool)
+    )
+
+
+def argmax_decode(
+    log_probs: np.ndarray, lengths: Sequence[int], pad_index: int | None = 0
+) -> list[np.ndarray]:
+    """Per-token best tag, never the padding tag, each cut to its real length."""
+    log_probs = np.array(log_probs, dtype=np.float64)
+    if log_probs.ndim != 3:
+        raise ValueError(
+            f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}."
+        )
+    lengths = _check_lengths(lengths, log_probs.shape[0], log_probs.shape[1])
+    if pad_index is not None:
+        log_probs[:, :, pad_index] = -np.inf
+    best = log_probs.argmax(axis=-1)
+    return [best[row, :length] for row, length in enumerate(lengths)]
+
+
+def to_log_probs(probabilities: np.ndarray) -> np.ndarray:
+    """``log(p + floor)``: finite log-probabilities from softmax outputs."""
+    return np.log(np.asarray(probabilities, dtype=np.float64) + PROBABILITY_FLOOR)
+
+
+def decode(
+    probabilities: np.ndarray,
+    lengths: Sequence[int],
+    tag_names: Sequence[str],
+    method: str,
+) -> list[list[str]]:
+    """Tag names per sentence from softmax outputs ``[batch, time, K]``.
+
+    ``method`` is one of :data:`DECODING_METHODS`.
+    """
+    if method not in DECODING_METHODS:
+        raise ValueError(
+            f"Unknown decoding method {method!r}; choose one of {', '.join(DECODING_METHODS)}."
+        )
+    log_probs = to_log_probs(probabilities)
+    if log_probs.ndim != 3 or log_probs.shape[-1] != len(tag_names):
+        raise ValueError(
+            f"Probabilities of shape {log_probs.shape} do not match {len(tag_names)} tag names; "
+            "expected [batch, time, num_tags]."
+        )
+    if method == "argmax":
+        paths = argmax_decode(log_probs, lengths, pad_index=_pad_index(tag_names))
+    else:
+        paths = constrained_viterbi_batch(
+            log_probs, lengths, iob2_transition_mask(tag_names), iob2_start_mask(tag_names)
+        )
+    return [[tag_names[index] for index in path] for path in paths]
