@@ -1,0 +1,274 @@
+"""``python -m ner_core``: inspect data, train, evaluate, predict and compare from a terminal.
+
+Bad input ends with one line on stderr (``error: ...``) and exit status 2,
+never a traceback: every expected failure is a :class:`NerError`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ner_core.errors import NerError, RunNotFoundError
+
+EXIT_USER_ERROR = 2
+
+
+def _settings():
+    from ner_core.settings import Settings
+
+    return Settings.from_env()
+
+
+def _store():
+    from ner_core.store import Store
+
+    return Store(_settings().database_url)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def cmd_data_inspect(args) -> int:
+    from ner_core import data
+
+    corpus = data.inspect_corpus(args.path, repair_iob=args.repair_iob, format=args.format)
+    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    stats = data.corpus_statistics(corpus.sentences, splits)
+    if args.json:
+        print(json.dumps({"source": corpus.source, "sha256": corpus.sha256, "format": corpus.format,
+                          "encoding": corpus.encoding, "findings": corpus.report.to_records(),
+                          "statistics": stats.to_dict()}, indent=2, default=str))
+        return 0 if corpus.report.ok else 1
+    print(f"file      {corpus.source}")
+    print(f"format    {corpus.format}, {corpus.encoding}, sha256 {corpus.sha256[:16]}...")
+    report = corpus.report
+    print(f"findings  {len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.repairs)} repairs")
+    for (severity, code), count in sorted(report.counts().items()):
+        print(f"  {severity:8} {code:22} {count:,}")
+    shown = report.findings[: args.max_findings]
+    for finding in shown:
+        print(f"  - {finding.severity}: {finding.describe()}")
+    if len(report.findings) > len(shown):
+        print(f"  ... {len(report.findings) - len(shown):,} more (use --max-findings or --json)")
+    print(f"sentences {stats.sentences:,}   tokens {stats.tokens:,}   vocabulary {stats.vocabulary_size:,}")
+    print(f"length    min {stats.length_min}  mean {stats.length_mean:.1f}  p50 {stats.length_percentiles['p50']:.0f}"
+          f"  p90 {stats.length_percentiles['p90']:.0f}  p99 {stats.length_percentiles['p99']:.0f}  max {stats.length_max}")
+    print("splits    " + "  ".join(f"{k} {v:,}" for k, v in stats.split_sizes.items()) + f"  (seed {args.seed})")
+    print("OOV       " + "  ".join(f"{k} {v:.2%}" for k, v in stats.oov_rate.items()) + "  (against train)")
+    print("tags      " + "  ".join(f"{k} {v:,}" for k, v in stats.tags.items()))
+    print("entities  " + "  ".join(f"{k} {v:,}" for k, v in stats.entities.items()))
+    if not report.ok:
+        print("error: the file has errors; fix them (or pass --repair-iob for IOB1 tags) before training.", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- train / evaluate
+
+
+def _train_config(args):
+    from ner_core.training import TrainConfig
+
+    return TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                       max_len=args.max_len, embedding_dim=args.embedding_dim, patience=args.patience, seed=args.seed,
+                       min_freq=args.min_freq, dataset=args.data, repair_iob=args.repair_iob, bucketed=args.bucketed,
+                       early_stopping=not args.no_early_stopping, max_train_sentences=args.max_train_sentences,
+                       decoding=args.decoding)
+
+
+def cmd_train(args) -> int:
+    from ner_core import metrics, training
+
+    config = _train_config(args)
+    settings = _settings()
+
+    def report(event: training.ProgressEvent) -> None:
+        if event.kind == "epoch_end":
+            logs = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy"))
+            eta = f"  eta {event.eta_s:.0f}s" if event.eta_s is not None else ""
+            print(f"epoch {event.epoch}/{event.epochs}  {logs}  elapsed {event.elapsed_s:.0f}s{eta}", flush=True)
+        elif event.kind in ("started", "evaluating", "finished"):
+            print(event.message, flush=True)
+
+    result = training.train(config, models_dir=settings.models_dir, store=_store(), progress=report)
+    print(f"run {result.run_id}: {result.epochs_trained} epochs in {result.training_time_s:.1f}s -> {result.run_dir}")
+    for key in ("entity_f1", "entity_precision", "entity_recall", "token_accuracy", "latency_p50_ms"):
+        if key in result.metrics:
+            print(f"  {metrics.metric_spec(key).name:28} {metrics.format_metric(key, result.metrics[key])}")
+    return 0
+
+
+def _resolve_run(run: str):
+    """A run id, a run folder path, or a model name (its latest completed run)."""
+    from ner_core import models, runs
+
+    settings = _settings()
+    if run in models.REGISTRY:
+        completed = [r for r in _store().list_runs(status="completed", model_name=run) if r.run_dir and Path(r.run_dir).is_dir()]
+        if not completed:
+            raise RunNotFoundError(f"no completed run of model {run!r}; train one with `python -m ner_core train --model {run}`.")
+        return runs.RunFolder(Path(completed[0].run_dir))
+    return runs.resolve_run_folder(settings.models_dir, run)
+
+
+def cmd_evaluate(args) -> int:
+    from ner_core import data, evaluation, metrics, runs
+
+    folder = _resolve_run(args.run)
+    config = folder.read_json(runs.CONFIG_FILE)
+    dataset = args.data or config["dataset"]["source"]
+    train_config = config.get("train_config", {})
+    corpus = data.load_corpus(dataset, repair_iob=bool(train_config.get("repair_iob")))
+    if corpus.sha256 != config["dataset"]["sha256"] and not args.data:
+        raise NerError(f"{dataset} changed since run {folder.run_id} was trained; pass --data to evaluate on it anyway.")
+    splits = data.split_corpus(corpus.sentences, seed=int(train_config.get("seed", 42)))
+    result = evaluation.evaluate_folder(folder, splits.test, decoding=args.decoding, write=args.decoding is None)
+    if args.decoding is None:
+        try:
+            _store().update_run(folder.run_id, metrics=result.metrics)
+        except RunNotFoundError:
+            pass
+    print(f"run {folder.run_id} on {len(splits.test):,} test sentences, decoding {result.decoding}")
+    for spec in metrics.METRICS:
+        print(f"  {spec.name:30} {metrics.format_metric(spec.key, result.metrics.get(spec.key)):>14}  ({'higher' if spec.higher_is_better else 'lower'} is better)")
+    return 0
+
+
+# --------------------------------------------------------------------------- predict / compare
+
+
+def cmd_predict(args) -> int:
+    from ner_core.inference import Predictor
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    folder = _resolve_run(args.run)
+    prediction = Predictor.load(folder.path, decoding=args.decoding).predict(text)
+    print(prediction.render(args.format))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from ner_core import metrics
+
+    rows = [r for r in _store().list_runs(status="completed") if r.metrics]
+    if args.runs:
+        rows = [r for r in rows if r.id in set(args.runs)]
+    if not rows:
+        print("no completed runs yet; train one with `python -m ner_core train --model model2`.")
+        return 0
+    table = {r.id: r.metrics for r in rows}
+    best = metrics.best_run_per_metric(table)
+    if args.format == "json":
+        print(json.dumps(table, indent=2))
+        return 0
+    if args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["metric", "direction", *table])
+        for spec in metrics.METRICS:
+            writer.writerow([spec.key, "higher" if spec.higher_is_better else "lower", *[table[r].get(spec.key, "") for r in table]])
+        return 0
+    ids = list(table)
+    width = max(14, *(len(i) for i in ids))
+    print(f"{'metric':32} {'better':6} " + " ".join(f"{i:>{width}}" for i in ids))
+    for spec in metrics.METRICS:
+        cells = []
+        for run_id in ids:
+            value = metrics.format_metric(spec.key, table[run_id].get(spec.key))
+            cells.append(f"{value + (' *' if best.get(spec.key) == run_id and len(ids) > 1 else ''):>{width}}")
+        print(f"{spec.name:32} {'higher' if spec.higher_is_better else 'lower':6} " + " ".join(cells))
+    if len(ids) > 1:
+        print("* best value of the metric")
+    return 0
+
+
+def cmd_models(_args) -> int:
+    from ner_core import models
+
+    for definition in models.REGISTRY.values():
+        print(f"{definition.name:10} {definition.description}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ner_core", description="NER Workbench command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data_parser = commands.add_parser("data", help="dataset tools")
+    data_commands = data_parser.add_subparsers(dest="data_command", required=True)
+    inspect = data_commands.add_parser("inspect", help="validation report and statistics of a GMB CSV or CoNLL file")
+    inspect.add_argument("path")
+    inspect.add_argument("--repair-iob", action="store_true", help="turn stray I-X into B-X (IOB1 -> IOB2) and report it")
+    inspect.add_argument("--format", choices=("gmb_csv", "conll"), default=None)
+    inspect.add_argument("--seed", type=int, default=42)
+    inspect.add_argument("--max-findings", type=int, default=20)
+    inspect.add_argument("--json", action="store_true")
+    inspect.set_defaults(handler=cmd_data_inspect)
+
+    from ner_core.models import model_names
+
+    train = commands.add_parser("train", help="train a model and record the run")
+    train.add_argument("--model", required=True, choices=model_names())
+    train.add_argument("--data", default=None, help="GMB CSV/zip or CoNLL file (default: $NER_CORPUS_PATH or the bundled sample)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--max-len", type=int)
+    train.add_argument("--embedding-dim", type=int)
+    train.add_argument("--patience", type=int)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--min-freq", type=int, default=1)
+    train.add_argument("--max-train-sentences", type=int)
+    train.add_argument("--repair-iob", action="store_true")
+    train.add_argument("--bucketed", action="store_true", help="batches of similar length, padded to their own longest sentence")
+    train.add_argument("--no-early-stopping", action="store_true")
+    train.add_argument("--decoding", choices=("argmax", "constrained"), default="argmax")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a run on its test split (all 23 metrics)")
+    evaluate.add_argument("run", help="run id, run folder, or model name (its latest run)")
+    evaluate.add_argument("--decoding", choices=("argmax", "constrained"), default=None)
+    evaluate.add_argument("--data", default=None)
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="tag a text with a run")
+    predict.add_argument("run", help="run id, run folder, or model name (its latest run)")
+    predict.add_argument("text", help="text to tag, or - to read standard input")
+    predict.add_argument("--format", choices=("json", "iob", "entities_only"), default="json")
+    predict.add_argument("--decoding", choices=("argmax", "constrained"), default=None)
+    predict.set_defaults(handler=cmd_predict)
+
+    compare = commands.add_parser("compare", help="the 23-metric table of all completed runs")
+    compare.add_argument("--runs", nargs="*")
+    compare.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    compare.set_defaults(handler=cmd_compare)
+
+    models_parser = commands.add_parser("models", help="list the registered models")
+    models_parser.set_defaults(handler=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except NerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (OSError, UnicodeError) as exc:
+        print(f"error: {exc.__class__.__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
