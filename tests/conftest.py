@@ -1,0 +1,104 @@
+"""Shared fixtures. Every test session gets its own models folder and database,
+so tests never touch the developer's ``models/``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ner_core import data  # noqa: E402
+from ner_core.settings import CORPUS_ENV, SAMPLE_DATA_PATH  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("workspace")
+    saved = {k: os.environ.get(k) for k in ("NER_MODELS_DIR", "NER_DATABASE_URL", "NER_UPLOADS_DIR")}
+    os.environ["NER_MODELS_DIR"] = str(root / "models")
+    os.environ["NER_DATABASE_URL"] = f"sqlite:///{root / 'models' / 'workbench.db'}"
+    os.environ["NER_UPLOADS_DIR"] = str(root / "uploads")
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    return SAMPLE_DATA_PATH
+
+
+@pytest.fixture(scope="session")
+def gmb_path() -> Path:
+    """The real corpus; skipped with a reason when absent, failed when CI requires it."""
+    configured = os.environ.get(CORPUS_ENV, "")
+    path = Path(configured) if configured else None
+    if path is None or not path.exists():
+        reason = f"real GMB corpus not available (set {CORPUS_ENV} to ner_dataset.csv.zip)"
+        if os.environ.get("NER_REQUIRE_CORPUS") == "1":
+            pytest.fail(reason + "; NER_REQUIRE_CORPUS=1 requires it")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def gmb_corpus(gmb_path):
+    return data.load_corpus(gmb_path)
+
+
+def make_sentence(spec: str, number: int = 0) -> data.Sentence:
+    """``"John/B-per lives/O in/O Paris/B-geo"`` -> Sentence."""
+    words, tags = zip(*(item.rsplit("/", 1) for item in spec.split()))
+    return data.Sentence(list(words), list(tags), None, number=number)
+
+
+TINY_SENTENCES = [
+    "Anna/B-per Berg/I-per visited/O Oslo/B-geo on/O Monday/B-tim ./O",
+    "The/O Acme/B-org Group/I-org opened/O an/O office/O in/O Lima/B-geo ./O",
+    "Peter/B-per spoke/O to/O Norwegian/B-gpe reporters/O ./O",
+    "Rain/O fell/O in/O Oslo/B-geo and/O Lima/B-geo ./O",
+    "Acme/B-org hired/O Anna/B-per in/O 2004/B-tim ./O",
+]
+
+
+@pytest.fixture
+def tiny_sentences():
+    """Forty small sentences covering per/geo/org/tim/gpe, enough to split and train in seconds."""
+    sentences = []
+    for repeat in range(8):
+        for spec in TINY_SENTENCES:
+            # A distinct filler word keeps the copies from being duplicate sentences.
+            sentence = make_sentence(spec.replace("./O", f"x{repeat}/O ./O"), len(sentences) + 1)
+            sentences.append(sentence)
+    return sentences
+
+
+@pytest.fixture
+def tiny_csv(tmp_path, tiny_sentences) -> Path:
+    path = tmp_path / "tiny.csv"
+    path.write_text(data.corpus_to_gmb_csv(tiny_sentences), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def store(isolated_workspace):
+    from ner_core.settings import Settings
+    from ner_core.store import Store
+
+    return Store(Settings.from_env().database_url)
+
+
+@pytest.fixture(scope="session")
+def trained_run(isolated_workspace, store, sample_path):
+    """One small model2 run on the bundled sample, shared by inference, evaluation and CLI tests."""
+    from ner_core import training
+    from ner_core.settings import Settings
+
+    config = training.TrainConfig(model="model2", epochs=3, batch_size=16, embedding_dim=16, dataset=str(sample_path))
+    return training.train(config, models_dir=Settings.from_env().models_dir, store=store)

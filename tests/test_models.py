@@ -1,0 +1,60 @@
+"""Each registered architecture: shape, masking and parameter count against its formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ner_core import models
+from ner_core.errors import ConfigError
+
+V, K = 500, 17
+
+
+def lstm_params(units: int, inputs: int) -> int:
+    # Keras LSTM: four gates, each with input kernel, recurrent kernel and one bias.
+    return 4 * (units * (inputs + units) + units)
+
+
+EXPECTED = {
+    "baseline": V * 100 + (100 * 128 + 128) + (128 * 64 + 64) + (64 * K + K),
+    "advanced": V * 200 + 2 * lstm_params(128, 200) + 2 * lstm_params(64, 256) + (128 * 128 + 128) + (128 * K + K),
+    "model2": V * 50 + 2 * lstm_params(100, 50) + (200 * K + K),
+}
+
+
+@pytest.mark.parametrize("name", models.DEFAULT_MODELS)
+def test_parameter_count_matches_formula(name):
+    model = models.build_model(name, models.ModelDimensions(vocab_size=V, num_tags=K))
+    assert model.count_params() == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", models.DEFAULT_MODELS)
+def test_output_shape_accepts_any_length(name):
+    model = models.build_model(name, models.ModelDimensions(vocab_size=V, num_tags=K, embedding_dim=8))
+    for length in (3, 11):
+        out = np.asarray(model(np.ones((2, length), dtype="int32")))
+        assert out.shape == (2, length, K)
+        np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_baseline_has_no_context_between_words():
+    model = models.build_model("baseline", models.ModelDimensions(vocab_size=V, num_tags=K))
+    a = np.asarray(model(np.array([[5, 6, 7]], dtype="int32")))
+    b = np.asarray(model(np.array([[9, 6, 3]], dtype="int32")))
+    np.testing.assert_allclose(a[0, 1], b[0, 1], rtol=1e-6)
+
+
+def test_bilstm_output_ignores_padding():
+    model = models.build_model("model2", models.ModelDimensions(vocab_size=V, num_tags=K, embedding_dim=8))
+    short = np.asarray(model(np.array([[5, 6, 7]], dtype="int32")))
+    padded = np.asarray(model(np.array([[5, 6, 7, 0, 0, 0]], dtype="int32")))
+    np.testing.assert_allclose(short[0], padded[0, :3], rtol=1e-5, atol=1e-6)
+
+
+def test_registry_metadata_and_unknown_name():
+    assert models.get_definition("model2").target_encoding == "categorical"
+    assert models.get_definition("model2").default_max_len == 75
+    assert models.get_definition("advanced").default_max_len == 128
+    with pytest.raises(ConfigError, match="unknown model 'bert'"):
+        models.get_definition("bert")
