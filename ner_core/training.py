@@ -9,6 +9,7 @@ benchmark all drive training the same way without knowing about each other.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import threading
 import time
@@ -214,37 +215,54 @@ def train(
     settings = Settings.from_env()
     models_dir = Path(models_dir or settings.models_dir)
     run_id = run_id or runs.new_run_id(config.model)
-    corpus, splits = prepare_splits(config, corpus)
-    if store is not None:
-        try:
-            store.get_run(run_id)
-            store.update_run(run_id, status="running", started_at=_now(), config=config.to_dict(),
-                             dataset_path=corpus.source, dataset_sha256=corpus.sha256)
-        except NerError:
-            store.create_run(run_id, config.model, config=config.to_dict(), dataset_path=corpus.source,
-                             dataset_sha256=corpus.sha256, status="running", parent_run_id=parent_run_id)
-            store.update_run(run_id, started_at=_now())
-
-    folder = runs.temporary_folder(models_dir, run_id)
+    folder: runs.RunFolder | None = None
     try:
+        corpus, splits = prepare_splits(config, corpus)
+        if store is not None:
+            _record_start(store, run_id, config, corpus, parent_run_id)
+        folder = runs.temporary_folder(models_dir, run_id)
         result = _train_into(folder, config, definition, corpus, splits, list(extra_train_sentences),
                              progress, cancel, parent_run_id, evaluate)
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled("training was cancelled; nothing was saved.")
         final = runs.finalize(folder)
         result.run_dir = final.path
         if store is not None:
             store.update_run(run_id, status="completed", finished_at=_now(), metrics=result.metrics,
-                             run_dir=str(final.path), machine=str(runs.machine_description()))
+                             run_dir=str(final.path), machine=json.dumps(runs.machine_description()))
         if progress is not None:
             progress(ProgressEvent("finished", result.epochs_trained, config.epochs, message=f"run {run_id} saved"))
         return result
     except BaseException as exc:
-        runs.discard(folder)
+        if folder is not None:
+            runs.discard(folder)
         if store is not None:
-            cancelled = isinstance(exc, TrainingCancelled)
-            message = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
-            store.update_run(run_id, status="cancelled" if cancelled else "failed", finished_at=_now(),
-                             error_message=message if cancelled or isinstance(exc, NerError) else message + "\n" + traceback.format_exc(limit=5))
+            _record_failure(store, run_id, config, parent_run_id, exc)
         raise
+
+
+def _record_start(store, run_id: str, config: TrainConfig, corpus, parent_run_id: str | None) -> None:
+    """Reuse a row created when the job was queued, or create one."""
+    fields = dict(status="running", started_at=_now(), config=config.to_dict(),
+                  dataset_path=corpus.source, dataset_sha256=corpus.sha256)
+    try:
+        store.get_run(run_id)
+    except NerError:
+        store.create_run(run_id, config.model, config=config.to_dict(), status="running", parent_run_id=parent_run_id)
+    store.update_run(run_id, **fields)
+
+
+def _record_failure(store, run_id: str, config: TrainConfig, parent_run_id: str | None, exc: BaseException) -> None:
+    cancelled = isinstance(exc, (TrainingCancelled, KeyboardInterrupt))
+    if isinstance(exc, NerError) or cancelled:
+        message = str(exc) or exc.__class__.__name__
+    else:
+        message = f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+    try:
+        store.get_run(run_id)
+    except NerError:
+        store.create_run(run_id, config.model, config=config.to_dict(), status="failed", parent_run_id=parent_run_id)
+    store.update_run(run_id, status="cancelled" if cancelled else "failed", finished_at=_now(), error_message=message)
 
 
 def _now():
