@@ -102,3 +102,22 @@ def trained_run(isolated_workspace, store, sample_path):
 
     config = training.TrainConfig(model="model2", epochs=3, batch_size=16, embedding_dim=16, dataset=str(sample_path))
     return training.train(config, models_dir=Settings.from_env().models_dir, store=store)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page_app(name: str, timeout: float = 90):
+    """An AppTest for one page file under pages/."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=timeout)
+
+
+@pytest.fixture
+def empty_workspace(monkeypatch, tmp_path):
+    """A brand-new models folder and database, as on first start."""
+    monkeypatch.setenv("NER_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("NER_DATABASE_URL", f"sqlite:///{tmp_path / 'models' / 'workbench.db'}")
+    monkeypatch.setenv("NER_UPLOADS_DIR", str(tmp_path / "uploads"))
+    return tmp_path

@@ -1,0 +1,20 @@
+"""NER Workbench: navigation and the shared frame; each page lives in pages/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="NER Workbench", page_icon=":material/label:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data_explorer.py", title="Data explorer", icon=":material/table_view:"),
+    st.Page("pages/training_runs.py", title="Training runs", icon=":material/model_training:"),
+    st.Page("pages/model_comparison.py", title="Model comparison", icon=":material/compare:"),
+    st.Page("pages/entity_highlighter.py", title="Entity highlighter", icon=":material/format_color_text:"),
+    st.Page("pages/annotate.py", title="Annotate and retrain", icon=":material/edit_note:"),
+    st.Page("pages/ab_traffic.py", title="A/B traffic", icon=":material/call_split:"),
+]
+
+navigation = st.navigation(PAGES)
+navigation.run()

@@ -1,0 +1,21 @@
+"""The home page on an empty store and after a run exists."""
+
+from __future__ import annotations
+
+from tests.conftest import page_app
+
+
+def test_home_on_an_empty_store_offers_first_start_training(empty_workspace):
+    app = page_app("home.py").run()
+    assert not app.exception
+    assert app.title[0].value == "NER Workbench"
+    assert any("Train baseline, advanced and model2" in b.label for b in app.button)
+
+
+def test_home_lists_runs_with_headline_metrics(trained_run):
+    app = page_app("home.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    row = table[table["model"] == "model2"].iloc[0]
+    assert row["latest run"] == trained_run.run_id
+    assert row["entity F1"] == f"{trained_run.metrics['entity_f1']:.4f}"

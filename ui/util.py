@@ -1,0 +1,84 @@
+"""Cached loaders and small helpers every page uses.
+
+Models, the database engine and the job runner are created once per server
+process with ``st.cache_resource``; pages never build them themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from ner_core.errors import NerError
+from ner_core.settings import SAMPLE_DATA_PATH, Settings
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str):
+    from ner_core.store import Store
+
+    return Store(url)
+
+
+def get_store():
+    return _store(settings().database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(url: str, models_dir: str):
+    from ner_core.jobs import get_runner
+
+    return get_runner(_store(url), Path(models_dir))
+
+
+def get_runner():
+    current = settings()
+    return _runner(current.database_url, str(current.models_dir))
+
+
+@st.cache_resource(show_spinner="Loading model...", max_entries=12)
+def get_predictor(run_dir: str, decoding: str | None = None):
+    from ner_core.inference import Predictor
+
+    return Predictor.load(run_dir, decoding=decoding)
+
+
+def completed_runs() -> list:
+    """Completed runs whose folder still exists, newest first."""
+    return [r for r in get_store().list_runs(status="completed") if r.run_dir and Path(r.run_dir).is_dir()]
+
+
+def run_label(run) -> str:
+    f1 = run.metrics.get("entity_f1")
+    score = f" - F1 {f1:.3f}" if isinstance(f1, (int, float)) else ""
+    return f"{run.model_name} - {run.id}{score}"
+
+
+def dataset_choices() -> dict[str, str]:
+    """Label -> path of every dataset a user can pick: sample, configured corpus, uploads."""
+    choices = {"Bundled sample": str(SAMPLE_DATA_PATH)}
+    current = settings()
+    if current.corpus_path is not None and current.corpus_path.exists():
+        choices[f"Configured corpus ({current.corpus_path.name})"] = str(current.corpus_path)
+    for dataset in get_store().list_datasets():
+        if Path(dataset.path).exists():
+            choices[f"Upload: {dataset.name} ({dataset.sha256[:8]})"] = dataset.path
+    return choices
+
+
+def show_error(exc: Exception) -> None:
+    """A user-facing error, never a traceback, for our own error types."""
+    if isinstance(exc, NerError):
+        st.error(str(exc))
+    else:
+        st.error(f"Unexpected problem: {exc.__class__.__name__}: {exc}")
+
+
+def to_json_bytes(payload) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
