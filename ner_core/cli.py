@@ -63,7 +63,8 @@ def cmd_data_inspect(args) -> int:
     print("tags      " + "  ".join(f"{k} {v:,}" for k, v in stats.tags.items()))
     print("entities  " + "  ".join(f"{k} {v:,}" for k, v in stats.entities.items()))
     if not report.ok:
-        print("error: the file has errors; fix them (or pass --repair-iob for IOB1 tags) before training.", file=sys.stderr)
+        errors = report.errors
+        print(f"error: {len(errors)} problem(s) must be fixed before training; first: {errors[0].describe()}", file=sys.stderr)
         return 1
     return 0
 
@@ -84,8 +85,12 @@ def _train_config(args):
 def cmd_train(args) -> int:
     from ner_core import metrics, training
 
+    from ner_core import data
+
     config = _train_config(args)
     settings = _settings()
+    # Validate the data before anything is written, so bad input leaves the disk as it was.
+    corpus = data.load_corpus(config.dataset or settings.default_dataset, repair_iob=config.repair_iob)
 
     def report(event: training.ProgressEvent) -> None:
         if event.kind == "epoch_end":
@@ -95,7 +100,7 @@ def cmd_train(args) -> int:
         elif event.kind in ("started", "evaluating", "finished"):
             print(event.message, flush=True)
 
-    result = training.train(config, models_dir=settings.models_dir, store=_store(), progress=report)
+    result = training.train(config, models_dir=settings.models_dir, store=_store(), corpus=corpus, progress=report)
     print(f"run {result.run_id}: {result.epochs_trained} epochs in {result.training_time_s:.1f}s -> {result.run_dir}")
     for key in ("entity_f1", "entity_precision", "entity_recall", "token_accuracy", "latency_p50_ms"):
         if key in result.metrics:

@@ -237,7 +237,7 @@ def train(
         if folder is not None:
             runs.discard(folder)
         if store is not None:
-            _record_failure(store, run_id, config, parent_run_id, exc)
+            _record_failure(store, run_id, exc)
         raise
 
 
@@ -252,7 +252,7 @@ def _record_start(store, run_id: str, config: TrainConfig, corpus, parent_run_id
     store.update_run(run_id, **fields)
 
 
-def _record_failure(store, run_id: str, config: TrainConfig, parent_run_id: str | None, exc: BaseException) -> None:
+def _record_failure(store, run_id: str, exc: BaseException) -> None:
     cancelled = isinstance(exc, (TrainingCancelled, KeyboardInterrupt))
     if isinstance(exc, NerError) or cancelled:
         message = str(exc) or exc.__class__.__name__
@@ -261,7 +261,7 @@ def _record_failure(store, run_id: str, config: TrainConfig, parent_run_id: str 
     try:
         store.get_run(run_id)
     except NerError:
-        store.create_run(run_id, config.model, config=config.to_dict(), status="failed", parent_run_id=parent_run_id)
+        return  # failed before the run was recorded (e.g. unreadable data): leave no trace
     store.update_run(run_id, status="cancelled" if cancelled else "failed", finished_at=_now(), error_message=message)
 
 

@@ -78,10 +78,14 @@ def test_bad_dataset_fails_cleanly(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     bad = tmp_path / "bad.csv"
     bad.write_text("Sentence #,Word,POS\nSentence: 1,Hi,UH\n")
-    with pytest.raises(DataFormatError):
+    with pytest.raises(DataFormatError, match="missing column"):
         training.train(tiny_config(bad), models_dir=tmp_path / "models", store=store, run_id="bad-data")
-    assert store.get_run("bad-data").status == "failed"
-    assert "missing column" in store.get_run("bad-data").error_message
+    assert store.list_runs() == []  # nothing was recorded for data that never loaded
+    store.create_run("queued-job", "baseline", config={}, status="queued")  # as the job runner does
+    with pytest.raises(DataFormatError):
+        training.train(tiny_config(bad), models_dir=tmp_path / "models", store=store, run_id="queued-job")
+    assert store.get_run("queued-job").status == "failed"
+    assert "missing column" in store.get_run("queued-job").error_message
     assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
 
 

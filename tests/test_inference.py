@@ -1,0 +1,104 @@
+"""The predictor: offsets, IOB2 output, formats, windows for long text, bad input, threads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ner_core import runs, tags
+from ner_core.errors import InputTextError, ModelLoadError
+from ner_core.inference import MAX_TEXT_CHARS, Predictor, _window_starts
+
+TEXT = "President Anna Berg met Kenyan officials in Nairobi on Tuesday. The United Nations said 8,500 people fled."
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_run):
+    return Predictor.load(trained_run.run_dir)
+
+
+def test_offsets_are_exact_and_tags_valid_iob2(predictor):
+    prediction = predictor.predict(TEXT)
+    assert [t.text for t in prediction.tokens][:4] == ["President", "Anna", "Berg", "met"]
+    for token in prediction.tokens:
+        assert TEXT[token.start:token.end] == token.text
+        assert 0.0 < token.confidence <= 1.0
+    assert len(prediction.sentences) == 2
+    for first, last in prediction.sentences:
+        assert tags.is_valid_iob2([t.tag for t in prediction.tokens[first:last]])
+    for entity in prediction.entities:
+        assert TEXT[entity.start:entity.end] == entity.text
+
+
+@pytest.mark.parametrize("decoding", ["argmax", "constrained"])
+def test_both_decodings_give_valid_iob2(predictor, decoding):
+    words = ["Anna", "Berg", "visited", "Nairobi", "and", "Lima", "in", "March", "2009", "."] * 3
+    for tag_list, confidences in predictor.tag_sentences([words, words[:4], []], decoding):
+        assert tags.is_valid_iob2(tag_list) and len(tag_list) == len(confidences)
+
+
+def test_output_formats(predictor):
+    prediction = predictor.predict(TEXT)
+    payload = json.loads(prediction.render("json"))
+    assert payload["run_id"] == predictor.run_id and len(payload["tokens"]) == len(prediction.tokens)
+    assert json.loads(prediction.render("entities_only")) == payload["entities"]
+    iob = prediction.render("iob").split("\n\n")
+    assert len(iob) == 2 and iob[0].split("\n")[0] == f"President\t{prediction.tokens[0].tag}"
+    with pytest.raises(InputTextError, match="unknown output format"):
+        prediction.render("xml")
+
+
+def test_empty_and_huge_text(predictor):
+    assert predictor.predict("").tokens == [] and predictor.predict("   \n ").entities == []
+    with pytest.raises(InputTextError, match="limit"):
+        predictor.predict("a " * (MAX_TEXT_CHARS // 2 + 1))
+
+
+def test_long_sentences_are_tagged_in_full_with_windows(predictor):
+    assert _window_starts(10, 75) == [0]
+    assert _window_starts(200, 75) == [0, 37, 74, 111, 125]
+    words = (["Anna", "Berg", "flew", "to", "Lima", "on", "Monday", ","] * 40)[:300]
+    (tag_list, confidences), = predictor.tag_sentences([words])
+    assert len(tag_list) == 300 and tags.is_valid_iob2(tag_list)
+    # the first tokens come from the first window, which sees the same left context as the short sentence
+    short = words[: predictor.max_len]
+    probabilities_long = predictor.probabilities([words])[0]
+    probabilities_short = predictor.probabilities([short])[0]
+    assert probabilities_long.shape == (300, len(predictor.tag_names))
+    assert abs(probabilities_long[:5] - probabilities_short[:5]).max() < 0.05
+
+
+def test_batch_and_single_calls_agree(predictor):
+    sentences = [["Anna", "Berg", "met", "Kenyan", "officials"], ["Rain", "in", "Lima"], ["Monday"]]
+    batched = predictor.tag_sentences(sentences)
+    for words, (tag_list, confidences) in zip(sentences, batched):
+        single_tags, single_conf = predictor.tag_sentences([words])[0]
+        assert single_tags == tag_list
+        assert single_conf == pytest.approx(confidences, rel=1e-4)
+
+
+def test_many_threads_share_one_predictor(predictor):
+    expected = predictor.predict(TEXT).to_dict()["entities"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: predictor.predict(TEXT).to_dict()["entities"], range(32)))
+    assert all(r == expected for r in results)
+
+
+def test_missing_or_corrupt_model_file(trained_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, copy)
+    (copy / runs.MODEL_FILE).write_bytes(b"not a keras zip")
+    with pytest.raises(ModelLoadError, match="cannot be loaded"):
+        Predictor.load(copy)
+    (copy / runs.MODEL_FILE).unlink()
+    with pytest.raises(ModelLoadError, match="incomplete: missing model.keras"):
+        Predictor.load(copy)
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        Predictor.load(tmp_path / "nothing")
+    shutil.copytree(trained_run.run_dir, tmp_path / "run2")
+    (tmp_path / "run2" / runs.TAG_VOCAB_FILE).write_text("{broken")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        Predictor.load(tmp_path / "run2")

@@ -1,0 +1,81 @@
+"""The database: transactions, WAL, runs, the prediction log, annotations, datasets."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from ner_core.errors import RunNotFoundError, StoreError
+from ner_core.store import Store
+
+
+@pytest.fixture
+def db(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'sub' / 'test.db'}")
+
+
+def test_sqlite_file_uses_wal(db, tmp_path):
+    db.create_run("r1", "model2", config={})
+    with sqlite3.connect(tmp_path / "sub" / "test.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_run_lifecycle(db):
+    db.create_run("r1", "model2", config={"epochs": 2}, dataset_path="x.csv")
+    db.update_run("r1", status="completed", metrics={"entity_f1": 0.5})
+    run = db.get_run("r1")
+    assert (run.status, run.config, run.metrics) == ("completed", {"epochs": 2}, {"entity_f1": 0.5})
+    assert [r.id for r in db.list_runs(status="completed")] == ["r1"]
+    assert db.list_runs(status="failed") == []
+    with pytest.raises(RunNotFoundError):
+        db.get_run("nope")
+    with pytest.raises(ValueError):
+        db.update_run("r1", status="exploded")
+
+
+def test_a_failed_transaction_changes_nothing(db):
+    db.create_run("r1", "model2", config={})
+    with pytest.raises(StoreError):
+        db.create_run("r1", "baseline", config={})  # duplicate primary key
+    assert [r.model_name for r in db.list_runs()] == ["model2"]
+
+
+def test_interrupted_runs_are_marked_failed(db):
+    db.create_run("a", "model2", config={}, status="running")
+    db.create_run("b", "model2", config={}, status="completed")
+    assert db.mark_interrupted_runs() == 1
+    assert db.get_run("a").status == "failed" and "interrupted" in db.get_run("a").error_message
+    assert db.get_run("b").status == "completed"
+
+
+def test_prediction_log_bulk_insert(db):
+    rows = [{"source": "simulation", "simulation_id": "s1", "arm": "A", "text": f"t{i}", "entities": [{"type": "geo"}],
+             "latency_ms": 1.5, "gold": ["O"]} for i in range(250)]
+    assert db.log_predictions(rows) == 250
+    assert db.count_predictions(source="simulation") == 250
+    first = db.prediction_rows(simulation_id="s1", limit=1)[0]
+    assert first["entities_json"] == '[{"type": "geo"}]' and first["gold_json"] == '["O"]'
+
+
+def test_annotations_round_trip(db):
+    annotation_id = db.add_annotation(analyst="ana", text="Anna runs", tokens=["Anna", "runs"], tags=["B-per", "O"],
+                                      original_tags=["O", "O"], model_run_id="r1")
+    db.update_annotation(annotation_id, tags=["B-org", "O"])
+    saved = db.list_annotations()[0]
+    assert (saved.analyst, saved.tokens, saved.tags, saved.original_tags) == ("ana", ["Anna", "runs"], ["B-org", "O"], ["O", "O"])
+    db.delete_annotation(annotation_id)
+    assert db.list_annotations() == []
+
+
+def test_datasets_are_unique_by_checksum(db):
+    first = db.register_dataset(name="a.csv", sha256="f" * 64, path="/x/a.csv", format="gmb_csv", sentences=3, tokens=9)
+    again = db.register_dataset(name="b.csv", sha256="f" * 64, path="/x/b.csv", format="gmb_csv", sentences=3, tokens=9)
+    assert first.id == again.id and len(db.list_datasets()) == 1
+
+
+def test_unopenable_database_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store(f"sqlite:///{blocker / 'inside' / 'db.sqlite'}")
