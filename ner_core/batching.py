@@ -23,7 +23,7 @@ class BatchSequence(keras.utils.PyDataset):
     """
 
     def __init__(self, sentences: Sequence, features: FeatureEncoder, *, batch_size: int, max_len: int,
-                 bucketed: bool, categorical: bool, shuffle: bool, seed: int):
+                 bucketed: bool, categorical: bool, shuffle: bool, seed: int, token_weights: bool = True):
         super().__init__()
         self.sentences = list(sentences)
         self.features = features
@@ -33,6 +33,8 @@ class BatchSequence(keras.utils.PyDataset):
         self.categorical = categorical
         self.shuffle = shuffle
         self.seed = seed
+        # A CRF's loss is per sentence and masks padding itself; softmax models need token weights.
+        self.token_weights = token_weights
         self.epoch = 0
         self.lengths = [min(len(s.words), max_len) for s in self.sentences]
         self.batches = batch_plan(self.lengths, batch_size, bucketed=bucketed, shuffle=shuffle, seed=seed)
@@ -46,7 +48,7 @@ class BatchSequence(keras.utils.PyDataset):
         chosen = [self.sentences[i] for i in members]
         inputs = self.features.inputs([s.words for s in chosen], length)
         targets, weights = self.features.targets([s.tags for s in chosen], length, categorical=self.categorical)
-        return inputs, targets, weights
+        return (inputs, targets, weights) if self.token_weights else (inputs, targets)
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -194,3 +194,152 @@ def decode(
             log_probs, lengths, iob2_transition_mask(tag_names), iob2_start_mask(tag_names)
         )
     return [[tag_names[index] for index in path] for path in paths]
+
+
+# --------------------------------------------------------------------------- CRF decoding in numpy
+
+
+def _forbidden_to_scores(allowed: np.ndarray) -> np.ndarray:
+    return np.where(allowed, 0.0, -np.inf)
+
+
+def crf_viterbi(
+    potentials: np.ndarray,
+    transitions: np.ndarray,
+    start_transitions: np.ndarray,
+    end_transitions: np.ndarray,
+    allowed: np.ndarray | None = None,
+    start_allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """Best tag path ``[T]`` under a trained CRF, optionally restricted to allowed transitions.
+
+    Numpy, for one sentence: the predictor runs the network in TensorFlow and
+    decodes here, where adding the IOB2 constraint is one mask.
+    """
+    potentials = np.asarray(potentials, dtype=np.float64)
+    steps, num_tags = potentials.shape
+    if steps == 0:
+        return np.zeros(0, dtype=np.int64)
+    transition_scores = np.asarray(transitions, dtype=np.float64)
+    start_scores = np.asarray(start_transitions, dtype=np.float64)
+    if allowed is not None:
+        transition_scores = transition_scores + _forbidden_to_scores(np.asarray(allowed, dtype=bool))
+    if start_allowed is not None:
+        start_scores = start_scores + _forbidden_to_scores(np.asarray(start_allowed, dtype=bool))
+    score = start_scores + potentials[0]
+    pointers = np.zeros((steps, num_tags), dtype=np.int64)
+    for step in range(1, steps):
+        candidates = score[:, None] + transition_scores
+        pointers[step] = candidates.argmax(axis=0)
+        score = candidates.max(axis=0) + potentials[step]
+    score = score + np.asarray(end_transitions, dtype=np.float64)
+    path = np.zeros(steps, dtype=np.int64)
+    path[-1] = int(score.argmax())
+    for step in range(steps - 1, 0, -1):
+        path[step - 1] = pointers[step, path[step]]
+    return path
+
+
+def crf_marginals(
+    potentials: np.ndarray,
+    transitions: np.ndarray,
+    start_transitions: np.ndarray,
+    end_transitions: np.ndarray,
+) -> np.ndarray:
+    """Per-token tag marginals ``[T, K]`` by forward-backward: the CRF's honest confidence."""
+    potentials = np.asarray(potentials, dtype=np.float64)
+    steps, num_tags = potentials.shape
+    if steps == 0:
+        return np.zeros((0, num_tags))
+    transitions = np.asarray(transitions, dtype=np.float64)
+    alpha = np.zeros((steps, num_tags))
+    beta = np.zeros((steps, num_tags))
+    alpha[0] = np.asarray(start_transitions, dtype=np.float64) + potentials[0]
+    for step in range(1, steps):
+        alpha[step] = _logsumexp(alpha[step - 1][:, None] + transitions, axis=0) + potentials[step]
+    beta[-1] = np.asarray(end_transitions, dtype=np.float64)
+    for step in range(steps - 2, -1, -1):
+        beta[step] = _logsumexp(transitions + (potentials[step + 1] + beta[step + 1])[None, :], axis=1)
+    log_z = _logsumexp(alpha[-1] + beta[-1], axis=0)
+    return np.exp(alpha + beta - log_z)
+
+
+def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
+    peak = np.max(values, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    return np.squeeze(peak, axis=axis) + np.log(np.sum(np.exp(values - peak), axis=axis))
+
+
+def crf_viterbi_batch(
+    potentials: np.ndarray,
+    lengths: Sequence[int],
+    transitions: np.ndarray,
+    start_transitions: np.ndarray,
+    end_transitions: np.ndarray,
+    allowed: np.ndarray | None = None,
+    start_allowed: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """:func:`crf_viterbi` for a padded batch ``[B, T, K]``, vectorised over sentences.
+
+    Padded steps carry the score unchanged and point to themselves, so each
+    sentence's path ends exactly where its length says.
+    """
+    potentials = np.asarray(potentials, dtype=np.float64)
+    batch, steps, num_tags = potentials.shape
+    lengths = _check_lengths(lengths, batch, steps)
+    if steps == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in range(batch)]
+    transition_scores = np.asarray(transitions, dtype=np.float64)
+    start_scores = np.asarray(start_transitions, dtype=np.float64)
+    if allowed is not None:
+        transition_scores = transition_scores + _forbidden_to_scores(np.asarray(allowed, dtype=bool))
+    if start_allowed is not None:
+        start_scores = start_scores + _forbidden_to_scores(np.asarray(start_allowed, dtype=bool))
+    identity = np.broadcast_to(np.arange(num_tags), (batch, num_tags))
+    score = start_scores[None, :] + potentials[:, 0]
+    pointers = np.empty((steps, batch, num_tags), dtype=np.int64)
+    pointers[0] = identity
+    for step in range(1, steps):
+        candidates = score[:, :, None] + transition_scores[None]
+        best_previous = candidates.argmax(axis=1)
+        updated = candidates.max(axis=1) + potentials[:, step]
+        real = (step < lengths)[:, None]
+        score = np.where(real, updated, score)
+        pointers[step] = np.where(real, best_previous, identity)
+    score = score + np.asarray(end_transitions, dtype=np.float64)[None, :]
+    path = np.empty((steps, batch), dtype=np.int64)
+    path[-1] = score.argmax(axis=1)
+    rows = np.arange(batch)
+    for step in range(steps - 1, 0, -1):
+        path[step - 1] = pointers[step, rows, path[step]]
+    return [path[:length, row].copy() for row, length in enumerate(lengths)]
+
+
+def crf_marginals_batch(
+    potentials: np.ndarray,
+    lengths: Sequence[int],
+    transitions: np.ndarray,
+    start_transitions: np.ndarray,
+    end_transitions: np.ndarray,
+) -> list[np.ndarray]:
+    """:func:`crf_marginals` for a padded batch, vectorised over sentences."""
+    potentials = np.asarray(potentials, dtype=np.float64)
+    batch, steps, num_tags = potentials.shape
+    lengths = _check_lengths(lengths, batch, steps)
+    if steps == 0:
+        return [np.zeros((0, num_tags)) for _ in range(batch)]
+    transitions = np.asarray(transitions, dtype=np.float64)
+    end = np.broadcast_to(np.asarray(end_transitions, dtype=np.float64), (batch, num_tags))
+    alpha = np.empty((steps, batch, num_tags))
+    alpha[0] = np.asarray(start_transitions, dtype=np.float64)[None, :] + potentials[:, 0]
+    for step in range(1, steps):
+        updated = _logsumexp(alpha[step - 1][:, :, None] + transitions[None], axis=1) + potentials[:, step]
+        alpha[step] = np.where((step < lengths)[:, None], updated, alpha[step - 1])
+    beta = np.empty((steps, batch, num_tags))
+    beta[-1] = end
+    for step in range(steps - 2, -1, -1):
+        updated = _logsumexp(transitions[None] + (potentials[:, step + 1] + beta[step + 1])[:, None, :], axis=2)
+        beta[step] = np.where((step + 1 < lengths)[:, None], updated, end)
+    log_z = _logsumexp(alpha[-1] + end, axis=1)
+    marginals = np.exp(alpha + beta - log_z[None, :, None])
+    return [marginals[:length, row] for row, length in enumerate(lengths)]

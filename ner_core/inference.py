@@ -129,17 +129,20 @@ class Predictor:
         else:
             signature = [tf.TensorSpec([None, None], tf.int32)]
         self._forward = tf.function(self._scores, input_signature=signature, reduce_retracing=True)
+        self._crf = self._crf_weights() if output == "crf" else None
+        self._not_pad = np.arange(len(self.tag_names)) != 0
         self._lock = threading.Lock()
         # Trace once now so the first user request does not pay for it.
         self.tag_sentences([["warm", "up"]])
 
     def _scores(self, inputs):
-        outputs = self.model(inputs, training=False)
-        if self.output == "crf":
-            import tensorflow as tf
+        # Softmax models return probabilities; a CRF model returns potentials, decoded below.
+        return self.model(inputs, training=False)
 
-            return tf.nn.softmax(outputs, axis=-1)
-        return outputs
+    def _crf_weights(self):
+        crf_layer = self.model.get_layer("crf")
+        return (np.asarray(crf_layer.transitions), np.asarray(crf_layer.start_transitions),
+                np.asarray(crf_layer.end_transitions))
 
     # ------------------------------------------------------------------ loading
 
@@ -168,7 +171,8 @@ class Predictor:
     # ------------------------------------------------------------------ tagging
 
     def probabilities(self, batch: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """Per sentence ``[len, num_tags]`` probabilities, windows stitched for long sentences."""
+        """Per sentence ``[len, num_tags]`` model outputs (probabilities; CRF potentials for a CRF
+        model), windows stitched for long sentences."""
         windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
         for index, words in enumerate(batch):
             for start in _window_starts(len(words), self.max_len):
@@ -199,27 +203,51 @@ class Predictor:
         return stitched
 
     def tag_sentences(self, batch: Sequence[Sequence[str]], decoding: str | None = None) -> list[tuple[list[str], list[float]]]:
-        """Tags and per-token confidences (probability of the chosen tag) for pre-tokenised sentences."""
+        """Tags and per-token confidences for pre-tokenised sentences.
+
+        Confidence is the probability of the chosen tag: the softmax output, or
+        for a CRF model the forward-backward marginal. Decoding runs on padded
+        chunks of similar length, vectorised over sentences.
+        """
         method = decoding or self.default_decoding
         if method not in DECODING_METHODS:
             raise InputTextError(f"unknown decoding {method!r}; choose one of {', '.join(DECODING_METHODS)}.")
-        results: list[tuple[list[str], list[float]]] = []
-        probabilities = self.probabilities(batch) if batch else []
-        for probs in probabilities:
-            if len(probs) == 0:
-                results.append(([], []))
-                continue
-            log_probs = decoding_module.to_log_probs(probs)
-            if method == "constrained":
-                path = decoding_module.constrained_viterbi(log_probs, self._allowed, self._start_allowed)
-                tag_list = [self.tag_names[i] for i in path]
-            else:
-                path = decoding_module.argmax_decode(log_probs[None], [len(probs)], pad_index=0)[0]
-                tag_list = tagging.repair_iob2([self.tag_names[i] for i in path])
-                path = [self.features.tag_vocab.index(t) for t in tag_list]
-            confidences = [float(probs[i, k]) for i, k in enumerate(path)]
-            results.append((tag_list, confidences))
+        outputs = self.probabilities(batch) if batch else []
+        results: list[tuple[list[str], list[float]]] = [([], []) for _ in outputs]
+        order = sorted((i for i in range(len(outputs)) if len(outputs[i])), key=lambda i: len(outputs[i]))
+        for offset in range(0, len(order), BATCH_SIZE):
+            chunk = order[offset: offset + BATCH_SIZE]
+            lengths = [len(outputs[i]) for i in chunk]
+            padded = np.zeros((len(chunk), max(lengths), len(self.tag_names)), dtype="float32")
+            for row, index in enumerate(chunk):
+                padded[row, : lengths[row]] = outputs[index]
+            for index, decoded in zip(chunk, self._decode_chunk(padded, lengths, method)):
+                results[index] = decoded
         return results
+
+    def _decode_chunk(self, padded: np.ndarray, lengths: list[int], method: str) -> list[tuple[list[str], list[float]]]:
+        if self._crf is not None:
+            transitions, start, end = self._crf
+            if method == "constrained":
+                allowed, start_allowed = self._allowed, self._start_allowed
+            else:  # the CRF's own Viterbi; only the padding tag is excluded
+                allowed, start_allowed = self._not_pad[None, :].repeat(len(self.tag_names), 0), self._not_pad
+            paths = decoding_module.crf_viterbi_batch(padded, lengths, transitions, start, end, allowed, start_allowed)
+            confidences = decoding_module.crf_marginals_batch(padded, lengths, transitions, start, end)
+        else:
+            log_probs = decoding_module.to_log_probs(padded)
+            if method == "constrained":
+                paths = decoding_module.constrained_viterbi_batch(log_probs, lengths, self._allowed, self._start_allowed)
+            else:
+                paths = decoding_module.argmax_decode(log_probs, lengths, pad_index=0)
+            confidences = [padded[row, : lengths[row]] for row in range(len(lengths))]
+        decoded = []
+        for path, scores in zip(paths, confidences):
+            # Argmax can leave a stray I-X; users and metrics both get the repaired, valid IOB2.
+            tag_list = tagging.repair_iob2([self.tag_names[i] for i in path])
+            indices = [self.features.tag_vocab.index(t) for t in tag_list]
+            decoded.append((tag_list, [float(scores[i, k]) for i, k in enumerate(indices)]))
+        return decoded
 
     def predict(self, text: str, *, decoding: str | None = None) -> Prediction:
         """Tokenise free text, tag every sentence, and assemble entities with character offsets."""
@@ -260,7 +288,7 @@ def load_keras_model(path: Path, run_id: str = ""):
     """Load a ``.keras`` file with our custom layers registered; corrupt files become ModelLoadError."""
     import keras
 
-    from ner_core import crf  # noqa: F401 - registers the CRF layer for deserialisation
+    from ner_core import crf, layers  # noqa: F401 - registers our custom layers for deserialisation
 
     if not Path(path).exists():
         raise ModelLoadError(f"run {run_id}: {Path(path).name} is missing.")

@@ -89,6 +89,29 @@ def _build_model2(dims: ModelDimensions):
     return keras.Model(word_ids, outputs, name="model2")
 
 
+def _build_char_bilstm_crf(dims: ModelDimensions):
+    import keras
+
+    from ner_core.crf import CRF, CRFTagger
+    from ner_core.encoding import CASING_CLASSES
+    from ner_core.layers import CharEncoder
+
+    embedding_dim = dims.embedding_dim or 100
+    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
+    char_ids = keras.Input(shape=(None, dims.max_word_length), dtype="int32", name="char_ids")
+    casing_ids = keras.Input(shape=(None,), dtype="int32", name="casing_ids")
+    words = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
+    chars = CharEncoder(max(dims.char_vocab_size, 2), name="char_encoder")(char_ids)
+    casing = keras.layers.Embedding(len(CASING_CLASSES), 8, name="casing_embedding")(casing_ids)
+    x = keras.layers.Concatenate(name="features")([words, chars, casing])
+    x = keras.layers.Dropout(0.5)(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True), name="bilstm")(x)
+    x = keras.layers.Dropout(0.5)(x)
+    potentials = keras.layers.Dense(dims.num_tags, name="potentials")(x)
+    outputs = CRF(dims.num_tags, name="crf")(potentials)
+    return CRFTagger([word_ids, char_ids, casing_ids], outputs, name="char_bilstm_crf")
+
+
 REGISTRY: dict[str, ModelDefinition] = {}
 
 
@@ -127,6 +150,18 @@ register(ModelDefinition(
     default_max_len=75,
     default_embedding_dim=50,
     train_defaults={"epochs": 10, "batch_size": 64, "patience": 3, "learning_rate": 1e-3},
+))
+
+register(ModelDefinition(
+    name="char_bilstm_crf",
+    description="Word embedding + character CNN + casing features -> BiLSTM(128) -> linear-chain CRF (Viterbi decoding).",
+    build=_build_char_bilstm_crf,
+    target_encoding="sparse",
+    default_max_len=128,
+    default_embedding_dim=100,
+    train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 2e-3},
+    output="crf",
+    uses_chars=True,
 ))
 
 DEFAULT_MODELS = ("baseline", "advanced", "model2")

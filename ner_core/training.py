@@ -299,10 +299,11 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
     from ner_core.batching import BatchSequence
 
     train_batches = BatchSequence(train_sentences, features, batch_size=config.batch_size, max_len=config.max_len,
-                                           bucketed=config.bucketed, categorical=categorical, shuffle=True, seed=config.seed)
+                                           bucketed=config.bucketed, categorical=categorical, shuffle=True, seed=config.seed,
+                                  token_weights=definition.output != "crf")
     validation_batches = BatchSequence(splits.validation, features, batch_size=max(config.batch_size, 64),
                                                 max_len=config.max_len, bucketed=config.bucketed, categorical=categorical,
-                                                shuffle=False, seed=config.seed)
+                                                shuffle=False, seed=config.seed, token_weights=definition.output != "crf")
     checkpoint_path = folder.file("checkpoint.weights.h5")
     callbacks = [
         keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor="val_loss", save_best_only=True, save_weights_only=True),

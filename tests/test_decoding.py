@@ -158,3 +158,60 @@ def test_module_imports_without_tensorflow():
     code = "import sys, ner_core.decoding; assert 'tensorflow' not in sys.modules"
     repository_root = pathlib.Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=repository_root)
+
+
+# ---------------------------------------------------------------- CRF decoding in numpy (predictor path)
+
+
+def _brute_force_crf(potentials, transitions, start, end, allowed=None, start_allowed=None):
+    import itertools
+
+    steps, num_tags = potentials.shape
+    scores = {}
+    for path in itertools.product(range(num_tags), repeat=steps):
+        if start_allowed is not None and not start_allowed[path[0]]:
+            continue
+        if allowed is not None and any(not allowed[a, b] for a, b in zip(path, path[1:])):
+            continue
+        score = start[path[0]] + end[path[-1]] + sum(potentials[t, k] for t, k in enumerate(path))
+        score += sum(transitions[a, b] for a, b in zip(path, path[1:]))
+        scores[path] = score
+    return scores
+
+
+def test_crf_viterbi_and_marginals_match_brute_force():
+    rng = np.random.default_rng(3)
+    num_tags = 4
+    transitions, start, end = rng.normal(size=(num_tags, num_tags)), rng.normal(size=num_tags), rng.normal(size=num_tags)
+    allowed = rng.random((num_tags, num_tags)) > 0.3
+    allowed[:, 1] = True  # keep at least one path alive
+    for steps in (1, 2, 4):
+        potentials = rng.normal(size=(steps, num_tags))
+        scores = _brute_force_crf(potentials, transitions, start, end)
+        best = max(scores, key=scores.get)
+        assert decoding.crf_viterbi(potentials, transitions, start, end).tolist() == list(best)
+        constrained = _brute_force_crf(potentials, transitions, start, end, allowed)
+        best_allowed = max(constrained, key=constrained.get)
+        assert decoding.crf_viterbi(potentials, transitions, start, end, allowed).tolist() == list(best_allowed)
+        values = np.array(list(scores.values()))
+        probabilities = np.exp(values - values.max()) / np.exp(values - values.max()).sum()
+        expected = np.zeros((steps, num_tags))
+        for probability, path in zip(probabilities, scores):
+            for t, k in enumerate(path):
+                expected[t, k] += probability
+        np.testing.assert_allclose(decoding.crf_marginals(potentials, transitions, start, end), expected, atol=1e-9)
+
+
+def test_crf_batch_decoding_equals_single_sentences_and_ignores_padding():
+    rng = np.random.default_rng(4)
+    num_tags, lengths = 5, [3, 1, 6, 0]
+    transitions, start, end = rng.normal(size=(num_tags, num_tags)), rng.normal(size=num_tags), rng.normal(size=num_tags)
+    padded = rng.normal(size=(len(lengths), 6, num_tags)) * 50  # padding values are large and must not matter
+    paths = decoding.crf_viterbi_batch(padded, lengths, transitions, start, end)
+    marginals = decoding.crf_marginals_batch(padded, lengths, transitions, start, end)
+    for row, length in enumerate(lengths):
+        single = padded[row, :length]
+        assert paths[row].tolist() == decoding.crf_viterbi(single, transitions, start, end).tolist()
+        np.testing.assert_allclose(marginals[row], decoding.crf_marginals(single, transitions, start, end), atol=1e-9)
+        if length:
+            np.testing.assert_allclose(marginals[row].sum(axis=1), 1.0, atol=1e-9)

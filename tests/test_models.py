@@ -58,3 +58,22 @@ def test_registry_metadata_and_unknown_name():
     assert models.get_definition("advanced").default_max_len == 128
     with pytest.raises(ConfigError, match="unknown model 'bert'"):
         models.get_definition("bert")
+
+
+def test_char_crf_model_outputs_potentials_and_round_trips(tmp_path):
+    import keras
+
+    from ner_core.inference import load_keras_model
+
+    dims = models.ModelDimensions(vocab_size=50, num_tags=5, embedding_dim=8, char_vocab_size=30, max_word_length=20)
+    model = models.build_model("char_bilstm_crf", dims)
+    inputs = {"word_ids": np.array([[3, 4, 5, 0]], dtype="int32"),
+              "char_ids": np.random.default_rng(0).integers(1, 30, size=(1, 4, 20)).astype("int32"),
+              "casing_ids": np.array([[1, 2, 1, 0]], dtype="int32")}
+    potentials = np.asarray(model(inputs))
+    assert potentials.shape == (1, 4, 5)
+    assert models.get_definition("char_bilstm_crf").output == "crf"
+    model.compile(optimizer=keras.optimizers.Adam())
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.testing.assert_allclose(np.asarray(load_keras_model(path)(inputs)), potentials, rtol=1e-5)
