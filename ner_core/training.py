@@ -138,7 +138,8 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
             super().__init__()
             self.started = time.perf_counter()
             self.epoch = 0
-            self.batch_times: list[float] = []
+            self.epoch_seconds: list[float] = []
+            self.epoch_started = self.started
             self.last_emit = 0.0
 
         def _elapsed(self) -> float:
@@ -156,6 +157,7 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
+            self.epoch_started = time.perf_counter()
             self._emit(ProgressEvent("epoch_begin", self.epoch, epochs, 0, batches, elapsed_s=self._elapsed(),
                                      eta_s=self._eta((self.epoch - 1) * batches)))
 
@@ -171,6 +173,8 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
                                          self._elapsed(), self._eta(done)))
 
         def on_epoch_end(self, epoch, logs=None):
+            # Training seconds per epoch (validation included), for the bucketing benchmark.
+            self.epoch_seconds.append(time.perf_counter() - self.epoch_started)
             if cancel is not None and cancel.is_set():
                 self.model.stop_training = True
             self._emit(ProgressEvent("epoch_end", epoch + 1, epochs, batches, batches, _floats(logs),
@@ -305,10 +309,11 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
                                                 max_len=config.max_len, bucketed=config.bucketed, categorical=categorical,
                                                 shuffle=False, seed=config.seed, token_weights=definition.output != "crf")
     checkpoint_path = folder.file("checkpoint.weights.h5")
+    progress_callback = _make_callback(progress, cancel, config.epochs, len(train_batches))
     callbacks = [
         keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor="val_loss", save_best_only=True, save_weights_only=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5),
-        _make_callback(progress, cancel, config.epochs, len(train_batches)),
+        progress_callback,
     ]
     if config.early_stopping:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True))
@@ -343,6 +348,9 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
     encoding.write_json_atomic(folder.file(runs.CONFIG_FILE), config_payload)
     encoding.write_json_atomic(folder.file(runs.HISTORY_FILE), {
         "history": history_payload, "training_time_s": training_time, "epochs_trained": epochs_trained,
+        "epoch_seconds": progress_callback.epoch_seconds,
+        "padded_positions_per_epoch": train_batches.padded_positions(),
+        "real_tokens_per_epoch": int(sum(train_batches.lengths)),
     })
     metrics: dict = {}
     if evaluate:

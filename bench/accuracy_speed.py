@@ -1,0 +1,293 @@
+"""Accuracy and speed on the GMB corpus: old and new ways measured side by side in one run.
+
+    NER_CORPUS_PATH=../shared/datasets/gmb/ner_dataset.csv.zip .venv/bin/python bench/accuracy_speed.py
+    # --reuse: take completed runs of the same model/config/corpus from bench/work instead of retraining
+    # --peer spacy: also train and time spaCy's NER (pip install -r bench/requirements-peer.txt)
+
+Measures, on the fixed-seed 60/20/20 split:
+1. every model's 23 metrics with argmax and with IOB2-constrained decoding;
+2. model2 seconds per epoch padded to 75 vs bucketed (epochs alternated between two fresh models,
+   medians), and the entity F1 each reaches when trained to early stopping;
+3. single-sentence latency p50/p95, ``model.predict`` vs our predictor, same 500 test sentences,
+   alternating per sentence;
+4. batched throughput in real tokens/s, naive (pad to 75 + ``model.predict``) vs ours, alternating
+   repetitions, medians.
+Writes ``bench/results/accuracy_speed.{json,md}``. The machine is shared: quote ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from ner_core import data, encoding, evaluation, metrics, runs, training  # noqa: E402
+from ner_core.inference import Predictor  # noqa: E402
+from ner_core.settings import Settings  # noqa: E402
+from ner_core.store import Store  # noqa: E402
+
+MODELS = ("baseline", "advanced", "model2", "char_bilstm_crf")
+
+
+def log(message: str) -> None:
+    print(f"[{dt.datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainConfig, reuse: bool):
+    """A completed run with the same model, bucketing and corpus, or a new one."""
+    if reuse:
+        for run in store.list_runs(status="completed", model_name=config.model):
+            saved = run.config
+            if (run.dataset_sha256 == corpus.sha256 and bool(saved.get("bucketed")) == config.bucketed
+                    and saved.get("seed") == config.seed and run.run_dir and Path(run.run_dir).is_dir()):
+                log(f"reusing {run.id}")
+                return Path(run.run_dir)
+
+    def progress(event):
+        if event.kind == "epoch_end":
+            log(f"{config.model} epoch {event.epoch}: " + " ".join(f"{k}={v:.4f}" for k, v in event.logs.items()))
+
+    log(f"training {config.model} (bucketed={config.bucketed})")
+    result = training.train(config, models_dir=workdir / "models", store=store, corpus=corpus, progress=progress)
+    return result.run_dir
+
+
+def quality_by_decoding(run_dir: Path, test) -> dict:
+    predictor = Predictor.load(run_dir)
+    folder = runs.RunFolder(run_dir)
+    out = {}
+    for method in ("argmax", "constrained"):
+        result = evaluation.evaluate_predictor(predictor, test, decoding=method, run_folder=folder)
+        out[method] = {"metrics": result.metrics, "per_type": result.evaluation.to_dict()["per_type"],
+                       "errors": result.evaluation.to_dict()["errors"]}
+        log(f"{run_dir.name} {method}: entity_f1={result.metrics['entity_f1']:.4f} p50={result.metrics['latency_p50_ms']:.2f}ms")
+    return out
+
+
+def epoch_timing(corpus, splits, rounds: int) -> dict:
+    """Alternate one epoch padded-to-75 and one bucketed on two fresh model2 networks."""
+    import keras
+
+    from ner_core.batching import BatchSequence
+    from ner_core.models import ModelDimensions, get_definition
+
+    definition = get_definition("model2")
+    words = encoding.build_word_vocabulary(splits.train)
+    tags = encoding.build_tag_vocabulary(corpus.tag_names)
+    features = encoding.FeatureEncoder(words, tags)
+    timings = {"padded": [], "bucketed": []}
+    positions = {}
+    networks = {}
+    for way in timings:
+        keras.utils.set_random_seed(42)
+        network = definition.build(ModelDimensions(len(words), len(tags)))
+        network.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", weighted_metrics=["accuracy"])
+        batches = BatchSequence(splits.train, features, batch_size=64, max_len=75, bucketed=way == "bucketed",
+                                categorical=True, shuffle=True, seed=42)
+        positions[way] = batches.padded_positions()
+        networks[way] = (network, batches)
+    for round_index in range(rounds):
+        for way in ("padded", "bucketed") if round_index % 2 == 0 else ("bucketed", "padded"):
+            network, batches = networks[way]
+            started = time.perf_counter()
+            network.fit(batches, epochs=1, verbose=0)
+            timings[way].append(time.perf_counter() - started)
+            log(f"epoch timing {way}: {timings[way][-1]:.1f}s")
+    padded, bucketed = statistics.median(timings["padded"]), statistics.median(timings["bucketed"])
+    return {"seconds": timings, "median_padded_s": padded, "median_bucketed_s": bucketed,
+            "speedup": padded / bucketed, "positions_per_epoch": positions,
+            "note": "first epoch of each network includes graph tracing; rounds alternate the order"}
+
+
+def naive_inputs(predictor: Predictor, batch, max_len: int = 75) -> np.ndarray:
+    return encoding.pad_sequences([encoding.encode_words(words, predictor.features.word_vocab) for words in batch], max_len)
+
+
+def latency_comparison(predictor: Predictor, test, count: int) -> dict:
+    """Per sentence, alternate: keras ``model.predict`` on one padded row vs our predictor."""
+    if predictor.features.uses_chars:
+        return {}
+    sentences = test[:count]
+    for sentence in sentences[:10]:  # warm-up of both paths
+        predictor.model.predict(naive_inputs(predictor, [sentence.words]), verbose=0)
+        predictor.tag_sentences([sentence.words])
+    keras_ms, ours_ms, ours_text_ms = [], [], []
+    for index, sentence in enumerate(sentences):
+        order = ("keras", "ours") if index % 2 == 0 else ("ours", "keras")
+        for way in order:
+            started = time.perf_counter()
+            if way == "keras":
+                probabilities = predictor.model.predict(naive_inputs(predictor, [sentence.words]), verbose=0)
+                probabilities[0, : len(sentence.words)].argmax(-1)
+                keras_ms.append((time.perf_counter() - started) * 1000)
+            else:
+                predictor.tag_sentences([sentence.words])
+                ours_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        predictor.predict(" ".join(sentence.words))
+        ours_text_ms.append((time.perf_counter() - started) * 1000)
+
+    def summary(values):
+        return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
+
+    result = {"sentences": len(sentences), "model_predict": summary(keras_ms), "predictor_tag_sentences": summary(ours_ms),
+              "predictor_predict_text": summary(ours_text_ms)}
+    result["p50_ratio"] = result["model_predict"]["p50"] / result["predictor_tag_sentences"]["p50"]
+    result["p50_ratio_end_to_end"] = result["model_predict"]["p50"] / result["predictor_predict_text"]["p50"]
+    return result
+
+
+def throughput_comparison(predictor: Predictor, test, repetitions: int) -> dict:
+    """Real tokens per second over the whole test split, naive vs ours, alternating repetitions."""
+    if predictor.features.uses_chars:
+        return {}
+    batch = [s.words for s in test]
+    real_tokens = sum(len(words) for words in batch)
+    naive, ours = [], []
+    for repetition in range(repetitions):
+        for way in ("naive", "ours") if repetition % 2 == 0 else ("ours", "naive"):
+            started = time.perf_counter()
+            if way == "naive":
+                probabilities = predictor.model.predict(naive_inputs(predictor, batch), batch_size=256, verbose=0)
+                [probabilities[i, : len(words)].argmax(-1) for i, words in enumerate(batch)]
+                naive.append(real_tokens / (time.perf_counter() - started))
+            else:
+                predictor.tag_sentences(batch)
+                ours.append(real_tokens / (time.perf_counter() - started))
+    result = {"real_tokens": real_tokens, "naive_tokens_per_s": statistics.median(naive),
+              "ours_tokens_per_s": statistics.median(ours), "repetitions": repetitions}
+    result["ratio"] = result["ours_tokens_per_s"] / result["naive_tokens_per_s"]
+    return result
+
+
+def markdown(report: dict) -> str:
+    lines = ["# Accuracy and speed on GMB", "", f"Generated {report['generated']} by `{report['command']}`.", "",
+             "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
+             f"(load average at start {report['load_average_start']}; the machine is shared, so compare ratios).", "",
+             f"Split: seed {report['seed']}, " + ", ".join(f"{k} {v:,}" for k, v in report["splits"].items()), ""]
+    quality = report["quality"]
+    if quality:
+        columns = [(name, method) for name in quality for method in ("argmax", "constrained")]
+        lines += ["## The 23 metrics, argmax vs IOB2-constrained decoding", "",
+                  "| metric | better | " + " | ".join(f"{n} ({m})" for n, m in columns) + " |",
+                  "|---|---|" + "---|" * len(columns)]
+        for spec in metrics.METRICS:
+            cells = [metrics.format_metric(spec.key, quality[n][m]["metrics"].get(spec.key)) for n, m in columns]
+            lines.append(f"| {spec.name} | {'higher' if spec.higher_is_better else 'lower'} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for title, key in (("model2 epoch time, padded to 75 vs bucketed", "epoch_timing"),
+                       ("Single-sentence latency (model2)", "latency"), ("Batched throughput (model2)", "throughput"),
+                       ("model2 trained padded vs bucketed", "bucketing_f1"), ("Targets", "targets"), ("Peer", "peer")):
+        if report.get(key):
+            lines += [f"## {title}", "", "```json", json.dumps(report[key], indent=2), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--timing-rounds", type=int, default=3)
+    parser.add_argument("--latency-sentences", type=int, default=500)
+    parser.add_argument("--throughput-repetitions", type=int, default=3)
+    parser.add_argument("--skip-padded-training", action="store_true", help="do not train model2 padded to 75 for its F1")
+    parser.add_argument("--peer", choices=("spacy",), default=None)
+    parser.add_argument("--peer-steps", type=int, default=6000)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "accuracy_speed"))
+    parser.add_argument("--workdir", default=str(ROOT / "bench" / "work"))
+    args = parser.parse_args()
+
+    settings = Settings.from_env()
+    if settings.corpus_path is None or not settings.corpus_path.exists():
+        print("error: set NER_CORPUS_PATH to ner_dataset.csv.zip", file=sys.stderr)
+        return 2
+    workdir = Path(args.workdir)
+    store = Store(f"sqlite:///{workdir / 'bench.db'}")
+    corpus = data.load_corpus(settings.corpus_path)
+    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "command": "python bench/accuracy_speed.py " + " ".join(sys.argv[1:]),
+              "machine": runs.machine_description(), "load_average_start": os.getloadavg()[0],
+              "seed": args.seed, "splits": {k: len(v) for k, v in splits.items()},
+              "quality": {}, "runs": {}}
+
+    def save() -> None:
+        out.with_suffix(".json").write_text(json.dumps(report, indent=2, default=float))
+        out.with_suffix(".md").write_text(markdown(report))
+
+    run_dirs = {}
+    for name in args.models:
+        config = training.TrainConfig(model=name, seed=args.seed, dataset=str(settings.corpus_path), bucketed=True)
+        run_dirs[name] = find_or_train(store, workdir, corpus, config, args.reuse)
+        report["runs"][name] = run_dirs[name].name
+        report["quality"][name] = quality_by_decoding(run_dirs[name], splits.test)
+        save()
+
+    if "model2" in run_dirs:
+        predictor = Predictor.load(run_dirs["model2"])
+        report["latency"] = latency_comparison(predictor, splits.test, args.latency_sentences)
+        save()
+        report["throughput"] = throughput_comparison(predictor, splits.test, args.throughput_repetitions)
+        save()
+        report["epoch_timing"] = epoch_timing(corpus, splits, args.timing_rounds)
+        save()
+        if not args.skip_padded_training:
+            padded_config = training.TrainConfig(model="model2", seed=args.seed, dataset=str(settings.corpus_path), bucketed=False)
+            padded_dir = find_or_train(store, workdir, corpus, padded_config, args.reuse)
+            padded_eval = evaluation.evaluate_folder(padded_dir, splits.test, write=False, measure_speed=False)
+            bucketed_history = runs.RunFolder(run_dirs["model2"]).read_json(runs.HISTORY_FILE)
+            padded_history = runs.RunFolder(padded_dir).read_json(runs.HISTORY_FILE)
+            report["bucketing_f1"] = {
+                "padded": {"run": padded_dir.name, "entity_f1": padded_eval.metrics["entity_f1"],
+                           "epochs": padded_history["epochs_trained"], "training_time_s": padded_history["training_time_s"],
+                           "median_epoch_s": statistics.median(padded_history.get("epoch_seconds") or [float("nan")])},
+                "bucketed": {"run": run_dirs["model2"].name, "entity_f1": report["quality"]["model2"]["argmax"]["metrics"]["entity_f1"],
+                             "epochs": bucketed_history["epochs_trained"], "training_time_s": bucketed_history["training_time_s"],
+                             "median_epoch_s": statistics.median(bucketed_history.get("epoch_seconds") or [float("nan")])},
+            }
+            save()
+
+    if args.peer == "spacy":
+        from bench import spacy_peer
+
+        report["peer"] = spacy_peer.run(splits, steps=args.peer_steps, workdir=workdir / "spacy",
+                                        latency_sentences=args.latency_sentences)
+        save()
+
+    best = max(((name, method, values["metrics"]["entity_f1"]) for name, by_method in report["quality"].items()
+                for method, values in by_method.items()), key=lambda item: item[2], default=None)
+    model2 = report["quality"].get("model2", {})
+    report["targets"] = {
+        "best_entity_f1 >= 0.86": best and {"model": best[0], "decoding": best[1], "value": best[2], "met": best[2] >= 0.86},
+        "model2_entity_f1 >= 0.82": model2 and {"value": max(v["metrics"]["entity_f1"] for v in model2.values()),
+                                                "met": max(v["metrics"]["entity_f1"] for v in model2.values()) >= 0.82},
+        "bucketed epoch speedup >= 2.5": report.get("epoch_timing") and {"value": report["epoch_timing"]["speedup"],
+                                                                          "met": report["epoch_timing"]["speedup"] >= 2.5},
+        "latency_p50_ms <= 4 (app predictor)": model2 and {"value": model2["argmax"]["metrics"]["latency_p50_ms"],
+                                                            "met": model2["argmax"]["metrics"]["latency_p50_ms"] <= 4},
+        "latency ratio vs model.predict >= 10": report.get("latency") and {"value": report["latency"]["p50_ratio"],
+                                                                           "met": report["latency"]["p50_ratio"] >= 10},
+        "throughput >= 150000 tokens/s": report.get("throughput") and {"value": report["throughput"]["ours_tokens_per_s"],
+                                                                       "met": report["throughput"]["ours_tokens_per_s"] >= 150000},
+    }
+    save()
+    log(f"wrote {out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
