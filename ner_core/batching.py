@@ -37,6 +37,9 @@ class BatchSequence(keras.utils.PyDataset):
         self.token_weights = token_weights
         self.epoch = 0
         self.lengths = [min(len(s.words), max_len) for s in self.sentences]
+        # Encode once; every epoch only pads and stacks.
+        self.encoded = [features.encode(s.words) for s in self.sentences]
+        self.encoded_tags = [features.tag_ids(s.tags) for s in self.sentences]
         self.batches = batch_plan(self.lengths, batch_size, bucketed=bucketed, shuffle=shuffle, seed=seed)
 
     def __len__(self) -> int:
@@ -45,9 +48,9 @@ class BatchSequence(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         members = self.batches[index]
         length = max(self.lengths[i] for i in members) if self.bucketed else self.max_len
-        chosen = [self.sentences[i] for i in members]
-        inputs = self.features.inputs([s.words for s in chosen], length)
-        targets, weights = self.features.targets([s.tags for s in chosen], length, categorical=self.categorical)
+        inputs = self.features.stack([self.encoded[i] for i in members], length)
+        targets, weights = self.features.stack_targets([self.encoded_tags[i] for i in members], length,
+                                                       categorical=self.categorical)
         return (inputs, targets, weights) if self.token_weights else (inputs, targets)
 
     def on_epoch_end(self) -> None:

@@ -234,27 +234,52 @@ class FeatureEncoder:
     uses_chars: bool = False
     char_vocab: Vocabulary | None = None
 
-    def inputs(self, batch: Sequence[Sequence[str]], length: int):
-        word_ids = pad_sequences([encode_words(words, self.word_vocab) for words in batch], length)
+    def encode(self, words: Sequence[str]) -> dict[str, np.ndarray]:
+        """One sentence's features as unpadded arrays; computed once per sentence when training."""
+        features = {"word_ids": np.asarray(encode_words(words, self.word_vocab), dtype="int32")}
+        if self.uses_chars:
+            if self.char_vocab is None:
+                raise ValueError("a character-aware model needs a character vocabulary")
+            chars = np.zeros((len(words), MAX_WORD_LENGTH), dtype="int32")
+            for position, word in enumerate(words):
+                for k, ch in enumerate(word[:MAX_WORD_LENGTH]):
+                    chars[position, k] = self.char_vocab.index(ch, UNK_INDEX)
+            features["char_ids"] = chars
+            features["casing_ids"] = np.asarray([casing_class(w) for w in words], dtype="int32")
+        return features
+
+    def stack(self, encoded: Sequence[dict[str, np.ndarray]], length: int):
+        """Pad (or cut) encoded sentences to ``length`` and stack them into model input."""
+        word_ids = np.zeros((len(encoded), length), dtype="int32")
+        for row, features in enumerate(encoded):
+            kept = features["word_ids"][:length]
+            word_ids[row, : len(kept)] = kept
         if not self.uses_chars:
             return word_ids
-        assert self.char_vocab is not None
-        char_ids = np.zeros((len(batch), length, MAX_WORD_LENGTH), dtype="int32")
-        casing = np.zeros((len(batch), length), dtype="int32")
-        for row, words in enumerate(batch):
-            for position, word in enumerate(words[:length]):
-                casing[row, position] = casing_class(word)
-                for k, ch in enumerate(word[:MAX_WORD_LENGTH]):
-                    char_ids[row, position, k] = self.char_vocab.index(ch, UNK_INDEX)
+        char_ids = np.zeros((len(encoded), length, MAX_WORD_LENGTH), dtype="int32")
+        casing = np.zeros((len(encoded), length), dtype="int32")
+        for row, features in enumerate(encoded):
+            n = min(length, len(features["word_ids"]))
+            char_ids[row, :n] = features["char_ids"][:n]
+            casing[row, :n] = features["casing_ids"][:n]
         return {"word_ids": word_ids, "char_ids": char_ids, "casing_ids": casing}
 
-    def targets(self, batch_tags: Sequence[Sequence[str]], length: int, *, categorical: bool) -> tuple[np.ndarray, np.ndarray]:
+    def inputs(self, batch: Sequence[Sequence[str]], length: int):
+        return self.stack([self.encode(words) for words in batch], length)
+
+    def tag_ids(self, tags: Sequence[str]) -> np.ndarray:
+        return np.asarray(encode_tags(tags, self.tag_vocab), dtype="int32")
+
+    def stack_targets(self, tag_ids: Sequence[np.ndarray], length: int, *, categorical: bool) -> tuple[np.ndarray, np.ndarray]:
         """(targets, sample weights): weights are 0 on padding so it never reaches the loss."""
-        tag_ids = pad_sequences([encode_tags(tags, self.tag_vocab) for tags in batch_tags], length)
-        weights = (tag_ids != PAD_INDEX).astype("float32")
+        padded = pad_sequences(tag_ids, length)
+        weights = (padded != PAD_INDEX).astype("float32")
         if categorical:
-            return to_categorical(tag_ids, len(self.tag_vocab)), weights
-        return tag_ids, weights
+            return to_categorical(padded, len(self.tag_vocab)), weights
+        return padded, weights
+
+    def targets(self, batch_tags: Sequence[Sequence[str]], length: int, *, categorical: bool) -> tuple[np.ndarray, np.ndarray]:
+        return self.stack_targets([self.tag_ids(tags) for tags in batch_tags], length, categorical=categorical)
 
 
 def batch_plan(lengths: Sequence[int], batch_size: int, *, bucketed: bool, shuffle: bool, seed: int, epoch: int = 0) -> list[np.ndarray]:
