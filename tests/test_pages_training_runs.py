@@ -1,0 +1,127 @@
+"""The training page: launch from the form, follow and cancel jobs, browse the run history."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ner_core import jobs, metrics, models, training
+from ner_core.settings import SAMPLE_DATA_PATH, Settings
+from ner_core.store import Store
+from tests.conftest import page_app
+
+TIMEOUT_S = 240
+TINY = {"epochs": 1, "batch_size": 16, "embedding_dim": 8, "max_len": 16}
+
+
+@pytest.fixture
+def runner(empty_workspace):
+    """The runner the page uses (one per database and models folder), shut down after the test."""
+    settings = Settings.from_env()
+    runner = jobs.get_runner(Store(settings.database_url), settings.models_dir)
+    yield runner
+    runner.shutdown(wait=True)
+
+
+def history(app):
+    return next(d.value for d in app.dataframe if "status" in d.value.columns)
+
+
+def test_empty_store_tells_the_user_to_train(empty_workspace):
+    app = page_app("training_runs.py").run()
+    assert not app.exception
+    assert app.selectbox(key="training_runs_model").options == models.model_names()
+    assert app.selectbox(key="training_runs_dataset").value == "Bundled sample"
+    assert any("No training runs yet" in i.value for i in app.info)
+    assert not app.dataframe
+
+
+def test_form_defaults_follow_the_chosen_model(empty_workspace):
+    app = page_app("training_runs.py").run()
+    for name in models.model_names():
+        app.selectbox(key="training_runs_model").set_value(name).run()
+        defaults = training.TrainConfig(model=name).resolved()
+        for field in ("epochs", "batch_size", "max_len", "embedding_dim", "patience"):
+            assert app.number_input(key=f"training_runs_{name}_{field}").value == getattr(defaults, field)
+
+
+def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runner):
+    app = page_app("training_runs.py").run()
+    app.selectbox(key="training_runs_model").set_value("baseline").run()
+    for field, value in TINY.items():
+        app.number_input(key=f"training_runs_baseline_{field}").set_value(value)
+    app.button(key="training_runs_submit").click().run()
+    assert not app.exception
+    [job] = runner.jobs()
+    assert any(job.run_id in s.value for s in app.success)
+    assert (job.config.model, job.config.dataset) == ("baseline", str(SAMPLE_DATA_PATH))
+    assert {field: getattr(job.config, field) for field in TINY} == TINY
+
+    finished = runner.wait(job.job_id, TIMEOUT_S)
+    assert finished.status == jobs.COMPLETED, finished.error
+    app.run()
+    row = history(app).set_index("run").loc[job.run_id]
+    assert (row["status"], row["model"], row["dataset"]) == ("completed", "baseline", SAMPLE_DATA_PATH.name)
+    assert row["Entity F1"] == metrics.format_metric("entity_f1", finished.metrics["entity_f1"])
+    assert not any(i.value.startswith("No training runs yet") for i in app.info)
+
+
+def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
+    long_job = runner.submit(training.TrainConfig(model="baseline", dataset=str(SAMPLE_DATA_PATH), epochs=500,
+                                                  early_stopping=False, **{k: v for k, v in TINY.items() if k != "epochs"}))
+    queued = runner.submit(training.TrainConfig(model="baseline", dataset=str(SAMPLE_DATA_PATH), **TINY))
+    deadline = time.time() + TIMEOUT_S
+    while (runner.get(long_job.job_id).last_event or training.ProgressEvent("none")).kind not in ("batch", "epoch_end"):
+        assert time.time() < deadline, "the long job never reached a batch"
+        time.sleep(0.5)
+
+    app = page_app("training_runs.py").run()
+    assert not app.exception
+    headers = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert any(long_job.run_id in h and "running" in h for h in headers)
+    assert any(queued.run_id in h and "queued" in h for h in headers)
+    assert len(app.get("progress")) == 2  # epochs, and batches within the epoch
+
+    app.button(key=f"training_runs_cancel_{queued.job_id}").click().run()
+    assert runner.get(queued.job_id).status == jobs.CANCELLED
+    app.button(key=f"training_runs_cancel_{long_job.job_id}").click().run()
+    assert runner.wait(long_job.job_id, TIMEOUT_S).status == jobs.CANCELLED
+    app.run()
+    table = history(app).set_index("run")
+    assert table.loc[queued.run_id, "status"] == "cancelled"
+    assert table.loc[long_job.run_id, "status"] == "cancelled"
+    assert "cancel" in table.loc[long_job.run_id, "error"]
+
+
+def test_history_and_run_detail_with_a_completed_run(trained_run):
+    app = page_app("training_runs.py").run()
+    assert not app.exception
+    table = history(app).set_index("run")
+    assert table.loc[trained_run.run_id, "status"] == "completed"
+    assert table.loc[trained_run.run_id, "Token accuracy"] == metrics.format_metric(
+        "token_accuracy", trained_run.metrics["token_accuracy"])
+
+    detail = app.selectbox(key="training_runs_detail")
+    detail.set_value(next(o for o in detail.options if o.startswith(trained_run.run_id))).run()
+    assert not app.exception
+    metric_table = next(d.value for d in app.dataframe if "definition" in d.value.columns)
+    assert metric_table["metric"].tolist() == [spec.name for spec in metrics.METRICS]
+    assert len(metric_table) == 23
+    f1_row = metric_table.set_index("metric").loc[metrics.metric_spec("entity_f1").name]
+    assert f1_row["value"] == metrics.format_metric("entity_f1", trained_run.metrics["entity_f1"])
+    per_type = next(d.value for d in app.dataframe if "support" in d.value.columns)
+    assert {"geo", "per"} <= set(per_type.index)
+    assert app.json[0].value  # the config
+    assert Path(trained_run.run_dir).is_dir()
+
+
+def test_failed_run_shows_its_error_message(empty_workspace):
+    store = Store(Settings.from_env().database_url)
+    store.create_run("model2-broken", "model2", config={"model": "model2"}, status="failed")
+    store.update_run("model2-broken", error_message="[E001] data.csv: no such file. Check the path.\nmore detail")
+    app = page_app("training_runs.py").run()
+    assert not app.exception
+    assert history(app).set_index("run").loc["model2-broken", "error"] == "[E001] data.csv: no such file. Check the path."
+    assert any("no such file" in e.value for e in app.error)
