@@ -253,6 +253,19 @@ class Store:
                 for row in session.scalars(query)
             ]
 
+    def simulation_summaries(self) -> list[dict]:
+        """Simulations in the prediction log, newest first: ``simulation_id``, ``requests``, ``first``/``last`` logged."""
+        query = (
+            sa.select(PredictionLog.simulation_id, sa.func.count(), sa.func.min(PredictionLog.created_at),
+                      sa.func.max(PredictionLog.created_at))
+            .where(PredictionLog.simulation_id.is_not(None))
+            .group_by(PredictionLog.simulation_id)
+            .order_by(sa.func.max(PredictionLog.id).desc())
+        )
+        with self.session() as session:
+            return [{"simulation_id": sim, "requests": int(count), "first": first, "last": last}
+                    for sim, count, first, last in session.execute(query)]
+
     # ----------------------------------------------------------------- annotations
 
     def add_annotation(self, *, analyst: str, text: str, tokens: list[str], tags: list[str],

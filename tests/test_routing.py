@@ -394,3 +394,21 @@ def test_simulate_is_reproducible_and_cancellable(tmp_path, predictors, latency_
     assert len(result.requests) == 100
     assert store.count_predictions(simulation_id="sim-cancel") == 100
     pd.testing.assert_frame_equal(result.requests, first.requests.iloc[:100])
+
+
+def test_result_from_log_rebuilds_the_request_table_of_an_earlier_simulation(tmp_path, predictors, latency_samples):
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    config = routing.SimulationConfig(
+        arms=[make_arm("model2", 0.8, error_probability=1.0), make_arm("baseline", 0.2)],
+        requests=120, breaker_reset_s=2.0, seed=3)
+    result = routing.simulate(config, predictors, SENTENCES, store=store, simulation_id="sim-log",
+                              latency_samples_ms=latency_samples)
+    assert store.simulation_summaries()[0]["simulation_id"] == "sim-log"
+    assert store.simulation_summaries()[0]["requests"] == 120
+
+    rebuilt = routing.result_from_log("sim-log", store.prediction_rows(simulation_id="sim-log"))
+    columns = ["time_s", "chosen_arm", "arm", "run_id", "latency_ms", "error", "breaker_state", "reason",
+               "correct_entities", "gold_entities", "predicted_entities"]
+    pd.testing.assert_frame_equal(rebuilt.requests[columns], result.requests[columns], check_dtype=False)
+    assert rebuilt.planned_weights == {}  # not recorded in the log
+    assert [state for _, state in rebuilt.breaker_timelines["model2"]][:2] == ["closed", "open"]
