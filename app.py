@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 st.set_page_config(page_title="NER Workbench", page_icon=":material/label:", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up_tensorflow() -> threading.Thread:
+    """Import TensorFlow once, in the background, when the server starts.
+
+    The first import takes many seconds of mostly-GIL-holding work; paying it at
+    start-up keeps the first training job or prediction from stalling the UI.
+    """
+    thread = threading.Thread(target=lambda: __import__("keras"), name="tensorflow-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+_warm_up_tensorflow()
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

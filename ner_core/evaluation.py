@@ -90,7 +90,8 @@ def evaluate_predictor(predictor: Predictor, test: Sequence, *, decoding: str | 
 def evaluate_folder(folder: runs.RunFolder | Path, test: Sequence, *, decoding: str | None = None, write: bool = True,
                     measure_speed: bool = True) -> RunEvaluation:
     """Evaluate a run folder and (by default) write ``metrics.json`` and ``evaluation.json`` into it."""
-    folder = folder if isinstance(folder, runs.RunFolder) else runs.RunFolder(Path(folder))
+    # Accept any object with a ``path`` (a RunFolder from a reloaded module too) or a path.
+    folder = runs.RunFolder(Path(getattr(folder, "path", folder)))
     predictor = Predictor.load(folder.path, decoding=decoding)
     result = evaluate_predictor(predictor, test, decoding=decoding, run_folder=folder, measure_speed=measure_speed)
     if write:

@@ -54,9 +54,9 @@ def _build_baseline(dims: ModelDimensions):
     x = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
     # Per token, no context: every position goes through the same two dense layers.
     x = keras.layers.Dense(128, activation="relu", name="dense_1")(x)
-    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dropout(0.3, name="dropout_1")(x)
     x = keras.layers.Dense(64, activation="relu", name="dense_2")(x)
-    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dropout(0.3, name="dropout_2")(x)
     outputs = keras.layers.Dense(dims.num_tags, activation="softmax", name="tags")(x)
     return keras.Model(word_ids, outputs, name="baseline")
 
@@ -67,11 +67,11 @@ def _build_advanced(dims: ModelDimensions):
     embedding_dim = dims.embedding_dim or 200
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     x = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
-    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dropout(0.3, name="dropout_1")(x)
     x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True), name="bilstm_1")(x)
     x = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True), name="bilstm_2")(x)
     x = keras.layers.Dense(128, activation="relu", name="dense")(x)
-    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dropout(0.3, name="dropout_2")(x)
     outputs = keras.layers.Dense(dims.num_tags, activation="softmax", name="tags")(x)
     return keras.Model(word_ids, outputs, name="advanced")
 
@@ -104,9 +104,9 @@ def _build_char_bilstm_crf(dims: ModelDimensions):
     chars = CharEncoder(max(dims.char_vocab_size, 2), name="char_encoder")(char_ids)
     casing = keras.layers.Embedding(len(CASING_CLASSES), 8, name="casing_embedding")(casing_ids)
     x = keras.layers.Concatenate(name="features")([words, chars, casing])
-    x = keras.layers.Dropout(0.5)(x)
+    x = keras.layers.Dropout(0.5, name="dropout_1")(x)
     x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True), name="bilstm")(x)
-    x = keras.layers.Dropout(0.5)(x)
+    x = keras.layers.Dropout(0.5, name="dropout_2")(x)
     potentials = keras.layers.Dense(dims.num_tags, name="potentials")(x)
     outputs = CRF(dims.num_tags, name="crf")(potentials)
     return CRFTagger([word_ids, char_ids, casing_ids], outputs, name="char_bilstm_crf")
