@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import zlib
-from typing import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from ner_core import tags as tagging
 
@@ -29,20 +29,31 @@ def entity_colour(entity_type: str) -> str:
     return PALETTE[zlib.crc32(key.encode("utf-8")) % len(PALETTE)]
 
 
-def _mark(text: str, entity_type: str, confidence: float | None, *, css_class: str = "") -> str:
+FLAGGED_STYLE = "outline:2px dashed #d62728;outline-offset:1px;"
+
+
+def _mark(text: str, entity_type: str, confidence: float | None, *, css_class: str = "", flagged: bool = False) -> str:
     label = html.escape(entity_type)
     title = f' title="{html.escape(entity_type)} {confidence:.2f}"' if confidence is not None else ""
     extra = f" {css_class}" if css_class else ""
+    extra += " flagged" if flagged else ""
+    # Inline style, not a class: Streamlit markdown has no stylesheet of ours.
+    outline = FLAGGED_STYLE if flagged else ""
     score = f' <span style="font-size:0.7em;opacity:0.7">{confidence:.2f}</span>' if confidence is not None else ""
     return (
-        f'<mark class="entity{extra}" data-type="{label}"{title} style="background:{entity_colour(entity_type)};'
+        f'<mark class="entity{extra}" data-type="{label}"{title} style="{outline}background:{entity_colour(entity_type)};'
         f'padding:0.1em 0.35em;margin:0 0.1em;border-radius:0.3em;line-height:2">{html.escape(text)}'
         f' <span style="font-size:0.72em;font-weight:bold;text-transform:uppercase">{label}</span>{score}</mark>'
     )
 
 
-def highlight_text(text: str, entities: Iterable, *, show_confidence: bool = True) -> str:
-    """``entities`` have ``start``, ``end`` (character offsets), ``type`` and optionally ``confidence``."""
+def highlight_text(text: str, entities: Iterable, *, show_confidence: bool = True,
+                   flagged: Collection[tuple[int, int, str]] = ()) -> str:
+    """``entities`` have ``start``, ``end`` (character offsets), ``type`` and optionally ``confidence``.
+
+    Entities whose ``(start, end, type)`` is in ``flagged`` get a dashed outline
+    (e.g. where models disagree).
+    """
     pieces = []
     cursor = 0
     for entity in sorted(entities, key=lambda e: (e.start, e.end)):
@@ -50,14 +61,19 @@ def highlight_text(text: str, entities: Iterable, *, show_confidence: bool = Tru
             continue
         pieces.append(html.escape(text[cursor:entity.start]))
         confidence = getattr(entity, "confidence", None) if show_confidence else None
-        pieces.append(_mark(text[entity.start:entity.end], entity.type, confidence))
+        pieces.append(_mark(text[entity.start:entity.end], entity.type, confidence,
+                            flagged=(entity.start, entity.end, entity.type) in flagged))
         cursor = entity.end
     pieces.append(html.escape(text[cursor:]))
     return '<div class="ner-highlight" style="white-space:pre-wrap;line-height:2.2">' + "".join(pieces) + "</div>"
 
 
 def highlight_tokens(words: Sequence[str], tag_list: Sequence[str], *, marked_tokens: Iterable[int] = ()) -> str:
-    """A tokenised sentence (e.g. from the corpus) with its IOB2 entities highlighted."""
+    """A tokenised sentence (e.g. from the corpus) with its IOB2 entities highlighted.
+
+    A marked token outside any entity is underlined; an entity containing a
+    marked token gets a dashed outline.
+    """
     marked = set(marked_tokens)
     spans = {span.start: span for span in tagging.extract_spans(tag_list)}
     pieces = []
@@ -65,7 +81,8 @@ def highlight_tokens(words: Sequence[str], tag_list: Sequence[str], *, marked_to
     while position < len(words):
         span = spans.get(position)
         if span is not None:
-            pieces.append(_mark(" ".join(words[span.start:span.end]), span.type, None))
+            pieces.append(_mark(" ".join(words[span.start:span.end]), span.type, None,
+                                flagged=any(p in marked for p in range(span.start, span.end))))
             position = span.end
         else:
             word = html.escape(words[position])

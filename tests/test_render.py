@@ -40,3 +40,11 @@ def test_colours_are_fixed_and_not_taken_from_input():
 def test_token_highlight_uses_strict_iob2_spans():
     out = render.highlight_tokens(["New", "York", "<b>", "x"], ["B-geo", "I-geo", "O", "I-per"])
     assert out.count("<mark") == 1 and "New York" in out and "&lt;b&gt;" in out
+
+
+def test_flagged_entities_and_marked_tokens_are_outlined():
+    text = "Anna met Bob in Oslo"
+    out = render.highlight_text(text, [E(0, 4, "per"), E(16, 20, "geo")], flagged={(16, 20, "geo"), (0, 3, "per")})
+    assert out.count(render.FLAGGED_STYLE) == 1 and out.index(render.FLAGGED_STYLE) > out.index(">Anna")
+    tokens = render.highlight_tokens(["Anna", "met", "Oslo"], ["B-per", "O", "B-geo"], marked_tokens=[1, 2])
+    assert tokens.count(render.FLAGGED_STYLE) == 1 and "<u" in tokens
