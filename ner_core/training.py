@@ -90,6 +90,21 @@ class TrainConfig:
         return cls(**{k: v for k, v in payload.items() if k in known})
 
 
+def sample_config(model: str, dataset: str | None = None, **overrides) -> TrainConfig:
+    """Settings that learn from the bundled sample (~250 training sentences).
+
+    The design's defaults (batch 64, learning rate 1e-3) give model2 four steps
+    an epoch on the sample, and it never leaves all-``O``; small batches, a
+    higher rate and early stopping reach entity F1 of roughly 0.4-0.6 in a minute.
+    """
+    from ner_core.settings import SAMPLE_DATA_PATH
+
+    values = dict(model=model, dataset=dataset or str(SAMPLE_DATA_PATH), epochs=30, batch_size=8,
+                  learning_rate=5e-3 if model != "advanced" else 3e-3, patience=4, bucketed=True)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
 @dataclass
 class ProgressEvent:
     """What the UI needs to draw a progress bar, an ETA and live curves."""

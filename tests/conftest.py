@@ -100,7 +100,7 @@ def trained_run(isolated_workspace, store, sample_path):
     from ner_core import training
     from ner_core.settings import Settings
 
-    config = training.TrainConfig(model="model2", epochs=3, batch_size=16, embedding_dim=16, dataset=str(sample_path))
+    config = training.sample_config("model2", str(sample_path), epochs=6, embedding_dim=32)
     return training.train(config, models_dir=Settings.from_env().models_dir, store=store)
 
 
