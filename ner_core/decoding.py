@@ -211,33 +211,14 @@ def crf_viterbi(
     allowed: np.ndarray | None = None,
     start_allowed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Best tag path ``[T]`` under a trained CRF, optionally restricted to allowed transitions.
+    """Best tag path ``[T]`` of one sentence under a trained CRF, optionally restricted to allowed transitions.
 
-    Numpy, for one sentence: the predictor runs the network in TensorFlow and
-    decodes here, where adding the IOB2 constraint is one mask.
+    Numpy: the predictor runs the network in TensorFlow and decodes here, where
+    adding the IOB2 constraint is one mask.
     """
     potentials = np.asarray(potentials, dtype=np.float64)
-    steps, num_tags = potentials.shape
-    if steps == 0:
-        return np.zeros(0, dtype=np.int64)
-    transition_scores = np.asarray(transitions, dtype=np.float64)
-    start_scores = np.asarray(start_transitions, dtype=np.float64)
-    if allowed is not None:
-        transition_scores = transition_scores + _forbidden_to_scores(np.asarray(allowed, dtype=bool))
-    if start_allowed is not None:
-        start_scores = start_scores + _forbidden_to_scores(np.asarray(start_allowed, dtype=bool))
-    score = start_scores + potentials[0]
-    pointers = np.zeros((steps, num_tags), dtype=np.int64)
-    for step in range(1, steps):
-        candidates = score[:, None] + transition_scores
-        pointers[step] = candidates.argmax(axis=0)
-        score = candidates.max(axis=0) + potentials[step]
-    score = score + np.asarray(end_transitions, dtype=np.float64)
-    path = np.zeros(steps, dtype=np.int64)
-    path[-1] = int(score.argmax())
-    for step in range(steps - 1, 0, -1):
-        path[step - 1] = pointers[step, path[step]]
-    return path
+    return crf_viterbi_batch(potentials[None], [len(potentials)], transitions, start_transitions, end_transitions,
+                             allowed, start_allowed)[0]
 
 
 def crf_marginals(
@@ -248,20 +229,7 @@ def crf_marginals(
 ) -> np.ndarray:
     """Per-token tag marginals ``[T, K]`` by forward-backward: the CRF's honest confidence."""
     potentials = np.asarray(potentials, dtype=np.float64)
-    steps, num_tags = potentials.shape
-    if steps == 0:
-        return np.zeros((0, num_tags))
-    transitions = np.asarray(transitions, dtype=np.float64)
-    alpha = np.zeros((steps, num_tags))
-    beta = np.zeros((steps, num_tags))
-    alpha[0] = np.asarray(start_transitions, dtype=np.float64) + potentials[0]
-    for step in range(1, steps):
-        alpha[step] = _logsumexp(alpha[step - 1][:, None] + transitions, axis=0) + potentials[step]
-    beta[-1] = np.asarray(end_transitions, dtype=np.float64)
-    for step in range(steps - 2, -1, -1):
-        beta[step] = _logsumexp(transitions + (potentials[step + 1] + beta[step + 1])[None, :], axis=1)
-    log_z = _logsumexp(alpha[-1] + beta[-1], axis=0)
-    return np.exp(alpha + beta - log_z)
+    return crf_marginals_batch(potentials[None], [len(potentials)], transitions, start_transitions, end_transitions)[0]
 
 
 def _logsumexp(values: np.ndarray, axis: int) -> np.ndarray:

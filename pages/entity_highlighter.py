@@ -92,15 +92,7 @@ def visualize_tokens(*, predictions: dict, threshold: float, key: str) -> None:
 st.title("Entity highlighter")
 st.caption("Type or paste text; the chosen models mark people, places, organisations, times and more.")
 
-try:
-    available = util.completed_runs()
-except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable error
-    util.show_error(exc)
-    st.stop()
-if not available:
-    st.info("No trained models yet. Train one on the Training runs page (or start the three defaults from Home), "
-            "then highlight entities here.")
-    st.stop()
+available = util.completed_runs_or_stop(then="highlight entities here")
 
 runs_by_id = {run.id: run for run in available}
 text = st.text_area("Text", value=SAMPLE_TEXT, height=140, key=f"{KEY}_text")

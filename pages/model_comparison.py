@@ -247,15 +247,7 @@ st.title("Model comparison")
 st.caption("Compare trained runs on the test split: every metric with its definition, per-type scores, "
            "where tags get confused and on which sentences, error kinds and learning curves.")
 
-try:
-    available = util.completed_runs()
-except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable error
-    util.show_error(exc)
-    st.stop()
-if not available:
-    st.info("No trained models yet. Train one on the Training runs page (or start the three defaults from Home), "
-            "then compare runs here.")
-    st.stop()
+available = util.completed_runs_or_stop(then="compare runs here")
 
 runs_by_id = {run.id: run for run in available}
 chosen_ids = st.multiselect("Runs to compare", list(runs_by_id), default=list(runs_by_id)[:2],

@@ -116,7 +116,8 @@ def page_app(name: str, timeout: float = 90):
 
 @pytest.fixture
 def empty_workspace(monkeypatch, tmp_path):
-    """A brand-new models folder and database, as on first start."""
+    """A brand-new models folder and database and no configured corpus, as on a fresh clone's first start."""
+    monkeypatch.delenv("NER_CORPUS_PATH", raising=False)
     monkeypatch.setenv("NER_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("NER_DATABASE_URL", f"sqlite:///{tmp_path / 'models' / 'workbench.db'}")
     monkeypatch.setenv("NER_UPLOADS_DIR", str(tmp_path / "uploads"))

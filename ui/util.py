@@ -54,6 +54,20 @@ def completed_runs() -> list:
     return [r for r in get_store().list_runs(status="completed") if r.run_dir and Path(r.run_dir).is_dir()]
 
 
+def completed_runs_or_stop(then: str) -> list:
+    """Completed runs; otherwise an error or a hint on how to get a model, and the page stops there."""
+    try:
+        available = completed_runs()
+    except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable error
+        show_error(exc)
+        st.stop()
+    if not available:
+        st.info(f"No trained models yet. Train one on the Training runs page (or start the three defaults from Home), "
+                f"then {then}.")
+        st.stop()
+    return available
+
+
 def run_label(run) -> str:
     f1 = run.metrics.get("entity_f1")
     score = f" - F1 {f1:.3f}" if isinstance(f1, (int, float)) else ""
