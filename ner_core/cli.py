@@ -69,6 +69,30 @@ def cmd_data_inspect(args) -> int:
     return 0
 
 
+def cmd_data_encode(args) -> int:
+    """Write the encoded splits a model would train on, for inspection or other tools."""
+    from ner_core import data, encoding
+    from ner_core.models import get_definition
+
+    definition = get_definition(args.model)
+    corpus = data.load_corpus(args.path, repair_iob=args.repair_iob)
+    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    max_len = args.max_len or definition.default_max_len
+    words = encoding.build_word_vocabulary(splits.train, args.min_freq)
+    tags = encoding.build_tag_vocabulary(corpus.tag_names)
+    encoded = {name: encoding.encode_sentences(part, words, tags, max_len) for name, part in splits.items()}
+    out = Path(args.out)
+    metadata = {"source": corpus.source, "source_sha256": corpus.sha256, "model": args.model, "max_len": max_len,
+                "encoding": definition.target_encoding, "seed": args.seed, "min_freq": args.min_freq,
+                "sizes": {name: len(part) for name, part in splits.items()},
+                "tag_map": {tag: index for index, tag in enumerate(tags.tokens)}, "vocabulary_size": len(words)}
+    encoding.save_processed(out, encoded, metadata)
+    words.save(out / "word_vocab.json")
+    tags.save(out / "tag_vocab.json")
+    print(f"wrote {', '.join(f'{k}.npz ({v:,})' for k, v in metadata['sizes'].items())}, metadata.json and vocabularies to {out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- train / evaluate
 
 
@@ -218,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--max-findings", type=int, default=20)
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(handler=cmd_data_inspect)
+    encode = data_commands.add_parser("encode", help="write the encoded train/validation/test splits (.npz) and metadata.json")
+    encode.add_argument("path")
+    encode.add_argument("--model", default="model2", help="decides max_len and the target encoding (sparse or one-hot)")
+    encode.add_argument("--out", required=True)
+    encode.add_argument("--max-len", type=int)
+    encode.add_argument("--min-freq", type=int, default=1)
+    encode.add_argument("--seed", type=int, default=42)
+    encode.add_argument("--repair-iob", action="store_true")
+    encode.set_defaults(handler=cmd_data_encode)
 
     from ner_core.models import model_names
 

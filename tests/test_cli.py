@@ -100,3 +100,16 @@ def test_models_lists_the_registry(capsys):
     assert cli.main(["models"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("baseline", "advanced", "model2"))
+
+
+def test_data_encode_writes_splits_and_metadata(sample_path, tmp_path, capsys):
+    from ner_core import encoding
+
+    out = tmp_path / "processed"
+    assert cli.main(["data", "encode", str(sample_path), "--model", "model2", "--out", str(out)]) == 0
+    splits, metadata = encoding.load_processed(out)
+    assert set(splits) == {"train", "validation", "test"}
+    assert metadata["max_len"] == 75 and metadata["encoding"] == "categorical"
+    assert metadata["sizes"]["train"] == len(splits["train"].word_ids) and splits["test"].word_ids.shape[1] == 75
+    assert metadata["tag_map"]["<PAD>"] == 0 and len(metadata["source_sha256"]) == 64
+    assert encoding.Vocabulary.load(out / "word_vocab.json").tokens[:2] == ["<PAD>", "<UNK>"]
