@@ -269,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--repair-iob", action="store_true")
     train.add_argument("--bucketed", action="store_true", help="batches of similar length, padded to their own longest sentence")
     train.add_argument("--no-early-stopping", action="store_true")
-    train.add_argument("--decoding", choices=("argmax", "constrained"), default="argmax")
+    train.add_argument("--decoding", choices=("argmax", "constrained"), default="constrained",
+                       help="how the run decodes for users and evaluation (default: IOB2-constrained Viterbi)")
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a run on its test split (all 23 metrics)")

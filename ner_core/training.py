@@ -46,7 +46,9 @@ class TrainConfig:
     early_stopping: bool = True
     reduce_lr_patience: int = 2
     max_train_sentences: int | None = None
-    decoding: str = "argmax"
+    # Measured on GMB (bench/results/accuracy_speed.md): IOB2-constrained Viterbi beats argmax for every
+    # softmax model (model2 0.802 -> 0.816, advanced 0.807 -> 0.822, baseline 0.638 -> 0.668 entity F1).
+    decoding: str = "constrained"
 
     def __post_init__(self) -> None:
         get_definition(self.model)  # raises ConfigError for an unknown name
