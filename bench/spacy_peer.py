@@ -49,7 +49,8 @@ def run(splits, *, steps: int, workdir: Path, latency_sentences: int) -> dict:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "out"),
                     "--paths.train", str(workdir / "train.spacy"), "--paths.dev", str(workdir / "dev.spacy"),
-                    "--training.max_steps", str(steps), "--training.eval_frequency", "1000"], check=True)
+                    "--training.max_steps", str(steps),
+                    "--training.eval_frequency", str(max(100, min(1000, steps // 5)))], check=True)
     training_time = time.perf_counter() - started
     nlp = spacy.load(workdir / "out" / "model-best")
     ner = nlp.get_pipe("ner")
