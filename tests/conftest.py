@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests use the plain graph: XLA compiles once per input shape (~2 s each), which tiny models on many
+# shapes would pay again and again. tests/test_inference.py checks the compiled path gives the same tags.
+os.environ["NER_XLA"] = "0"
 
 from ner_core import data  # noqa: E402
 from ner_core.settings import CORPUS_ENV, SAMPLE_DATA_PATH  # noqa: E402

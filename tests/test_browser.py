@@ -90,6 +90,8 @@ def browser_page(server):
 def wait_until_idle(page, timeout_s: float = 120) -> None:
     """Streamlit shows a running indicator while the script runs; wait for the page to settle."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    # Every page starts with st.title; before the script has run there is nothing to settle.
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
     deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:

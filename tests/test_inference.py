@@ -102,3 +102,16 @@ def test_missing_or_corrupt_model_file(trained_run, tmp_path):
     (tmp_path / "run2" / runs.TAG_VOCAB_FILE).write_text("{broken")
     with pytest.raises(ModelLoadError, match="corrupt"):
         Predictor.load(tmp_path / "run2")
+
+
+def test_compiled_path_matches_the_plain_graph(trained_run):
+    """The XLA path pads to shape buckets; padding is masked, so tags and confidences must not change."""
+    plain = Predictor.load(trained_run.run_dir, compiled=False)
+    compiled = Predictor.load(trained_run.run_dir, compiled=True)
+    sentences = [["Anna", "Berg", "flew", "to", "Oslo", "on", "Monday", "."], ["Rain"], ["Lima"] * 20]
+    for decoding in ("argmax", "constrained"):
+        for (plain_tags, plain_conf), (xla_tags, xla_conf) in zip(plain.tag_sentences(sentences, decoding),
+                                                                  compiled.tag_sentences(sentences, decoding)):
+            assert xla_tags == plain_tags
+            assert xla_conf == pytest.approx(plain_conf, abs=1e-4)
+    assert compiled.compiled  # no silent fallback to the plain graph

@@ -36,7 +36,7 @@ def comparison_app(trained_run):
 
 def test_the_metric_table_has_the_23_registry_metrics_for_the_chosen_run(trained_run, comparison_app):
     table = comparison_app.dataframe[0].value
-    column = f"{trained_run.run_id} [argmax]"
+    column = f"{trained_run.run_id} [{trained_run.config.decoding}]"
     assert len(table) == 23
     assert list(table["metric"]) == [spec.name for spec in metrics.METRICS]
     assert set(table["direction"]) == {"higher is better", "lower is better"}
@@ -51,12 +51,14 @@ def test_the_table_offers_the_other_decoding_by_re_evaluating(trained_run, compa
     app.toggle(key="model_comparison_other_decoding").set_value(True).run()
     assert not app.exception and not app.error
     table = app.dataframe[0].value.set_index("metric")
-    argmax, constrained = f"{trained_run.run_id} [argmax]", f"{trained_run.run_id} [constrained]"
-    assert len(table) == 23 and {argmax, constrained} <= set(table.columns)
-    assert table.loc["Latency p50", constrained] == "n/a"  # speed is not re-measured
-    assert table.loc["Entity F1", constrained] != "n/a"
+    own = trained_run.config.decoding
+    other_decoding = "argmax" if own == "constrained" else "constrained"
+    stored, other = f"{trained_run.run_id} [{own}]", f"{trained_run.run_id} [{other_decoding}]"
+    assert len(table) == 23 and {stored, other} <= set(table.columns)
+    assert table.loc["Latency p50", other] == "n/a"  # speed is not re-measured
+    assert table.loc["Entity F1", other] != "n/a"
     app.toggle(key="model_comparison_other_decoding").set_value(False).run()
-    assert constrained not in app.dataframe[0].value.columns
+    assert other not in app.dataframe[0].value.columns
 
 
 def test_choosing_a_confusion_cell_lists_its_test_sentences(trained_run, comparison_app):
@@ -97,8 +99,9 @@ def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, 
     assert not app.exception
     assert sorted(app.multiselect(key="model_comparison_runs").value) == sorted(ids)
     table = app.dataframe[0].value.set_index("metric")
-    assert table.loc["Latency p50", "model2-copy-a [argmax]"] == "1.00 ms" + comparison.BEST_MARK
-    assert table.loc["Latency p50", "model2-copy-b [argmax]"] == "2.00 ms"
+    decoding = trained_run.config.decoding
+    assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + comparison.BEST_MARK
+    assert table.loc["Latency p50", f"model2-copy-b [{decoding}]"] == "2.00 ms"
     assert app.selectbox(key="model_comparison_difference_b").value == app.multiselect(key="model_comparison_runs").value[1]
 
     app.selectbox(key="model_comparison_confusion_run").set_value(ids[1]).run()
