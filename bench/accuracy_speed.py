@@ -283,7 +283,7 @@ def main() -> int:
         from bench import spacy_peer
 
         report["peer"] = spacy_peer.run(splits, steps=args.peer_steps, workdir=workdir / "spacy",
-                                        latency_sentences=args.latency_sentences)
+                                        latency_sentences=args.latency_sentences, reuse=args.reuse)
         save()
 
     best = max(((name, method, values["metrics"]["entity_f1"]) for name, by_method in report["quality"].items()

@@ -35,28 +35,33 @@ def _doc_tags(doc) -> list[str]:
     return ["O" if t.ent_iob_ in ("O", "") else f"{t.ent_iob_}-{t.ent_type_}" for t in doc]
 
 
-def run(splits, *, steps: int, workdir: Path, latency_sentences: int) -> dict:
+def run(splits, *, steps: int, workdir: Path, latency_sentences: int, reuse: bool = False) -> dict:
     import spacy
     from spacy.tokens import Doc
 
     workdir.mkdir(parents=True, exist_ok=True)
     blank = spacy.blank("en")
-    _docbin(blank, splits.train, workdir / "train.spacy")
+    _docbin(blank, splits.train, workdir / "train.spacy")  # cheap; rebuilt so the split always matches
     _docbin(blank, splits.validation, workdir / "dev.spacy")
     config = workdir / "config.cfg"
     subprocess.run([sys.executable, "-m", "spacy", "init", "config", str(config), "--lang", "en", "--pipeline", "ner",
                     "--optimize", "efficiency", "--force"], check=True)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "out"),
-                    "--paths.train", str(workdir / "train.spacy"), "--paths.dev", str(workdir / "dev.spacy"),
-                    "--training.max_steps", str(steps),
-                    "--training.eval_frequency", str(max(100, min(1000, steps // 5)))], check=True)
-    training_time = time.perf_counter() - started
+    timing_file = workdir / f"training_time_{steps}_steps.txt"
+    if reuse and timing_file.exists() and (workdir / "out" / "model-best").exists():
+        training_time = float(timing_file.read_text())
+    else:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "out"),
+                        "--paths.train", str(workdir / "train.spacy"), "--paths.dev", str(workdir / "dev.spacy"),
+                        "--training.max_steps", str(steps),
+                        "--training.eval_frequency", str(max(100, min(1000, steps // 5)))], check=True)
+        training_time = time.perf_counter() - started
+        timing_file.write_text(str(training_time))
     nlp = spacy.load(workdir / "out" / "model-best")
-    ner = nlp.get_pipe("ner")
 
     def tag(words):
-        return ner(Doc(nlp.vocab, words=list(words)))
+        # The whole pipeline (tok2vec feeds ner) on our tokens: spaCy accepts a Doc as input.
+        return nlp(Doc(nlp.vocab, words=list(words)))
 
     test = splits.test
     for sentence in test[:10]:
@@ -67,7 +72,7 @@ def run(splits, *, steps: int, workdir: Path, latency_sentences: int) -> dict:
         tag(sentence.words)
         timings.append((time.perf_counter() - begin) * 1000)
     begin = time.perf_counter()
-    docs = list(ner.pipe(Doc(nlp.vocab, words=list(s.words)) for s in test))
+    docs = list(nlp.pipe(Doc(nlp.vocab, words=list(s.words)) for s in test))
     batch_seconds = time.perf_counter() - begin
     predicted = [tagging.repair_iob2(_doc_tags(doc)) for doc in docs]
     evaluation = metrics.evaluate_tags([s.tags for s in test], predicted)
