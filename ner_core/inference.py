@@ -143,7 +143,6 @@ class Predictor:
         self._forward_compiled = tf.function(self._scores, jit_compile=True)
         self._crf = self._crf_weights() if output == "crf" else None
         self._not_pad = np.arange(len(self.tag_names)) != 0
-        self._lock = threading.Lock()
         # Trace once now so the first user request does not pay for it.
         self.tag_sentences([["warm", "up"]])
 
