@@ -71,45 +71,10 @@ def _viterbi(
     allowed: np.ndarray,
     start_allowed: np.ndarray,
 ) -> list[np.ndarray]:
-    """Constrained Viterbi vectorised over batch and tags; loops over time only."""
-    batch_size, steps, num_tags = log_probs.shape
-    if allowed.shape != (num_tags, num_tags) or start_allowed.shape != (num_tags,):
-        raise ValueError(
-            f"Constraint masks have shapes {allowed.shape} and {start_allowed.shape}; "
-            f"expected ({num_tags}, {num_tags}) and ({num_tags},) for {num_tags} tags."
-        )
-    if steps == 0:
-        return [np.zeros(0, dtype=np.int64) for _ in range(batch_size)]
-    transition_penalty = np.where(allowed, 0.0, -np.inf)
-    start_penalty = np.where(start_allowed, 0.0, -np.inf)
-    real = np.arange(steps)[np.newaxis, :] < lengths[:, np.newaxis]
-    # Padded steps point each tag back to itself so backtracking passes through.
-    identity_pointers = np.broadcast_to(np.arange(num_tags), (batch_size, num_tags))
-    pointers = np.empty((steps, batch_size, num_tags), dtype=np.int64)
-    pointers[0] = identity_pointers
-
-    delta = log_probs[:, 0, :] + start_penalty
-    for step in range(1, steps):
-        candidates = delta[:, :, np.newaxis] + transition_penalty[np.newaxis]
-        step_pointers = candidates.argmax(axis=1)
-        best = np.take_along_axis(candidates, step_pointers[:, np.newaxis, :], axis=1)[:, 0, :]
-        keep = real[:, step, np.newaxis]
-        delta = np.where(keep, best + log_probs[:, step, :], delta)
-        pointers[step] = np.where(keep, step_pointers, identity_pointers)
-
-    best_scores = delta.max(axis=1)
-    impossible = (lengths > 0) & ~np.isfinite(best_scores)
-    if impossible.any():
-        raise ValueError(
-            "No tag sequence satisfies the constraints for sentence(s) "
-            f"{np.flatnonzero(impossible).tolist()}; the tag set needs O or B- tags."
-        )
-    path = np.empty((steps, batch_size), dtype=np.int64)
-    path[-1] = delta.argmax(axis=1)
-    rows = np.arange(batch_size)
-    for step in range(steps - 1, 0, -1):
-        path[step - 1] = pointers[step, rows, path[step]]
-    return [path[:length, row].copy() for row, length in enumerate(lengths)]
+    """Constrained Viterbi over softmax outputs: a CRF Viterbi whose learned scores are all zero."""
+    num_tags = log_probs.shape[-1]
+    zeros = np.zeros(num_tags)
+    return crf_viterbi_batch(log_probs, lengths, np.zeros((num_tags, num_tags)), zeros, zeros, allowed, start_allowed)
 
 
 def constrained_viterbi(
@@ -255,6 +220,9 @@ def crf_viterbi_batch(
     potentials = np.asarray(potentials, dtype=np.float64)
     batch, steps, num_tags = potentials.shape
     lengths = _check_lengths(lengths, batch, steps)
+    for name, mask, shape in (("allowed", allowed, (num_tags, num_tags)), ("start_allowed", start_allowed, (num_tags,))):
+        if mask is not None and np.shape(mask) != shape:
+            raise ValueError(f"{name} has shape {np.shape(mask)}; expected {shape} for {num_tags} tags.")
     if steps == 0:
         return [np.zeros(0, dtype=np.int64) for _ in range(batch)]
     transition_scores = np.asarray(transitions, dtype=np.float64)
@@ -275,6 +243,12 @@ def crf_viterbi_batch(
         score = np.where(real, updated, score)
         pointers[step] = np.where(real, best_previous, identity)
     score = score + np.asarray(end_transitions, dtype=np.float64)[None, :]
+    impossible = (lengths > 0) & ~np.isfinite(score.max(axis=1))
+    if impossible.any():
+        raise ValueError(
+            "No tag sequence satisfies the constraints for sentence(s) "
+            f"{np.flatnonzero(impossible).tolist()}; the tag set needs O or B- tags."
+        )
     path = np.empty((steps, batch), dtype=np.int64)
     path[-1] = score.argmax(axis=1)
     rows = np.arange(batch)
