@@ -103,7 +103,7 @@ def _train_config(args):
                        max_len=args.max_len, embedding_dim=args.embedding_dim, patience=args.patience, seed=args.seed,
                        min_freq=args.min_freq, dataset=args.data, repair_iob=args.repair_iob, bucketed=args.bucketed,
                        early_stopping=not args.no_early_stopping, max_train_sentences=args.max_train_sentences,
-                       decoding=args.decoding)
+                       decoding=args.decoding, monitor=args.monitor)
 
 
 def cmd_train(args) -> int:
@@ -118,7 +118,7 @@ def cmd_train(args) -> int:
 
     def report(event: training.ProgressEvent) -> None:
         if event.kind == "epoch_end":
-            logs = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy"))
+            logs = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1"))
             eta = f"  eta {event.eta_s:.0f}s" if event.eta_s is not None else ""
             print(f"epoch {event.epoch}/{event.epochs}  {logs}  elapsed {event.elapsed_s:.0f}s{eta}", flush=True)
         elif event.kind in ("started", "evaluating", "finished"):
@@ -271,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-early-stopping", action="store_true")
     train.add_argument("--decoding", choices=("argmax", "constrained"), default="constrained",
                        help="how the run decodes for users and evaluation (default: IOB2-constrained Viterbi)")
+    train.add_argument("--monitor", choices=("val_entity_f1", "val_loss"), default="val_entity_f1",
+                       help="what early stopping and the best checkpoint watch (default: validation entity F1)")
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a run on its test split (all 23 metrics)")

@@ -36,6 +36,7 @@ BEST_MARK = " ★"
 PER_TYPE_MEASURES = ("precision", "recall", "f1")
 ERROR_COLUMNS = ("correct", "missed", "spurious", "wrong_type", "wrong_boundary", "total_errors")
 CURVE_SERIES = ("loss", "val_loss")
+SCORE_SERIES = ("val_entity_f1",)  # recorded by runs trained since the trainer scores every epoch
 
 
 def direction(spec: metrics.MetricSpec) -> str:

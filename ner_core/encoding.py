@@ -69,11 +69,29 @@ class Vocabulary:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def build_word_vocabulary(sentences: Iterable, min_freq: int = 1) -> Vocabulary:
-    """PAD=0, UNK=1, then words seen at least ``min_freq`` times, most frequent first."""
+_DIGITS = str.maketrans("0123456789", "0000000000")
+
+
+def normalise_word(word: str) -> str:
+    """Lower case, every digit as ``0``: the word-embedding key of models that see shape separately.
+
+    A character encoder and casing features already carry capitalisation and
+    digits, so ``Paris``/``PARIS``/``paris`` and ``1999``/``2008`` can share one
+    embedding row, which halves the vocabulary and leaves fewer rows trained on
+    a single occurrence.
+    """
+    return word.lower().translate(_DIGITS)
+
+
+def build_word_vocabulary(sentences: Iterable, min_freq: int = 1, *, normalise: bool = False) -> Vocabulary:
+    """PAD=0, UNK=1, then words seen at least ``min_freq`` times, most frequent first.
+
+    With ``normalise`` the entries are :func:`normalise_word` keys.
+    """
     if min_freq < 1:
         raise ValueError(f"min_freq must be >= 1, got {min_freq}")
-    counts = collections.Counter(w for s in sentences for w in s.words)
+    key = normalise_word if normalise else (lambda w: w)
+    counts = collections.Counter(key(w) for s in sentences for w in s.words)
     kept = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
     return Vocabulary([PAD_WORD, UNK_WORD, *kept])
 
@@ -233,10 +251,12 @@ class FeatureEncoder:
     tag_vocab: Vocabulary
     uses_chars: bool = False
     char_vocab: Vocabulary | None = None
+    normalise_words: bool = False  # the word vocabulary holds normalise_word() keys
 
     def encode(self, words: Sequence[str]) -> dict[str, np.ndarray]:
         """One sentence's features as unpadded arrays; computed once per sentence when training."""
-        features = {"word_ids": np.asarray(encode_words(words, self.word_vocab), dtype="int32")}
+        keys = [normalise_word(w) for w in words] if self.normalise_words else words
+        features = {"word_ids": np.asarray(encode_words(keys, self.word_vocab), dtype="int32")}
         if self.uses_chars:
             if self.char_vocab is None:
                 raise ValueError("a character-aware model needs a character vocabulary")

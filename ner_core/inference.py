@@ -150,6 +150,11 @@ class Predictor:
         # Softmax models return probabilities; a CRF model returns potentials, decoded below.
         return self.model(inputs, training=False)
 
+    def sync_weights(self) -> None:
+        """Re-read the CRF transitions after the model's weights changed (the trainer scores every epoch)."""
+        if self.output == "crf":
+            self._crf = self._crf_weights()
+
     def _crf_weights(self):
         crf_layer = self.model.get_layer("crf")
         return (np.asarray(crf_layer.transitions), np.asarray(crf_layer.start_transitions),
@@ -170,7 +175,8 @@ class Predictor:
         except (ValueError, OSError) as exc:
             raise ModelLoadError(f"run {folder.run_id}: a vocabulary file is corrupt ({exc}).") from None
         model = load_keras_model(folder.file(runs.MODEL_FILE), folder.run_id)
-        features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=char_vocab is not None, char_vocab=char_vocab)
+        features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=char_vocab is not None, char_vocab=char_vocab,
+                                           normalise_words=bool(config.get("normalise_words", False)))
         output_units = model.outputs[0].shape[-1]
         if output_units != len(tag_vocab):
             raise ModelLoadError(f"run {folder.run_id}: the model predicts {output_units} tags but tag_vocab.json has {len(tag_vocab)}.")

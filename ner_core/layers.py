@@ -51,3 +51,39 @@ class CharEncoder(keras.layers.Layer):
         config.update(char_vocab_size=self.char_vocab_size, char_dim=self.char_dim, filters=self.filters,
                       kernel_size=self.kernel_size)
         return config
+
+
+@keras.saving.register_keras_serializable(package="ner_core")
+class WordDropout(keras.layers.Layer):
+    """While training, replace each real word id with UNK (id 1) with probability ``rate``.
+
+    Test text is full of words the training split never had; a model that always
+    sees a trained embedding learns to lean on it and ignores the character and
+    casing features that are all it has for an unknown word. Hiding a share of
+    the words during training makes it learn both. Padding (id 0) is never
+    touched, so masks are unchanged; at inference the layer is the identity.
+    """
+
+    def __init__(self, rate: float, unknown_id: int = 1, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"rate must be in [0, 1), got {rate}")
+        self.rate = rate
+        self.unknown_id = unknown_id
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, word_ids, training=None):
+        if not training or self.rate == 0.0:
+            return word_ids
+        draw = keras.random.uniform(ops.shape(word_ids), seed=self.seed_generator)
+        hide = ops.logical_and(draw < self.rate, ops.greater(word_ids, self.unknown_id))
+        return ops.where(hide, ops.cast(self.unknown_id, word_ids.dtype), word_ids)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, unknown_id=self.unknown_id, seed=self.seed)
+        return config

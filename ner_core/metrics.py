@@ -623,6 +623,12 @@ def _entity_scores(
     return values, _per_type_frame(rows)
 
 
+def entity_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> float:
+    """Micro entity F1 (seqeval strict IOB2) alone: what training monitors on the validation split each epoch."""
+    _check_pair(gold, pred)
+    return _entity_scores(gold, pred)[0]["entity_f1"]
+
+
 def _tag_sort_key(tag: str) -> tuple[int, str, int, str]:
     """O first, padding next, then by entity type with B before I."""
     if tag == OUTSIDE:

@@ -44,6 +44,9 @@ class ModelDefinition:
     train_defaults: dict = field(default_factory=dict)
     output: str = "softmax"  # "softmax" or "crf"
     uses_chars: bool = False
+    # Word-embedding keys are lower-cased with digits as 0 (encoding.normalise_word); only for
+    # models whose character and casing features carry the shape that this throws away.
+    normalise_words: bool = False
 
 
 def _build_baseline(dims: ModelDimensions):
@@ -94,13 +97,14 @@ def _build_char_bilstm_crf(dims: ModelDimensions):
 
     from ner_core.crf import CRF, CRFTagger
     from ner_core.encoding import CASING_CLASSES
-    from ner_core.layers import CharEncoder
+    from ner_core.layers import CharEncoder, WordDropout
 
     embedding_dim = dims.embedding_dim or 100
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     char_ids = keras.Input(shape=(None, dims.max_word_length), dtype="int32", name="char_ids")
     casing_ids = keras.Input(shape=(None,), dtype="int32", name="casing_ids")
-    words = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
+    kept_words = WordDropout(0.1, name="word_dropout")(word_ids)
+    words = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(kept_words)
     chars = CharEncoder(max(dims.char_vocab_size, 2), name="char_encoder")(char_ids)
     casing = keras.layers.Embedding(len(CASING_CLASSES), 8, name="casing_embedding")(casing_ids)
     x = keras.layers.Concatenate(name="features")([words, chars, casing])
@@ -154,7 +158,8 @@ register(ModelDefinition(
 
 register(ModelDefinition(
     name="char_bilstm_crf",
-    description="Word embedding + character CNN + casing features -> BiLSTM(128) -> linear-chain CRF (Viterbi decoding).",
+    description="Word embedding (lower-cased, 10% word dropout) + character CNN + casing features -> BiLSTM(128) "
+                "-> linear-chain CRF (Viterbi decoding).",
     build=_build_char_bilstm_crf,
     target_encoding="sparse",
     default_max_len=128,
@@ -162,6 +167,7 @@ register(ModelDefinition(
     train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 2e-3},
     output="crf",
     uses_chars=True,
+    normalise_words=True,
 ))
 
 DEFAULT_MODELS = ("baseline", "advanced", "model2")

@@ -26,6 +26,9 @@ from ner_core.errors import ConfigError, NerError, TrainingCancelled
 from ner_core.models import ModelDimensions, get_definition
 from ner_core.settings import Settings
 
+VALIDATION_F1 = "val_entity_f1"
+MONITORS = (VALIDATION_F1, "val_loss")
+
 
 @dataclass
 class TrainConfig:
@@ -49,6 +52,8 @@ class TrainConfig:
     # Measured on GMB (bench/results/accuracy_speed.md): IOB2-constrained Viterbi beats argmax for every
     # softmax model (model2 0.802 -> 0.816, advanced 0.807 -> 0.822, baseline 0.638 -> 0.668 entity F1).
     decoding: str = "constrained"
+    # What early stopping, checkpointing and learning-rate decay watch; see _validation_f1_callback.
+    monitor: str = "val_entity_f1"
 
     def __post_init__(self) -> None:
         get_definition(self.model)  # raises ConfigError for an unknown name
@@ -66,6 +71,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be an integer from {low} to {high}, got {value!r}.")
         if self.learning_rate is not None and not (0 < self.learning_rate < 1):
             raise ConfigError(f"learning_rate must be between 0 and 1, got {self.learning_rate!r}.")
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}.")
         if self.decoding not in ("argmax", "constrained"):
             raise ConfigError(f"decoding must be argmax or constrained, got {self.decoding!r}.")
 
@@ -303,10 +310,11 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
     if not train_sentences or not splits.validation:
         raise ConfigError("the dataset is too small to split into train and validation; it needs at least 5 sentences.")
 
-    word_vocab = encoding.build_word_vocabulary(train_sentences, config.min_freq)
+    word_vocab = encoding.build_word_vocabulary(train_sentences, config.min_freq, normalise=definition.normalise_words)
     tag_vocab = encoding.build_tag_vocabulary(corpus.tag_names + [t for s in extra for t in s.tags])
     features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=definition.uses_chars,
-                                       char_vocab=encoding.build_char_vocabulary(train_sentences) if definition.uses_chars else None)
+                                       char_vocab=encoding.build_char_vocabulary(train_sentences) if definition.uses_chars else None,
+                                       normalise_words=definition.normalise_words)
     dims = ModelDimensions(vocab_size=len(word_vocab), num_tags=len(tag_vocab), embedding_dim=config.embedding_dim,
                            char_vocab_size=len(features.char_vocab) if features.char_vocab else 0,
                            max_word_length=encoding.MAX_WORD_LENGTH)
@@ -327,13 +335,20 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
                                                 shuffle=False, seed=config.seed, token_weights=definition.output != "crf")
     checkpoint_path = folder.file("checkpoint.weights.h5")
     progress_callback = _make_callback(progress, cancel, config.epochs, len(train_batches))
+    mode = "max" if config.monitor == VALIDATION_F1 else "min"
     callbacks = [
-        keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor="val_loss", save_best_only=True, save_weights_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5),
+        keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor=config.monitor, mode=mode, save_best_only=True,
+                                        save_weights_only=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5, patience=config.reduce_lr_patience,
+                                          min_lr=1e-5),
         progress_callback,
     ]
     if config.early_stopping:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True))
+        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience,
+                                                          restore_best_weights=True))
+    # Always scored (also when monitoring val_loss) so learning curves show the number users care about;
+    # first in the list, so the callbacks above see it in the epoch's logs.
+    callbacks.insert(0, _validation_f1_callback(model, features, splits.validation, config, definition))
     if progress is not None:
         progress(ProgressEvent("started", 0, config.epochs, 0, len(train_batches), message=f"training {config.model}"))
     started = time.perf_counter()
@@ -360,6 +375,7 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         "max_len": config.max_len,
         "target_encoding": definition.target_encoding,
         "output": definition.output,
+        "normalise_words": definition.normalise_words,
         "parent_run_id": parent_run_id,
     }
     encoding.write_json_atomic(folder.file(runs.CONFIG_FILE), config_payload)
@@ -378,6 +394,39 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         report = evaluation.evaluate_folder(folder, splits.test, decoding=config.decoding)
         metrics = report.metrics
     return TrainingResult(folder.run_id, folder.path, config, history_payload, metrics, training_time, epochs_trained)
+
+
+def _validation_f1_callback(model, features, validation, config: TrainConfig, definition):
+    """Adds ``val_entity_f1`` (seqeval strict, the run's own decoding) to each epoch's logs.
+
+    Validation loss is a poor stopping signal for NER: on GMB the CRF model's
+    val_loss rose from epoch 5 while its entity F1 was still climbing, so
+    stopping on loss kept a worse model. Tagging goes through the app's
+    Predictor, so the monitored number is computed exactly like the test metric.
+    """
+    import keras
+
+    from ner_core import metrics
+    from ner_core.inference import Predictor
+
+    words = [s.words for s in validation]
+    gold = [list(s.tags) for s in validation]
+
+    class ValidationF1(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.predictor = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.predictor is None:
+                self.predictor = Predictor(model, features, max_len=config.max_len, model_name=config.model,
+                                           output=definition.output, default_decoding=config.decoding, compiled=False)
+            self.predictor.sync_weights()
+            tagged = self.predictor.tag_sentences(words)
+            if logs is not None:
+                logs[VALIDATION_F1] = metrics.entity_f1(gold, [tag_list for tag_list, _ in tagged])
+
+    return ValidationF1()
 
 
 def _loss_for(definition):

@@ -239,6 +239,11 @@ def visualize_learning_curves(*, chosen: list, key: str) -> None:
     figure = px.line(frame, x="epoch", y="value", color="run", line_dash="series", markers=True,
                      labels={"value": "loss"})
     st.plotly_chart(figure, key=f"{key}_curves_chart")
+    scores = comparison.learning_curve_frame(histories, series=comparison.SCORE_SERIES)
+    if not scores.empty:
+        st.caption("Validation entity F1 per epoch (what early stopping watches in newer runs)")
+        st.plotly_chart(px.line(scores, x="epoch", y="value", color="run", markers=True, labels={"value": "entity F1"}),
+                        key=f"{key}_score_curves_chart")
 
 
 # ------------------------------------------------------------------ page

@@ -11,7 +11,7 @@ import streamlit as st
 from ner_core import evaluation, jobs, metrics, models, runs
 from ner_core.decoding import DECODING_METHODS
 from ner_core.errors import NerError
-from ner_core.training import TrainConfig
+from ner_core.training import MONITORS, VALIDATION_F1, TrainConfig
 from ui import util
 
 KEY = "training_runs"
@@ -25,7 +25,7 @@ HEADLINE_METRICS = ("entity_f1", "token_accuracy", "latency_p50_ms")
 NUMBER_FIELDS = {
     "epochs": ("Epochs", 1, 1000, 1, "Upper bound; early stopping may end sooner."),
     "batch_size": ("Batch size", 1, 4096, 1, None),
-    "learning_rate": ("Learning rate", 1e-5, 0.5, 1e-4, "Adam's step size; halved when validation loss stalls."),
+    "learning_rate": ("Learning rate", 1e-5, 0.5, 1e-4, "Adam's step size; halved when the monitored score stalls."),
     "max_len": ("Max length (tokens)", 2, 1024, 1, "Longer sentences are cut into windows of this length."),
     "embedding_dim": ("Embedding size", 1, 2048, 1, None),
     "patience": ("Early-stopping patience (epochs)", 0, 1000, 1, None),
@@ -35,7 +35,8 @@ NUMBER_FIELDS = {
 }
 TOGGLE_FIELDS = {
     "bucketed": ("Bucketed batches", "Batches of similar-length sentences: less padding, faster epochs."),
-    "early_stopping": ("Early stopping", "Stop when validation loss has not improved for `patience` epochs."),
+    "early_stopping": ("Early stopping", "Stop when the monitored score has not improved for `patience` epochs, "
+                                         "and keep the best epoch's weights."),
     "repair_iob": ("Repair stray I- tags", "Needed for IOB1 data and for uploads accepted with repair."),
 }
 
@@ -73,6 +74,10 @@ def visualize_launch_form(*, key: str) -> None:
         values["decoding"] = columns[1].selectbox(
             "Decoding", DECODING_METHODS, index=DECODING_METHODS.index(defaults.decoding), key=f"{prefix}_decoding",
             help="constrained: Viterbi over IOB2-valid transitions; argmax: the most likely tag per token.")
+        values["monitor"] = columns[1].selectbox(
+            "Monitor", MONITORS, index=MONITORS.index(defaults.monitor), key=f"{prefix}_monitor",
+            help="What early stopping, the best checkpoint and learning-rate decay watch: validation entity F1 "
+                 "(seqeval strict, with the chosen decoding) or validation loss.")
         for name, (label, help_text) in TOGGLE_FIELDS.items():
             values[name] = columns[2].toggle(label, value=getattr(defaults, name), help=help_text, key=f"{prefix}_{name}")
         submitted = st.form_submit_button("Start training", type="primary", key=f"{key}_submit")
@@ -153,6 +158,9 @@ def visualize_live_curves(job: jobs.JobState) -> None:
         epochs = pandas.DataFrame(job.epoch_logs).set_index("epoch")
         right.caption("Loss per epoch (training and validation)")
         right.line_chart(epochs[[c for c in ("loss", "val_loss") if c in epochs]], height=220)
+        if VALIDATION_F1 in epochs:
+            right.caption("Validation entity F1 per epoch")
+            right.line_chart(epochs[[VALIDATION_F1]], height=160)
 
 
 # --------------------------------------------------------------------------- history
@@ -234,6 +242,9 @@ def visualize_history_curves(folder: runs.RunFolder | None) -> None:
     if accuracy:
         right.caption("Accuracy (real tokens)")
         right.line_chart(history[accuracy])
+    if VALIDATION_F1 in history:
+        right.caption("Validation entity F1")
+        right.line_chart(history[[VALIDATION_F1]])
 
 
 def visualize_per_type(folder: runs.RunFolder | None, *, key: str) -> None:

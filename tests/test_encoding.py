@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ner_core import encoding
+from ner_core import data, encoding
 from ner_core.errors import DataFormatError
 from tests.conftest import make_sentence
 
@@ -79,3 +79,16 @@ def test_processed_splits_round_trip(tmp_path):
     with pytest.raises(DataFormatError):
         encoding.Vocabulary.load(tmp_path / "bad.json")
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_normalised_vocabulary_shares_one_row_across_case_and_digits():
+    sentences = [data.Sentence(["Paris", "PARIS", "in", "1999"], ["B-geo", "B-geo", "O", "B-tim"]),
+                 data.Sentence(["paris", "2008"], ["B-geo", "B-tim"])]
+    words = encoding.build_word_vocabulary(sentences, normalise=True)
+    assert words.tokens[2:] == ["paris", "0000", "in"]
+    features = encoding.FeatureEncoder(words, encoding.build_tag_vocabulary(["O", "B-geo", "B-tim"]), normalise_words=True)
+    ids = features.encode(["PaRiS", "1066", "In", "Rome"])["word_ids"].tolist()
+    assert ids == [2, 3, 4, encoding.UNK_INDEX]
+    # Without normalisation the same vocabulary misses every differently cased word.
+    plain = encoding.FeatureEncoder(words, features.tag_vocab)
+    assert plain.encode(["PaRiS", "1066", "In"])["word_ids"].tolist() == [encoding.UNK_INDEX] * 3

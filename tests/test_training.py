@@ -101,3 +101,36 @@ def test_bucketed_training_runs_and_uses_fewer_positions(tiny_sentences):
     assert bucketed.padded_positions() < padded.padded_positions() / 5
     x, y, w = bucketed[0]
     assert x.shape[1] <= 11 and w.sum() == (y != 0).sum()
+
+
+def test_monitor_must_be_a_known_score():
+    with pytest.raises(ConfigError, match="monitor"):
+        training.TrainConfig(monitor="accuracy")
+
+
+def test_each_epoch_records_validation_f1_and_the_best_epoch_is_kept(tmp_path, sample_path):
+    """The saved model is the epoch with the highest validation entity F1, re-scored from disk."""
+    from ner_core import metrics
+    from ner_core.inference import Predictor
+
+    config = training.sample_config("model2", str(sample_path), epochs=5, patience=3, embedding_dim=16)
+    result = training.train(config, models_dir=tmp_path, evaluate=False)
+    scores = result.history["val_entity_f1"]
+    assert len(scores) == result.epochs_trained == len(result.history["val_loss"])
+    assert max(scores) > 0.0
+    _, splits = training.prepare_splits(config.resolved())
+    tagged = Predictor.load(result.run_dir).tag_sentences([s.words for s in splits.validation])
+    rescored = metrics.entity_f1([s.tags for s in splits.validation], [tags for tags, _ in tagged])
+    assert rescored == pytest.approx(max(scores), abs=1e-9)
+
+
+def test_char_model_saves_normalised_words_and_predicts_alike_for_case_variants(tmp_path, tiny_csv):
+    from ner_core.inference import Predictor
+
+    result = training.train(tiny_config(tiny_csv, model="char_bilstm_crf", epochs=1), models_dir=tmp_path, evaluate=False)
+    config = runs.RunFolder(result.run_dir).read_json(runs.CONFIG_FILE)
+    assert config["normalise_words"] is True and config["train_config"]["monitor"] == "val_entity_f1"
+    predictor = Predictor.load(result.run_dir)
+    assert predictor.features.normalise_words
+    ids = predictor.features.encode(["oslo", "OSLO", "Oslo", "1999", "2004"])["word_ids"].tolist()
+    assert ids[0] == ids[1] == ids[2] > 1 and ids[3] == ids[4] > 1
