@@ -124,7 +124,8 @@ class EncodedSplit:
 
 
 def encode_words(words: Sequence[str], vocabulary: Vocabulary) -> list[int]:
-    return [vocabulary.index(w, UNK_INDEX) for w in words]
+    lookup = vocabulary._index.get  # one bound method for the whole sentence: this runs for every token served
+    return [lookup(w, UNK_INDEX) for w in words]
 
 
 def encode_tags(tags: Sequence[str], tag_vocabulary: Vocabulary) -> list[int]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-import warnings
 import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -236,26 +237,47 @@ class Predictor:
         """Tags and per-token confidences for pre-tokenised sentences.
 
         Confidence is the probability of the chosen tag: the softmax output, or
-        for a CRF model the forward-backward marginal. Decoding runs on padded
-        chunks of similar length, vectorised over sentences.
+        for a CRF model the forward-backward marginal. Sentences are sorted by
+        length and tagged in chunks; while numpy decodes one chunk, TensorFlow
+        (which releases the GIL) already runs the network on the next, so the
+        two cores overlap instead of taking turns. Sentences longer than
+        ``max_len`` go through the windowed path of :meth:`probabilities`.
         """
         method = decoding or self.default_decoding
         if method not in DECODING_METHODS:
             raise InputTextError(f"unknown decoding {method!r}; choose one of {', '.join(DECODING_METHODS)}.")
-        outputs = self.probabilities(batch) if batch else []
-        results: list[tuple[list[str], list[float]]] = [([], []) for _ in outputs]
-        order = sorted((i for i in range(len(outputs)) if len(outputs[i])), key=lambda i: len(outputs[i]))
-        for offset in range(0, len(order), BATCH_SIZE):
-            chunk = order[offset: offset + BATCH_SIZE]
-            lengths = [len(outputs[i]) for i in chunk]
-            padded = np.zeros((len(chunk), max(lengths), len(self.tag_names)), dtype="float32")
-            for row, index in enumerate(chunk):
-                padded[row, : lengths[row]] = outputs[index]
-            for index, decoded in zip(chunk, self._decode_chunk(padded, lengths, method)):
-                results[index] = decoded
+        results: list[tuple[list[str], list[float]]] = [([], []) for _ in batch]
+        fitting = sorted((i for i, words in enumerate(batch) if 0 < len(words) <= self.max_len), key=lambda i: len(batch[i]))
+        chunks = [fitting[o: o + BATCH_SIZE] for o in range(0, len(fitting), BATCH_SIZE)]
+        if len(chunks) == 1:
+            chunk = chunks[0]
+            self._store_decoded(results, chunk, self._run([batch[i] for i in chunk]), [len(batch[i]) for i in chunk], method)
+        elif chunks:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-forward") as pool:
+                pending = pool.submit(self._run, [batch[i] for i in chunks[0]])
+                for position, chunk in enumerate(chunks):
+                    scores = pending.result()
+                    if position + 1 < len(chunks):
+                        pending = pool.submit(self._run, [batch[i] for i in chunks[position + 1]])
+                    self._store_decoded(results, chunk, scores, [len(batch[i]) for i in chunk], method)
+        windowed = [i for i, words in enumerate(batch) if len(words) > self.max_len]
+        if windowed:
+            outputs = self.probabilities([batch[i] for i in windowed])
+            for offset in range(0, len(windowed), BATCH_SIZE):
+                chunk = list(range(offset, min(offset + BATCH_SIZE, len(windowed))))
+                lengths = [len(outputs[k]) for k in chunk]
+                padded = np.zeros((len(chunk), max(lengths), len(self.tag_names)), dtype="float32")
+                for row, k in enumerate(chunk):
+                    padded[row, : lengths[row]] = outputs[k]
+                self._store_decoded(results, [windowed[k] for k in chunk], padded, lengths, method)
         return results
 
+    def _store_decoded(self, results: list, indices: Sequence[int], scores: np.ndarray, lengths: list[int], method: str) -> None:
+        for index, decoded in zip(indices, self._decode_chunk(scores, lengths, method)):
+            results[index] = decoded
+
     def _decode_chunk(self, padded: np.ndarray, lengths: list[int], method: str) -> list[tuple[list[str], list[float]]]:
+        """Decode ``[rows, >= max(lengths), K]`` model outputs; positions past a row's length are ignored."""
         if self._crf is not None:
             transitions, start, end = self._crf
             if method == "constrained":
@@ -271,12 +293,19 @@ class Predictor:
             else:
                 paths = decoding_module.argmax_decode(log_probs, lengths, pad_index=0)
             confidences = [padded[row, : lengths[row]] for row in range(len(lengths))]
+        names = self.tag_names
+        # Constrained Viterbi only walks IOB2-valid transitions; the other paths can leave a stray I-X,
+        # which users and metrics both get repaired to valid IOB2.
+        repair = method != "constrained"
         decoded = []
         for path, scores in zip(paths, confidences):
-            # Argmax can leave a stray I-X; users and metrics both get the repaired, valid IOB2.
-            tag_list = tagging.repair_iob2([self.tag_names[i] for i in path])
-            indices = [self.features.tag_vocab.index(t) for t in tag_list]
-            decoded.append((tag_list, [float(scores[i, k]) for i, k in enumerate(indices)]))
+            tag_list = [names[i] for i in path]
+            if repair:
+                repaired = tagging.repair_iob2(tag_list)
+                if repaired != tag_list:
+                    tag_list = repaired
+                    path = np.asarray([self.features.tag_vocab.index(t) for t in tag_list])
+            decoded.append((tag_list, scores[np.arange(len(path)), path].tolist()))
         return decoded
 
     def predict(self, text: str, *, decoding: str | None = None) -> Prediction:

@@ -80,6 +80,26 @@ def test_batch_and_single_calls_agree(predictor):
         assert single_conf == pytest.approx(confidences, rel=1e-4)
 
 
+@pytest.mark.parametrize("decoding", ["argmax", "constrained"])
+def test_a_batch_of_many_chunks_matches_tagging_one_by_one(predictor, sample_path, decoding):
+    """More than BATCH_SIZE sentences (so the forward pass of one chunk overlaps decoding of the
+    previous), plus empty and over-long sentences, in input order."""
+    from ner_core.data import load_corpus
+    from ner_core.inference import BATCH_SIZE
+
+    words = [s.words for s in load_corpus(sample_path).sentences]
+    batch = (words * 2)[: BATCH_SIZE + 90]
+    batch[7] = []
+    batch[20] = (words[0] * 20)[: predictor.max_len + 30]
+    tagged = predictor.tag_sentences(batch, decoding)
+    assert [len(t) for t, _ in tagged] == [len(w) for w in batch]
+    for index in (0, 7, 20, 100, BATCH_SIZE + 5, len(batch) - 1):
+        single_tags, single_conf = predictor.tag_sentences([batch[index]], decoding)[0]
+        assert tagged[index][0] == single_tags
+        assert tagged[index][1] == pytest.approx(single_conf, rel=1e-4, abs=1e-6)
+        assert all(0.0 <= c <= 1.0 for c in single_conf) and tags.is_valid_iob2(single_tags)
+
+
 def test_many_threads_share_one_predictor(predictor):
     expected = predictor.predict(TEXT).to_dict()["entities"]
     with ThreadPoolExecutor(max_workers=8) as pool:
