@@ -44,12 +44,14 @@ def log(message: str) -> None:
     print(f"[{dt.datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainConfig, reuse: bool):
-    """A completed run with the same model, bucketing and corpus, or a new one."""
+def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainConfig, reuse: bool, *, match_monitor: bool = False):
+    """The newest completed run with the same model, bucketing, seed and corpus (and, when asked, the
+    same early-stopping monitor), or a new one. The report lists each run's monitor."""
     if reuse:
         for run in store.list_runs(status="completed", model_name=config.model):
             saved = run.config
-            if (run.dataset_sha256 == corpus.sha256 and bool(saved.get("bucketed")) == config.bucketed
+            same_monitor = not match_monitor or saved.get("monitor", "val_loss") == config.monitor
+            if (run.dataset_sha256 == corpus.sha256 and bool(saved.get("bucketed")) == config.bucketed and same_monitor
                     and saved.get("seed") == config.seed and run.run_dir and Path(run.run_dir).is_dir()):
                 log(f"reusing {run.id}")
                 return Path(run.run_dir)
@@ -150,26 +152,31 @@ def latency_comparison(predictor: Predictor, test, count: int) -> dict:
 
 
 def throughput_comparison(predictor: Predictor, test, repetitions: int) -> dict:
-    """Real tokens per second over the whole test split, naive vs ours, alternating repetitions."""
+    """Real tokens per second over the whole test split: naive vs ours with each decoding, rotating
+    the order every repetition, medians. ``ours_tokens_per_s`` is the run's own (default) decoding."""
     if predictor.features.uses_chars:
         return {}
     batch = [s.words for s in test]
     real_tokens = sum(len(words) for words in batch)
-    naive, ours = [], []
-    predictor.tag_sentences(batch)  # warm-up: compiles the shape buckets this split needs
+    ways = ("naive", "argmax", "constrained")
+    speeds: dict[str, list[float]] = {way: [] for way in ways}
+    for method in ways[1:]:
+        predictor.tag_sentences(batch, method)  # warm-up: compiles the shape buckets this split needs
     predictor.model.predict(naive_inputs(predictor, batch[:256]), batch_size=256, verbose=0)
     for repetition in range(repetitions):
-        for way in ("naive", "ours") if repetition % 2 == 0 else ("ours", "naive"):
+        for way in ways[repetition % 3:] + ways[: repetition % 3]:
             started = time.perf_counter()
             if way == "naive":
                 probabilities = predictor.model.predict(naive_inputs(predictor, batch), batch_size=256, verbose=0)
                 [probabilities[i, : len(words)].argmax(-1) for i, words in enumerate(batch)]
-                naive.append(real_tokens / (time.perf_counter() - started))
             else:
-                predictor.tag_sentences(batch)
-                ours.append(real_tokens / (time.perf_counter() - started))
-    result = {"real_tokens": real_tokens, "naive_tokens_per_s": statistics.median(naive),
-              "ours_tokens_per_s": statistics.median(ours), "repetitions": repetitions}
+                predictor.tag_sentences(batch, way)
+            speeds[way].append(real_tokens / (time.perf_counter() - started))
+    medians = {way: statistics.median(values) for way, values in speeds.items()}
+    result = {"real_tokens": real_tokens, "repetitions": repetitions, "default_decoding": predictor.default_decoding,
+              "naive_tokens_per_s": medians["naive"], "ours_argmax_tokens_per_s": medians["argmax"],
+              "ours_constrained_tokens_per_s": medians["constrained"],
+              "ours_tokens_per_s": medians[predictor.default_decoding], "all_tokens_per_s": speeds}
     result["ratio"] = result["ours_tokens_per_s"] / result["naive_tokens_per_s"]
     return result
 
@@ -179,6 +186,11 @@ def markdown(report: dict) -> str:
              "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
              f"(load average at start {report['load_average_start']}; the machine is shared, so compare ratios).", "",
              f"Split: seed {report['seed']}, " + ", ".join(f"{k} {v:,}" for k, v in report["splits"].items()), ""]
+    if report.get("run_details"):
+        lines += ["## Runs measured", "", "| model | run | monitor | epochs | training time |", "|---|---|---|---|---|"]
+        for name, detail in report["run_details"].items():
+            lines.append(f"| {name} | `{detail['run']}` | {detail['monitor']} | {detail['epochs']} | {detail['training_time_s']:.0f} s |")
+        lines.append("")
     quality = report["quality"]
     if quality:
         columns = [(name, method) for name in quality for method in ("argmax", "constrained")]
@@ -248,6 +260,12 @@ def main() -> int:
         config = training.TrainConfig(model=name, seed=args.seed, dataset=str(settings.corpus_path), bucketed=True)
         run_dirs[name] = find_or_train(store, workdir, corpus, config, args.reuse)
         report["runs"][name] = run_dirs[name].name
+        folder = runs.RunFolder(run_dirs[name])
+        history = folder.read_json(runs.HISTORY_FILE)
+        report.setdefault("run_details", {})[name] = {
+            "run": run_dirs[name].name, "epochs": history["epochs_trained"], "training_time_s": history["training_time_s"],
+            # runs trained before the trainer scored validation F1 stopped on val_loss
+            "monitor": folder.read_json(runs.CONFIG_FILE)["train_config"].get("monitor", "val_loss")}
         if "quality" in wanted:
             report["quality"][name] = quality_by_decoding(run_dirs[name], splits.test)
             save()
@@ -264,8 +282,10 @@ def main() -> int:
             report["epoch_timing"] = epoch_timing(corpus, splits, args.timing_rounds)
             save()
         if "bucketing_f1" in wanted and not args.skip_padded_training:
-            padded_config = training.TrainConfig(model="model2", seed=args.seed, dataset=str(settings.corpus_path), bucketed=False)
-            padded_dir = find_or_train(store, workdir, corpus, padded_config, args.reuse)
+            # Like with like: the padded run stops on the same monitor as the bucketed run it is compared with.
+            padded_config = training.TrainConfig(model="model2", seed=args.seed, dataset=str(settings.corpus_path), bucketed=False,
+                                                 monitor=report["run_details"]["model2"]["monitor"])
+            padded_dir = find_or_train(store, workdir, corpus, padded_config, args.reuse, match_monitor=True)
             padded_eval = evaluation.evaluate_folder(padded_dir, splits.test, write=False, measure_speed=False)
             bucketed_history = runs.RunFolder(run_dirs["model2"]).read_json(runs.HISTORY_FILE)
             padded_history = runs.RunFolder(padded_dir).read_json(runs.HISTORY_FILE)
