@@ -45,14 +45,15 @@ def log(message: str) -> None:
 
 
 def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainConfig, reuse: bool, *, match_monitor: bool = False):
-    """The newest completed run with the same model, bucketing, seed and corpus (and, when asked, the
+    """The newest completed run with the same model, bucketing, seed, min_freq and corpus (and, when asked, the
     same early-stopping monitor), or a new one. The report lists each run's monitor."""
     if reuse:
         for run in store.list_runs(status="completed", model_name=config.model):
             saved = run.config
             same_monitor = not match_monitor or saved.get("monitor", "val_loss") == config.monitor
             if (run.dataset_sha256 == corpus.sha256 and bool(saved.get("bucketed")) == config.bucketed and same_monitor
-                    and saved.get("seed") == config.seed and run.run_dir and Path(run.run_dir).is_dir()):
+                    and saved.get("seed") == config.seed and saved.get("min_freq", 1) == config.min_freq
+                    and run.run_dir and Path(run.run_dir).is_dir()):
                 log(f"reusing {run.id}")
                 return Path(run.run_dir)
 

@@ -33,10 +33,12 @@ from ner_core.tokenizer import Token, tokenize_sentences
 
 MAX_TEXT_CHARS = 100_000
 # XLA-compiled forward pass (on unless NER_XLA=0): one compile per input shape, so shapes are
-# rounded up to a few buckets; padding rows and positions are masked and cut off again.
+# rounded up to a few buckets; padding rows and positions are masked and cut off again. Full
+# batches round lengths more finely: their sentences are sorted by length, so coarse rounding
+# would compute up to 30% padding there, while a single request would pay more compiles.
 XLA_ENV = "NER_XLA"
-LENGTH_BUCKET = 16
 BATCH_BUCKETS = (1, 8, 32, 256)
+LENGTH_BUCKETS = {1: 16, 8: 16, 32: 16, 256: 8}
 OUTPUT_FORMATS = ("json", "iob", "entities_only")
 DECODING_METHODS = decoding_module.DECODING_METHODS
 BATCH_SIZE = BATCH_BUCKETS[-1]
@@ -223,7 +225,8 @@ class Predictor:
         length = max(1, max(len(t) for t in token_lists))
         if self.compiled:
             rows = next((b for b in BATCH_BUCKETS if b >= len(token_lists)), len(token_lists))
-            padded_length = -(-length // LENGTH_BUCKET) * LENGTH_BUCKET
+            step = LENGTH_BUCKETS.get(rows, 16)
+            padded_length = -(-length // step) * step
             padded = list(token_lists) + [[]] * (rows - len(token_lists))
             try:
                 outputs = self._forward_compiled(self.features.inputs(padded, padded_length)).numpy()

@@ -129,6 +129,8 @@ def test_compiled_path_matches_the_plain_graph(trained_run):
     plain = Predictor.load(trained_run.run_dir, compiled=False)
     compiled = Predictor.load(trained_run.run_dir, compiled=True)
     sentences = [["Anna", "Berg", "flew", "to", "Oslo", "on", "Monday", "."], ["Rain"], ["Lima"] * 20]
+    # over 32 sentences: the 256-row bucket, whose lengths are rounded to 8 rather than 16
+    sentences += [["Anna", "Berg", "met", "Kenyan", "officials", "in", "Lima"][: 1 + k % 7] * (1 + k % 3) for k in range(40)]
     for decoding in ("argmax", "constrained"):
         for (plain_tags, plain_conf), (xla_tags, xla_conf) in zip(plain.tag_sentences(sentences, decoding),
                                                                   compiled.tag_sentences(sentences, decoding)):
