@@ -399,9 +399,10 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
 def _validation_f1_callback(model, features, validation, config: TrainConfig, definition):
     """Adds ``val_entity_f1`` (seqeval strict, the run's own decoding) to each epoch's logs.
 
-    Validation loss is a poor stopping signal for NER: on GMB the CRF model's
-    val_loss rose from epoch 5 while its entity F1 was still climbing, so
-    stopping on loss kept a worse model. Tagging goes through the app's
+    Validation loss is a loose stopping signal for NER: on GMB the CRF model's
+    val_loss was lowest at epoch 5 while its validation entity F1 peaked at
+    epoch 7 (0.8439 against 0.8431), because loss also rewards confidence on
+    the O tokens that make up 85% of the text. Tagging goes through the app's
     Predictor, so the monitored number is computed exactly like the test metric.
     """
     import keras
