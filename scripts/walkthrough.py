@@ -1,0 +1,1020 @@
+"""End-to-end acceptance walk-through of NER Workbench, as a new user would do it, in a real browser.
+
+It starts its own ``streamlit run app.py`` on a free port over an empty workspace
+(models, SQLite database and uploads under ``<out>/workspace``, wiped first;
+``NER_CORPUS_PATH`` unset so the corpus has to come in through the browser), then
+drives Debian's chromium (``/usr/bin/chromium``) with Playwright's sync API:
+
+  a. Home loads; it offers to train the three default models on the bundled
+     sample, and we accept, so that there are runs to compare with later.
+  b. Data explorer: upload ``--data`` through the file uploader, read the
+     validation report, look at the chart tabs, search the sentence browser.
+  c. Training runs: train ``model2`` on the upload and follow it until the run
+     history shows it completed (screenshots of the live progress on the way).
+  d. Model comparison: the new run next to another completed run; metric table
+     and confusion matrix.
+  e. Annotate: correct three sentences of the review queue in the tag editor
+     (using the corpus' gold tags, so the corrections are real ones) and save them.
+  f. Retrain with those annotations and wait for the child run.
+  g. A/B traffic: a ``--requests`` simulation over the page's default arms.
+
+After every step a full-page screenshot goes to ``<out>/NN-step.png``. Any
+exception box or unexpected ``st.error`` fails the walk at once. At the end the
+database is opened with ``ner_core.store.Store`` and the evidence of every step
+is checked; ``<out>/report.md`` lists the steps, their wall times and the
+evidence. The exit status is non-zero when a step or a check failed.
+
+Run it from the repository root (Playwright must never download a browser; do
+not run ``playwright install``):
+
+    .venv/bin/python scripts/walkthrough.py                                   # bundled sample
+    .venv/bin/python scripts/walkthrough.py --epochs 3 --requests 500         # quick check
+    .venv/bin/python scripts/walkthrough.py --data ../shared/datasets/gmb/ner_dataset.csv.zip
+
+On the bundled sample with the defaults it takes roughly 10-20 minutes on two
+busy cores, most of it training. On the GMB corpus plan for hours
+(``--train-timeout`` bounds each wait for a training run or the simulation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402 - needs the path above
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 1000}
+MAX_SCREENSHOT_HEIGHT = 15_000
+MODEL = "model2"
+ANNOTATIONS = 3
+MAX_EDITS_PER_SENTENCE = 8  # each edit is a rerun; enough to correct a short sentence fully
+EDITOR_VISIBLE_ROWS = 19  # the tag editor is 720 px high; longer sentences would need scrolling inside the canvas
+SEARCH_WORD = "Iran"
+GRID_ROW_PX = 35  # row (and header) height of st.dataframe / st.data_editor
+CHECK_BACK_S = 10  # while a run trains, look at it this often (from Home in between; see wait_for_run)
+# Sidebar label -> (URL path of its link, the page's st.title, which tells that the page has been switched).
+PAGES = {"Home": ("", "NER Workbench"), "Data explorer": ("data_explorer", "Data explorer"),
+         "Training runs": ("training_runs", "Training runs"), "Model comparison": ("model_comparison", "Model comparison"),
+         "Annotate and retrain": ("annotate", "Annotate and retrain"), "A/B traffic": ("ab_traffic", "A/B traffic")}
+
+
+# --------------------------------------------------------------------------- options and records
+
+
+@dataclass(frozen=True)
+class Options:
+    data: Path
+    epochs: int | None
+    requests: int
+    train_timeout: float
+    page_timeout: float
+    out: Path
+    analyst: str
+
+    @property
+    def workspace(self) -> Path:
+        return self.out / "workspace"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{(self.workspace / 'workbench.db').resolve()}"
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=SAMPLE_DATA_PATH,
+                        help="corpus file to upload in the Data explorer (default: the bundled sample)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for the model2 run (default: leave the form's model default)")
+    parser.add_argument("--requests", type=int, default=10_000, help="requests of the A/B simulation (default 10000)")
+    parser.add_argument("--train-timeout", type=float, default=3600.0,
+                        help="seconds to wait for each training run and for the simulation (default 3600)")
+    parser.add_argument("--page-timeout", type=float, default=180.0,
+                        help="seconds to wait for a page or a widget to settle (default 180)")
+    parser.add_argument("--out", type=Path, default=ROOT / "test-output" / "walkthrough",
+                        help="screenshots, report.md, streamlit.log and the workspace go here")
+    parser.add_argument("--analyst", default="Walkthrough Analyst", help="analyst name on the annotations")
+    args = parser.parse_args(argv)
+    data = args.data.expanduser().resolve()
+    if not data.is_file():
+        parser.error(f"--data {data} is not a file")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    return Options(data=data, epochs=args.epochs, requests=args.requests, train_timeout=args.train_timeout,
+                   page_timeout=args.page_timeout, out=args.out.resolve(), analyst=args.analyst)
+
+
+class WalkFailure(Exception):
+    """A step could not be completed or the app showed something it should not have."""
+
+
+@dataclass
+class StepRecord:
+    key: str
+    title: str
+    seconds: float = 0.0
+    ok: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    screenshots: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Evidence:
+    """What the walk learned in the browser, checked against the database afterwards."""
+
+    upload_label: str = ""
+    upload_name: str = ""
+    defaults_queued: bool = False
+    model2_run_id: str = ""
+    compared_run_ids: list[str] = field(default_factory=list)
+    annotation_ids: list[int] = field(default_factory=list)
+    annotated_texts: list[str] = field(default_factory=list)
+    child_run_id: str = ""
+    simulation_id: str = ""
+    simulation_requests: int = 0
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` headless on a free port, with the walk's isolated workspace in its environment."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = options.out / "streamlit.log"
+        self.process: subprocess.Popen | None = None
+
+    def environment(self) -> dict:
+        env = os.environ.copy()
+        env.pop("NER_CORPUS_PATH", None)  # the corpus must arrive through the browser
+        workspace = self.options.workspace.resolve()
+        env.update(NER_MODELS_DIR=str(workspace / "models"), NER_DATABASE_URL=self.options.database_url,
+                   NER_UPLOADS_DIR=str(workspace / "uploads"))
+        return env
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + self.options.page_timeout
+        while time.time() < deadline:
+            self.ensure_alive()
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise WalkFailure("streamlit did not become healthy:\n" + self.log_tail())
+
+    def ensure_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise WalkFailure(f"the streamlit server exited with {self.process.returncode}:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+# --------------------------------------------------------------------------- browser helpers
+
+
+class Ui:
+    """A Playwright page plus the few Streamlit-aware moves every step needs."""
+
+    def __init__(self, page, server: Server, options: Options):
+        self.page = page
+        self.server = server
+        self.options = options
+        self.shots = 0
+        self.current: StepRecord | None = None
+        self.live = False  # the current page polls a training job (see ``open``)
+
+    # ------------------------------------------------------------- navigation and waiting
+
+    def start(self) -> None:
+        """The first visit, by URL; every later move goes through the sidebar (see ``open``)."""
+        self.page.goto(self.server.url)
+        self.wait_idle()
+
+    def open(self, label: str, *, live: bool = False) -> None:
+        """Go to a page by its sidebar link, as a user would; unlike loading a URL this keeps the session.
+
+        ``live``: the page follows a training job with a polling fragment, so it
+        reruns every two seconds and, on two busy cores, is "running" most of the
+        time. Until the next ``open``, waits for quiet then give up after 15 s
+        instead of failing; the steps wait for the elements they need instead.
+        """
+        path, title = PAGES[label]
+        self.page.locator(f'[data-testid="stSidebarNavLink"][href="{self.server.url}/{path}"]').click()
+        self.page.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t)",
+                                    arg=title, timeout=self.options.page_timeout * 1000)
+        self.live = live
+        self.wait_idle()
+
+    def wait_idle(self, timeout: float | None = None, quiet_s: float = 1.5, *, required: bool | None = None) -> bool:
+        """Wait until the script is not running (and no spinner shows) for ``quiet_s``.
+
+        Streamlit marks ``stApp`` with ``data-test-script-state``; the status widget
+        that tests/test_browser.py polls never appears in this version, so that
+        helper only waits for the first ``h1`` plus two seconds. On a ``live`` page
+        it waits at most 15 s and returns False instead of failing.
+        """
+        if required is None:
+            required = not self.live
+        timeout = min(timeout or 15, 15) if self.live else timeout or self.options.page_timeout
+        self.page.wait_for_selector("h1", timeout=timeout * 1000)
+        deadline = time.time() + timeout
+        quiet_since = None
+        while time.time() < deadline:
+            state = self.page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+            busy = state != "notRunning" or self.page.locator('[data-testid="stSpinner"]').count() > 0
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.time()
+            elif time.time() - quiet_since >= quiet_s:
+                self.check()
+                return True
+            time.sleep(0.2)
+        self.check()
+        if required:
+            raise WalkFailure(f"the page did not settle within {timeout:.0f} s")
+        return False
+
+    def wait_for(self, what: str, condition: Callable[[], object], timeout: float | None = None,
+                 interval: float = 1.0):
+        """Poll ``condition`` (checking the page for errors each time) until it returns something truthy."""
+        timeout = timeout or self.options.page_timeout
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.check()
+            try:
+                result = condition()
+            except WalkFailure:
+                raise
+            except Exception:  # noqa: BLE001 - elements come and go while Streamlit reruns
+                result = None
+            if result:
+                return result
+            time.sleep(interval)
+        self.check()
+        raise WalkFailure(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def check(self, allowed_errors: tuple[str, ...] = ()) -> None:
+        """Fail on a dead server, an exception box, or an ``st.error`` that is not expected."""
+        self.server.ensure_alive()
+        exceptions = self.page.locator('[data-testid="stException"]')
+        if exceptions.count():
+            raise WalkFailure("exception box on the page:\n" + exceptions.first.inner_text()[:3000])
+        for text in self.page.locator('[data-testid="stAlertContentError"]').all_inner_texts():
+            if not any(re.search(pattern, text) for pattern in allowed_errors):
+                raise WalkFailure(f"unexpected st.error on the page: {text.strip()[:1000]}")
+
+    # ------------------------------------------------------------- evidence
+
+    def shot(self, name: str) -> Path:
+        """A screenshot of the whole page: Streamlit scrolls inside ``stMain``, so the viewport is
+        stretched to its height first (``full_page`` alone would only capture one screen)."""
+        self.shots += 1
+        path = self.options.out / f"{self.shots:02d}-{name}.png"
+        height = self.page.evaluate(
+            '() => { const m = document.querySelector(\'[data-testid="stMain"]\'); return m ? m.scrollHeight : 0; }')
+        height = max(VIEWPORT["height"], min(int(height or 0), MAX_SCREENSHOT_HEIGHT))
+        try:
+            if height > VIEWPORT["height"]:
+                self.page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+                time.sleep(0.8)  # charts re-lay out to the new size
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            self.page.set_viewport_size(VIEWPORT)
+        if self.current is not None:
+            self.current.screenshots.append(path.name)
+        return path
+
+    def note(self, text: str) -> None:
+        print(f"    {text}", flush=True)
+        if self.current is not None:
+            self.current.notes.append(text)
+
+    # ------------------------------------------------------------- widgets
+
+    def choose(self, label: str, option: str, *, exact: bool = False, rerun: bool = True) -> str:
+        """Pick an option of the selectbox ``label``; ``option`` is a substring unless ``exact``.
+
+        ``rerun=False`` for a selectbox inside a form, whose change reruns nothing."""
+        box = self.page.get_by_role("combobox", name=label, exact=True)
+        current = box.input_value()
+        if (current == option) if exact else (option in current):
+            return current
+        box.click()
+        options = self.page.get_by_role("option", name=option, exact=True) if exact \
+            else self.page.get_by_role("option").filter(has_text=option)
+        options.first.wait_for(timeout=self.options.page_timeout * 1000)
+        options.first.click()
+        if rerun:
+            self.wait_idle()
+        chosen = box.input_value()
+        if (chosen != option) if exact else (option not in chosen):
+            raise WalkFailure(f"selectbox {label!r} shows {chosen!r} after choosing {option!r}")
+        return chosen
+
+    def fill(self, label: str, value: str, *, commit: str = "Enter") -> None:
+        """Type into a text or number input; Enter commits it outside a form, Tab inside one."""
+        box = self.page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press(commit)
+        if commit == "Enter":
+            self.wait_idle()
+
+    def tab(self, name: str) -> None:
+        self.page.get_by_role("tab", name=name, exact=True).click()
+        self.wait_idle()
+
+    def click(self, name: str, *, exact: bool = True) -> None:
+        self.page.get_by_role("button", name=name, exact=exact).click()
+
+    def alerts(self, kind: str = "Success") -> list[str]:
+        """Texts of the visible st.success/st.info/st.warning/st.error boxes of one kind."""
+        return [t.strip() for t in self.page.locator(f'[data-testid="stAlertContent{kind}"]:visible').all_inner_texts()]
+
+    def alert_match(self, pattern: str, kind: str = "Success") -> re.Match | None:
+        return next((m for m in (re.search(pattern, text) for text in self.alerts(kind)) if m), None)
+
+    def grids(self) -> list[list[list[str]]]:
+        """Rows of cells of every visible st.dataframe/st.data_editor.
+
+        The grids are canvases, but glide-data-grid keeps an accessible ``<table>``
+        of its rendered rows in the DOM; that is what a screen reader (and we) read.
+        """
+        return self.page.locator('[data-testid="stDataFrame"]').evaluate_all(
+            """els => els.filter(e => e.getClientRects().length > 0).map(
+                   e => [...e.querySelectorAll('table tr')].map(r => [...r.children].map(c => c.innerText)))""")
+
+    def grid(self, *headers: str) -> list[dict]:
+        """The rows (as dicts) of the first visible grid whose header has all ``headers``."""
+        for rows in self.grids():
+            if rows and all(h in rows[0] for h in headers):
+                return [dict(zip(rows[0], row)) for row in rows[1:]]
+        raise WalkFailure(f"no table with columns {', '.join(headers)} on the page")
+
+    def edit_select_cell(self, header: str, row: int, column: int, value: str) -> None:
+        """Set a SelectboxColumn cell of the visible data editor with column ``header``.
+
+        The grid is a canvas: a click on the row's first cell selects it, the arrow
+        keys move the selection to the column, Enter opens the cell's dropdown. The
+        accessible table tells which cell is selected; it is checked after every
+        move, since keys typed into a grid that is still redrawing get lost.
+        """
+        editor = self.page.locator('[data-testid="stDataFrame"]:visible').filter(
+            has=self.page.locator("th", has_text=header)).first
+        editor.scroll_into_view_if_needed()
+        box = editor.bounding_box()
+        selected = lambda: editor.evaluate("e => (e.querySelector('td[aria-selected=true]') || {}).id || ''")  # noqa: E731
+
+        def select(target: str, action: Callable[[], None]) -> None:
+            for _ in range(3):  # a rerun may redraw the grid under the click or key
+                action()
+                try:
+                    self.wait_for(f"cell {target} of the editor to be selected", lambda: selected() == target, 5, 0.1)
+                    return
+                except WalkFailure:
+                    if selected() == target:
+                        return
+            raise WalkFailure(f"could not select {target} of the tag editor (selected {selected()!r})")
+
+        y = box["y"] + GRID_ROW_PX * (row + 1.5)  # the header is one row high
+        select(f"glide-cell-0-{row}", lambda: self.page.mouse.click(box["x"] + 20, y))
+        for at in range(1, column + 1):
+            select(f"glide-cell-{at}-{row}", lambda: self.page.keyboard.press("ArrowRight"))
+        self.page.keyboard.press("Enter")
+        choice = self.page.locator("#portal [role=option]").filter(has_text=re.compile(rf"^{re.escape(value)}$"))
+        choice.first.wait_for(timeout=30_000)
+        choice.first.click()
+        self.wait_idle()
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def step_home(ui: Ui, evidence: Evidence) -> None:
+    """a. Home loads; on a fresh workspace it offers to train the defaults on the sample, which we start
+    so that step d has other runs to compare with (they train while we explore the data)."""
+    ui.start()
+    if ui.page.locator("h1").first.inner_text().strip() != "NER Workbench":
+        raise WalkFailure("the home page has no 'NER Workbench' title")
+    ui.note("info: " + " | ".join(ui.alerts("Info")))
+    ui.shot("home")
+    button = ui.page.get_by_role("button", name="Train baseline, advanced and model2 on the sample")
+    if button.count():
+        button.click()
+        ui.wait_idle()
+        ui.wait_for("the 'Queued three training jobs' message", lambda: ui.alert_match(r"Queued three training jobs"))
+        evidence.defaults_queued = True
+        ui.note("started the three default models on the bundled sample from Home")
+        ui.shot("home-defaults-queued")
+    else:
+        ui.note("Home did not offer to train the defaults (runs exist already)")
+
+
+def step_data_explorer(ui: Ui, evidence: Evidence, options: Options) -> None:
+    """b. Upload the corpus, read its validation report, look at the charts and search the sentences."""
+    ui.open("Data explorer")
+    ui.page.locator('[data-testid="stExpander"]').filter(has_text="Upload a corpus").locator("summary").click()
+    uploader = ui.page.locator('[data-testid="stFileUploader"] input[type=file]')
+    uploader.set_input_files(str(options.data))
+    started = time.time()
+    stored = ui.wait_for("the upload to be validated and stored",
+                         lambda: ui.alert_match(r"Stored (\S+) \(([\d,]+) sentences\)"),
+                         timeout=max(options.page_timeout, 600))
+    ui.wait_idle(timeout=max(options.page_timeout, 600))
+    evidence.upload_name = stored.group(1)
+    ui.note(f"upload accepted in {time.time() - started:.0f} s: {stored.group(0)}")
+    # The uploader selects the new dataset itself; choose it explicitly all the same, as a user would check.
+    evidence.upload_label = ui.choose("Dataset", f"Upload: {evidence.upload_name}")
+    ui.note(f"dataset selected: {evidence.upload_label}")
+    ui.wait_for("the validation report", lambda: ui.page.get_by_text("Validation report").count())
+    findings = ui.alerts("Success") + ui.alerts("Warning")
+    ui.note("validation report: " + " | ".join(t for t in findings if not t.startswith("Stored ")))
+    metrics = ui.page.locator('[data-testid="stMetric"]').all_inner_texts()
+    ui.note("overview: " + "; ".join(m.replace("\n", " ") for m in metrics))
+    ui.shot("data-upload-validated")
+
+    for name in ("Tags and types", "Sentence lengths", "Top entities", "POS by tag", "OOV per split"):
+        ui.tab(name)
+        charts = ui.page.locator('[data-testid="stPlotlyChart"]:visible').count()
+        info = ui.alerts("Info")
+        if not charts and not info:
+            raise WalkFailure(f"tab {name!r} shows neither a chart nor a note")
+        ui.note(f"tab {name!r}: {charts} chart(s)" + (f", note: {info[0]}" if info else ""))
+        if name in ("Tags and types", "Top entities"):
+            ui.shot("data-" + name.lower().replace(" ", "-"))
+
+    ui.tab("Sentences")
+    ui.fill("Search for a word or phrase", SEARCH_WORD)
+    marks = ui.page.locator("mark.entity:visible")
+    ui.wait_for(f"highlighted entities for {SEARCH_WORD!r}", lambda: marks.count())
+    box = marks.first.bounding_box()
+    if not box or box["width"] <= 0:
+        raise WalkFailure("the highlighted entities have no size")
+    caption = ui.page.get_by_text(re.compile(r"matching sentence")).first.inner_text()
+    ui.note(f"search {SEARCH_WORD!r}: {caption.split(';')[0]}; {marks.count()} highlighted entities")
+    ui.shot("data-sentences-search")
+
+
+def step_training(ui: Ui, evidence: Evidence, options: Options) -> None:
+    """c. Train model2 on the upload from the form and follow it until the history says completed."""
+    ui.open("Training runs", live=True)  # the defaults are training: the page polls them
+    ui.page.get_by_role("button", name="Start training").wait_for(timeout=options.page_timeout * 1000)
+    before = {row.get("run") for row in _history(ui)}
+    ui.choose("Model", MODEL, exact=True)  # already the default, so normally no rerun
+    ui.choose("Dataset", evidence.upload_label, exact=True, rerun=False)
+    epochs = ui.page.get_by_label("Epochs", exact=True)
+    if options.epochs is not None:
+        ui.fill("Epochs", str(options.epochs), commit="Tab")
+    ui.note(f"form: model {MODEL}, dataset {evidence.upload_label}, epochs {epochs.input_value()}")
+    ui.shot("training-form")
+    ui.click("Start training")
+
+    def new_run() -> str | None:
+        queued = ui.alert_match(r"Queued run `?([\w.-]+)`?")
+        if queued:
+            return queued.group(1)
+        fresh = [row["run"] for row in _history(ui) if row.get("run") not in before and row.get("model") == MODEL]
+        return fresh[0] if fresh else None
+
+    evidence.model2_run_id = ui.wait_for("the new run to be queued", new_run)
+    ui.note(f"queued run {evidence.model2_run_id}")
+    row = wait_for_run(ui, evidence.model2_run_id, options)
+    ui.note("history row: " + ", ".join(f"{k}={v}" for k, v in row.items() if v))
+    ui.live = False  # ours was the last job: the page is back to its slow idle poll
+    ui.choose("Run details", evidence.model2_run_id)
+    ui.tab("Metrics")
+    ui.shot("training-completed")
+
+
+def _history(ui: Ui) -> list[dict]:
+    try:
+        return ui.grid("run", "status", "model")
+    except WalkFailure:
+        return []  # no run yet, or the table is being redrawn
+
+
+def wait_for_run(ui: Ui, run_id: str, options: Options) -> dict:
+    """Follow ``run_id`` in the run history until it is completed, with screenshots of the live job.
+
+    The walk waits on Home and checks back every CHECK_BACK_S seconds; it stays on
+    the page only from the moment it sees the run training until the live
+    progress and curves are captured. Why not stay all along: every rerun of the
+    page's polling fragment ends with Streamlit's ``gc.collect`` and
+    ``keras.backend.clear_session``, which stall the training thread in the same
+    process (a sample run took 1.6x as long with the page open, 4.7x with the
+    former one-second poll).
+    """
+    deadline = time.time() + options.train_timeout
+    seen: set[str] = set()
+    last_status = None
+    while time.time() < deadline:
+        ui.check()
+        rows = _history(ui)
+        row = next((r for r in rows if r.get("run") == run_id), None)
+        status = row.get("status") if row else None
+        if status and status != last_status:
+            ui.note(f"{time.strftime('%H:%M:%S')} the run is {status}")
+            last_status = status
+        if status == "completed":
+            if "running" not in seen:
+                ui.note("WARNING: the run finished before its live progress could be captured")
+            return row
+        if status in ("failed", "cancelled"):
+            raise WalkFailure(f"run {run_id} {status}: {row.get('error', '')}")
+        # The job's bordered box: the innermost block with its run id and a progress bar.
+        job = ui.page.locator('[data-testid="stVerticalBlock"]').filter(has_text=run_id).filter(
+            has=ui.page.locator('[data-testid="stProgress"]'))
+        job_text = job.last.inner_text() if job.count() else ""
+        watch = False
+        if status == "queued":
+            if "queued" not in seen:
+                seen.add("queued")
+                ui.note("the run waits in the queue behind earlier jobs")
+                ui.shot("training-queued")
+        elif status == "running":
+            if "running" not in seen and "Epoch" in job_text:
+                seen.add("running")
+                ui.note("live progress: " + " / ".join(
+                    line for line in job_text.splitlines() if "Epoch" in line or "elapsed" in line))
+                ui.shot("training-live")
+            if "curves" not in seen and "Loss per epoch" in job_text:
+                seen.add("curves")
+                ui.shot("training-live-curves")
+            watch = not {"running", "curves"} <= seen
+        else:
+            watch = True  # the history is being redrawn
+        if watch:
+            time.sleep(1.0)
+        else:
+            ui.open("Home")
+            time.sleep(CHECK_BACK_S)
+            ui.open("Training runs", live=True)
+    raise WalkFailure(f"run {run_id} did not complete within {options.train_timeout:.0f} s")
+
+
+def step_comparison(ui: Ui, evidence: Evidence) -> None:
+    """d. The new model2 run next to at least one other completed run: metric table and confusion matrix."""
+    ui.open("Model comparison")
+    container = ui.page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs to compare")
+    chips = lambda: container.locator("[data-tag] span[title]").all_inner_texts()  # noqa: E731
+    if not any(evidence.model2_run_id in chip for chip in chips()):
+        ui.page.get_by_role("combobox", name="Runs to compare", exact=True).click()
+        ui.page.get_by_role("option").filter(has_text=evidence.model2_run_id).first.click()
+        ui.wait_idle()
+    if len(chips()) < 2:
+        ui.page.get_by_role("combobox", name="Runs to compare", exact=True).click()
+        others = ui.page.get_by_role("option")
+        if not others.count():
+            raise WalkFailure("no other completed run to compare with")
+        others.first.click()
+        ui.wait_idle()
+    chosen = chips()
+    evidence.compared_run_ids = [chip.split(" - ")[1] for chip in chosen]
+    if len(chosen) < 2 or evidence.model2_run_id not in evidence.compared_run_ids:
+        raise WalkFailure(f"the comparison does not hold the model2 run and another one: {chosen}")
+    ui.note("compared: " + "; ".join(chosen))
+    table = ui.grid("metric")
+    f1_row = next((row for row in table if row.get("metric", "").lower().startswith("entity f1")), None)
+    if f1_row:
+        ui.note("metric table, entity F1 row: " + ", ".join(f"{k}={v}" for k, v in f1_row.items() if k != "definition"))
+    ui.shot("comparison-metrics")
+    ui.tab("Confusion")
+    charts = ui.page.locator('[data-testid="stPlotlyChart"]:visible')
+    ui.wait_for("the confusion matrix", lambda: charts.count())
+    ui.note(f"confusion tab: {charts.count()} chart(s)")
+    ui.shot("comparison-confusion")
+
+
+def step_annotate(ui: Ui, evidence: Evidence, options: Options) -> None:
+    """e. Correct three sentences of the review queue with the model2 run and save them.
+
+    The pool is the test split of the uploaded corpus, whose gold tags we know:
+    every token the model got wrong is set to its gold tag (up to a few per
+    sentence), so the saved annotations are genuine corrections. A sentence the
+    model got entirely right (rare at the top of the queue) gets one token
+    changed anyway, so that each save really differs from the prediction.
+    """
+    gold = gold_tags_by_text(options.data)
+    ui.open("Annotate and retrain")
+    ui.choose("Model", evidence.model2_run_id)
+    ui.fill("Analyst name (required to save)", options.analyst)
+    ui.wait_idle()
+    for number in range(1, ANNOTATIONS + 1):
+        queue, _, _ = current_review_item(ui)
+        pick = next((row for row in queue if int(row["tokens"]) <= EDITOR_VISIBLE_ROWS), queue[0])
+        ui.choose("Sentence to correct", f"#{pick['rank']} - ")
+        _, text, rows = current_review_item(ui)
+        edits = planned_edits([r["token"] for r in rows], [r["predicted"] for r in rows], gold.get(text))
+        for position, tag in edits:
+            ui.edit_select_cell("corrected tag", position, 4, tag)
+            ui.wait_for(f"token {position + 1} to show {tag}",
+                        lambda: ui.grid("token", "predicted", "corrected tag")[position]["corrected tag"] == tag)
+        if ui.page.get_by_role("button", name="Repair IOB2 (stray I-X becomes B-X)").count():
+            ui.note("the partial correction broke IOB2; used the page's Repair button")
+            ui.click("Repair IOB2 (stray I-X becomes B-X)")
+            ui.wait_idle()
+        ui.note(f"sentence {number}: {text[:80]!r}: " + ", ".join(
+            f"{rows[p]['token']} {rows[p]['predicted']}->{t}" for p, t in edits))
+        ui.shot(f"annotate-edit-{number}")
+        ui.click("Save correction")
+        ui.wait_idle()
+        saved = ui.wait_for("the 'Saved annotation' notice", lambda: ui.alert_match(r"Saved annotation #(\d+)"))
+        evidence.annotation_ids.append(int(saved.group(1)))
+        evidence.annotated_texts.append(text)
+        ui.note(saved.group(0))
+    ui.tab("Saved annotations")
+    ui.shot("annotate-saved")
+
+
+def current_review_item(ui: Ui) -> tuple[list[dict], str, list[dict]]:
+    """The review queue, the sentence chosen in "Sentence to correct" and its rows in the tag editor.
+
+    Both tables are canvases read through their accessible tables, which can lag
+    a rerun behind; they are read until they agree with the selectbox (a plain
+    input) and with each other.
+    """
+    box = ui.page.get_by_role("combobox", name="Sentence to correct", exact=True)
+
+    def agreeing():
+        chosen = re.fullmatch(r"#(\d+) - [\d.]+ - (.*)", box.input_value(), re.S)
+        queue = ui.grid("rank", "confidence", "tokens", "sentence")
+        row = next((r for r in queue if chosen and r["rank"] == chosen.group(1)), None)
+        if row is None or not row["sentence"].startswith(chosen.group(2)):
+            return None
+        rows = ui.grid("token", "predicted", "corrected tag")
+        return (queue, row["sentence"], rows) if [r["token"] for r in rows] == row["sentence"].split(" ") else None
+
+    return ui.wait_for("the review queue and the tag editor to show the chosen sentence", agreeing)
+
+
+def gold_tags_by_text(path: Path) -> dict[str, list[str]]:
+    """Space-joined words -> gold tags of every sentence of the corpus (the review queue's text)."""
+    from ner_core import data
+
+    return {" ".join(s.words): list(s.tags) for s in data.inspect_corpus(path).sentences}
+
+
+def planned_edits(tokens: list[str], predicted: list[str], gold: list[str] | None) -> list[tuple[int, str]]:
+    """(row, new tag) pairs: the gold tag wherever the model is wrong, else one harmless IOB2-valid change."""
+    if gold and len(gold) == len(predicted):
+        wrong = [(i, g) for i, (p, g) in enumerate(zip(predicted, gold)) if p != g]
+        if wrong:
+            return wrong[:MAX_EDITS_PER_SENTENCE]
+    # Nothing wrong (or no gold): retag one token whose neighbour does not continue an entity.
+    for i, tag in enumerate(predicted):
+        follows = predicted[i + 1] if i + 1 < len(predicted) else "O"
+        if not follows.startswith("I-"):
+            return [(i, "O" if tag != "O" else "B-geo")]
+    return [(len(predicted) - 1, "B-geo" if predicted[-1] == "O" else "O")]
+
+
+def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
+    """f. Retrain the model2 run with the three annotations and wait for the child run.
+
+    Like wait_for_run, the walk waits on Home and checks back rather than keeping
+    the page's job poll running next to the training thread.
+    """
+    ui.tab("Retrain")
+    ui.click(f"Retrain with my annotations ({len(evidence.annotation_ids)})")
+    ui.live = True
+    started = time.time()
+    progress = ui.page.get_by_text(re.compile(r"Retraining run \S+: (queued|running)"))
+    ready_pattern = r"Retrained run (\S+) is ready"
+    drawn = lambda: progress.count() or ui.alert_match(ready_pattern)  # noqa: E731
+    ui.wait_for("the retraining job", drawn)
+    if progress.count():
+        ui.note("progress: " + progress.first.inner_text())
+        ui.shot("retrain-progress")
+    deadline = started + options.train_timeout
+    while not (ready := ui.alert_match(ready_pattern)):
+        if time.time() > deadline:
+            raise WalkFailure(f"the retrained run did not complete within {options.train_timeout:.0f} s")
+        ui.open("Home")
+        time.sleep(CHECK_BACK_S)
+        ui.open("Annotate and retrain", live=True)
+        ui.choose("Model", evidence.model2_run_id)  # the selectbox forgets its value while on another page
+        ui.tab("Retrain")
+        ui.wait_for("the retraining job", drawn)
+    evidence.child_run_id = ready.group(1)
+    ui.note(f"child run {evidence.child_run_id} ready after {time.time() - started:.0f} s")
+    ui.live = False
+    ui.wait_for("the parent/child comparison",
+                lambda: ui.page.get_by_role("combobox", name="Retrained run", exact=True).count())
+    ui.wait_idle()
+    ui.choose("Retrained run", evidence.child_run_id)
+    table = ui.grid("metric", "delta")
+    for row in table:
+        if row["metric"].lower().startswith(("entity f1", "token accuracy")):
+            ui.note("parent vs child: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    ui.shot("retrain-parent-vs-child")
+
+
+def step_ab_traffic(ui: Ui, evidence: Evidence, options: Options) -> None:
+    """g. A simulation of ``--requests`` requests over the page's default arms."""
+    ui.open("A/B traffic")
+    plan = ui.grid("arm", "run", "planned share")
+    ui.note("default arms: " + "; ".join(f"{r['arm']} = {r['run']} ({_num(r['planned share'])})" for r in plan))
+    ui.fill("Requests", str(options.requests))
+    ui.shot("ab-setup")
+    ui.click("Run simulation")
+    started = time.time()
+    seen_progress = False
+
+    def done():
+        nonlocal seen_progress
+        progress = ui.page.get_by_text(re.compile(r"[\d,]+ / [\d,]+ requests"))
+        if not seen_progress and progress.count():
+            seen_progress = True
+            ui.shot("ab-running")
+        return ui.alert_match(r"Simulation (\S+): ([\d,]+) requests in ([\d.]+) s, ([\d,]+) rows logged")
+
+    result = ui.wait_for("the simulation", done, timeout=options.train_timeout, interval=2.0)
+    ui.wait_idle(timeout=max(options.page_timeout, 600))  # the result tabs (bootstrap F1) render after the run
+    evidence.simulation_id = result.group(1)
+    evidence.simulation_requests = int(result.group(2).replace(",", ""))
+    ui.note(f"{result.group(0)} (wall {time.time() - started:.0f} s)")
+    ui.shot("ab-results-split")
+    for name in ("Latency and errors", "Entity F1", "Circuit breakers", "Request log"):
+        ui.tab(name)
+        if name == "Entity F1":
+            quality = ui.grid("arm", "requests", "f1", "ci_low")
+            ui.note("entity F1 by serving arm: " + "; ".join(
+                f"{r['arm']}: {r['requests']} requests, F1 {_num(r['f1'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+                for r in quality))
+        ui.shot("ab-" + name.lower().replace(" ", "-"))
+
+
+# --------------------------------------------------------------------------- database checks
+
+
+def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], dict]:
+    """Read the workspace database and check the trace every step should have left."""
+    from ner_core.store import Store
+
+    store = Store(options.database_url)
+    checks: list[Check] = []
+    facts: dict = {}
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        checks.append(Check(name, bool(ok), detail))
+
+    datasets = store.list_datasets()
+    upload = next((d for d in datasets if d.name == evidence.upload_name), None)
+    prefix = re.search(r"\(([0-9a-f]{8})\)$", evidence.upload_label)
+    check("upload stored in datasets with its checksum",
+          upload is not None and re.fullmatch(r"[0-9a-f]{64}", upload.sha256 or "") and Path(upload.path).is_file()
+          and (prefix is None or upload.sha256.startswith(prefix.group(1))),
+          f"{upload.name}: {upload.format}, {upload.sentences:,} sentences, {upload.tokens:,} tokens, "
+          f"sha256 {upload.sha256}, file {upload.path}" if upload else f"no dataset named {evidence.upload_name!r}")
+
+    runs = {run.id: run for run in store.list_runs()}
+    facts["runs"] = [(r.id, r.model_name, r.status, r.metrics.get("entity_f1"), r.parent_run_id, r.duration_s)
+                     for r in runs.values()]
+    parent = runs.get(evidence.model2_run_id)
+    check("model2 run completed with metrics on the upload",
+          parent is not None and parent.status == "completed" and "entity_f1" in parent.metrics
+          and upload is not None and parent.dataset_sha256 == upload.sha256,
+          f"{parent.id}: {parent.status}, entity_f1 {parent.metrics.get('entity_f1')}, "
+          f"token_accuracy {parent.metrics.get('token_accuracy')}, epochs {parent.config.get('epochs')}, "
+          f"dataset {Path(parent.dataset_path).name}" if parent else f"no run {evidence.model2_run_id!r}")
+
+    annotations = [a for a in store.list_annotations() if a.id in evidence.annotation_ids]
+    good = [a for a in annotations if a.analyst == options.analyst and a.original_tags and len(a.original_tags) == len(a.tags)
+            and a.tags != a.original_tags and a.model_run_id == evidence.model2_run_id]
+    check(f"{ANNOTATIONS} annotations with analyst and original prediction",
+          len(good) == ANNOTATIONS and len(store.list_annotations()) == ANNOTATIONS,
+          "; ".join(f"#{a.id} by {a.analyst!r} on {a.model_run_id}: "
+                    f"{sum(t != o for t, o in zip(a.tags, a.original_tags))} tag(s) changed, source {a.source}"
+                    for a in annotations) or "none")
+
+    child = runs.get(evidence.child_run_id)
+    check("retrained child run completed, parent = model2 run",
+          child is not None and child.status == "completed" and child.parent_run_id == evidence.model2_run_id
+          and "entity_f1" in child.metrics,
+          f"{child.id}: {child.status}, parent {child.parent_run_id}, entity_f1 {child.metrics.get('entity_f1')}"
+          if child else f"no run {evidence.child_run_id!r}")
+
+    logged = store.count_predictions(simulation_id=evidence.simulation_id) if evidence.simulation_id else 0
+    check(f"prediction log has >= {options.requests:,} rows for the simulation", logged >= options.requests,
+          f"{logged:,} rows for {evidence.simulation_id or '(no simulation)'}; {store.count_predictions():,} rows in total")
+    summaries = {s["simulation_id"]: s for s in store.simulation_summaries()}
+    summary = summaries.get(evidence.simulation_id)
+    check("simulation summary exists", summary is not None and summary["requests"] >= options.requests,
+          f"{summary['simulation_id']}: {summary['requests']:,} requests, logged {summary['first']} .. {summary['last']}"
+          if summary else "none")
+    if summary is not None:
+        rows = store.prediction_rows(simulation_id=evidence.simulation_id)
+        arms: dict[str, int] = {}
+        for row in rows:
+            arms[row["arm"]] = arms.get(row["arm"], 0) + 1
+        facts["arms"] = arms
+        facts["errors"] = sum(1 for row in rows if row["error"])
+    store.engine.dispose()
+    return checks, facts
+
+
+# --------------------------------------------------------------------------- report
+
+
+def write_report(options: Options, steps: list[StepRecord], checks: list[Check], facts: dict, evidence: Evidence,
+                 total_s: float, failure: str | None, server_log: str) -> Path:
+    lines = ["# NER Workbench walk-through", ""]
+    lines += [f"- Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`",
+              f"- Data: `{options.data}`",
+              f"- Epochs: {options.epochs if options.epochs is not None else 'model default'}; "
+              f"requests: {options.requests:,}; analyst: {options.analyst}",
+              f"- Finished: {time.strftime('%Y-%m-%d %H:%M:%S')}; total wall time {_duration(total_s)}",
+              f"- Result: **{'PASS' if failure is None and all(c.ok for c in checks) else 'FAIL'}**", ""]
+    if failure:
+        lines += ["## Failure", "", "```", failure.strip(), "```", ""]
+    lines += ["## Steps", "", "| step | wall time | result | screenshots |", "|---|---|---|---|"]
+    for step in steps:
+        result = {True: "ok", False: "FAILED", None: "not run"}[step.ok]
+        lines.append(f"| {step.key}. {step.title} | {_duration(step.seconds)} | {result} | "
+                     f"{', '.join(step.screenshots)} |")
+    lines.append("")
+    for step in steps:
+        if step.notes:
+            lines += [f"### {step.key}. {step.title}", ""] + [f"- {note}" for note in step.notes] + [""]
+    lines += ["## Database evidence", "", f"Database: `{options.database_url}`", "",
+              "| check | result | evidence |", "|---|---|---|"]
+    for item in checks:
+        lines.append(f"| {item.name} | {'PASS' if item.ok else 'FAIL'} | {item.detail.replace('|', '/')} |")
+    lines.append("")
+    if facts.get("runs"):
+        lines += ["Runs in the workspace:", "", "| run | model | status | entity F1 | parent | duration |",
+                  "|---|---|---|---|---|---|"]
+        for run_id, model, status, f1, parent, duration in facts["runs"]:
+            lines.append(f"| {run_id} | {model} | {status} | {f1:.4f} | {parent or ''} | {_duration(duration)} |"
+                         if isinstance(f1, float) else f"| {run_id} | {model} | {status} | | {parent or ''} | |")
+        lines.append("")
+    if facts.get("arms"):
+        lines.append("Simulation rows per serving arm: " + ", ".join(f"{arm}: {n:,}" for arm, n in facts["arms"].items())
+                     + f"; errored requests: {facts['errors']:,}.")
+        lines.append("")
+    tracebacks = server_log.count("Traceback (most recent call last)")
+    lines += ["## Server log", "", f"`streamlit.log`: {tracebacks} traceback(s)."]
+    path = options.out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _num(text: str, digits: int = 3) -> str:
+    """A grid cell's number, rounded for the report (grids expose raw values; anything else stays as is)."""
+    try:
+        return f"{float(text):.{digits}f}"
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+# --------------------------------------------------------------------------- main
+
+
+def prepare_output(options: Options) -> None:
+    """Wipe the workspace and the previous walk's screenshots and report (nothing else in ``--out``)."""
+    options.out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(options.workspace, ignore_errors=True)
+    options.workspace.mkdir(parents=True)
+    for old in [*options.out.glob("[0-9][0-9]-*.png"), options.out / "report.md"]:
+        old.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_options(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing; scripts/ensure_chromium.sh installs Debian's chromium", file=sys.stderr)
+        return 2
+    prepare_output(options)
+    from playwright.sync_api import sync_playwright
+
+    evidence = Evidence()
+    steps = [StepRecord("a", "Home"), StepRecord("b", "Data explorer: upload, report, charts, sentences"),
+             StepRecord("c", "Training runs: model2 on the upload"), StepRecord("d", "Model comparison"),
+             StepRecord("e", "Annotate three sentences"), StepRecord("f", "Retrain with the annotations"),
+             StepRecord("g", f"A/B traffic: {options.requests:,} requests")]
+    actions = {
+        "a": lambda ui: step_home(ui, evidence),
+        "b": lambda ui: step_data_explorer(ui, evidence, options),
+        "c": lambda ui: step_training(ui, evidence, options),
+        "d": lambda ui: step_comparison(ui, evidence),
+        "e": lambda ui: step_annotate(ui, evidence, options),
+        "f": lambda ui: step_retrain(ui, evidence, options),
+        "g": lambda ui: step_ab_traffic(ui, evidence, options),
+    }
+    failure = None
+    started = time.time()
+    server = Server(options)
+    print(f"workspace {options.workspace}; screenshots and report in {options.out}", flush=True)
+    try:
+        server.start()
+        print(f"streamlit at {server.url}", flush=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                ui = Ui(browser.new_page(viewport=VIEWPORT), server, options)
+                for step in steps:
+                    print(f"[{step.key}] {step.title}", flush=True)
+                    ui.current = step
+                    step_started = time.time()
+                    try:
+                        actions[step.key](ui)
+                        step.ok = True
+                    except Exception as exc:  # noqa: BLE001 - recorded, screenshotted and reported
+                        step.ok = False
+                        failure = f"step {step.key} ({step.title}): {exc.__class__.__name__}: {exc}"
+                        try:
+                            ui.shot(f"FAILED-{step.key}")
+                        except Exception:  # noqa: BLE001 - the page may be gone
+                            pass
+                    finally:
+                        step.seconds = time.time() - step_started
+                        print(f"    -> {'ok' if step.ok else 'FAILED'} in {_duration(step.seconds)}", flush=True)
+                    if failure:
+                        break
+            finally:
+                browser.close()
+    except Exception as exc:  # noqa: BLE001 - the server or the browser could not start
+        failure = failure or f"{exc.__class__.__name__}: {exc}"
+    finally:
+        server.stop()
+
+    checks, facts = [], {}
+    try:
+        checks, facts = verify_database(options, evidence)
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check
+        checks.append(Check("database readable", False, f"{exc.__class__.__name__}: {exc}"))
+    report = write_report(options, steps, checks, facts, evidence, time.time() - started, failure,
+                          server.log_path.read_text(errors="replace") if server.log_path.exists() else "")
+    print("\nDatabase evidence:")
+    for item in checks:
+        print(f"  [{'PASS' if item.ok else 'FAIL'}] {item.name}: {item.detail}")
+    if failure:
+        print(f"\nFAILED: {failure}", file=sys.stderr)
+    ok = failure is None and checks and all(item.ok for item in checks)
+    print(f"\n{'PASS' if ok else 'FAIL'} in {_duration(time.time() - started)}; report: {report}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
