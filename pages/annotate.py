@@ -103,9 +103,15 @@ def visualize_queue(*, run, tag_set: list[str], analyst: str, store) -> None:
                                "tokens": [len(i.tokens) for i in queue], "sentence": [i.text for i in queue]}),
                  hide_index=True, width="stretch", height=min(300, 38 + 35 * len(queue)),
                  column_config={"confidence": confidence})
-    position = st.selectbox("Sentence to correct", range(len(queue)), key=f"{KEY}_item",
-                            format_func=lambda i: f"#{i + 1} - {queue[i].confidence:.3f} - {queue[i].text[:90]}")
-    visualize_correction(queue[min(position, len(queue) - 1)], run=run, tag_set=tag_set, analyst=analyst, store=store)
+    # The options are the sentences, not their positions: after a save the queue moves up by one, and a
+    # position-valued selectbox kept showing the saved sentence's label over the next sentence's editor.
+    ranks, by_text = {}, {}
+    for rank, item in enumerate(queue, start=1):  # a sentence can occur twice in a pool: keep its first place
+        ranks.setdefault(item.text, rank)
+        by_text.setdefault(item.text, item)
+    text = st.selectbox("Sentence to correct", list(ranks), key=f"{KEY}_item",
+                        format_func=lambda t: f"#{ranks[t]} - {by_text[t].confidence:.3f} - {t[:90]}")
+    visualize_correction(by_text.get(text, queue[0]), run=run, tag_set=tag_set, analyst=analyst, store=store)
 
 
 def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str], analyst: str, store) -> None:

@@ -186,3 +186,25 @@ def json_extra_train(run_dir) -> int:
     import json
 
     return json.loads((Path(run_dir) / "config.json").read_text())["dataset"]["extra_train"]
+
+
+def test_after_a_save_the_chosen_sentence_and_the_editor_show_the_same_sentence(trained_run, store):
+    """Regression: the selectbox held a queue position, so after a save it labelled the next sentence's editor
+    with the saved sentence's text."""
+    app = page_app("annotate.py").run()
+    app.text_input(key="annotate_analyst").input("Ada").run()
+    queue = list(app.dataframe[0].value["sentence"])
+    app.selectbox(key="annotate_item").set_value(queue[1]).run()
+    editor = next(e for e in app.data_editor if e.key.startswith("annotate_editor_"))
+    assert " ".join(editor.value["token"]) == queue[1]
+    edit_all(app, ["O"] * len(editor.value))
+    app.run()
+    app.button(key="annotate_save").click().run()
+    assert not app.exception and not app.error
+    [saved] = saved_with_text(store, queue[1])
+    assert saved.tags == ["O"] * len(saved.tokens)
+    chosen = app.selectbox(key="annotate_item").value
+    editor = next(e for e in app.data_editor if e.key.startswith("annotate_editor_"))
+    assert chosen != queue[1] and chosen in queue
+    assert " ".join(editor.value["token"]) == chosen
+    assert queue[1] not in list(app.dataframe[0].value["sentence"])
