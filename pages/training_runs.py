@@ -15,7 +15,11 @@ from ner_core.training import MONITORS, VALIDATION_F1, TrainConfig
 from ui import util
 
 KEY = "training_runs"
-POLL_ACTIVE_S = 1.0
+# Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session()
+# (another full collection plus a TF kernel-cache flush); with TensorFlow loaded each takes a few hundred ms
+# holding the GIL. Polled every second, that made a model2 run on the sample ~4.7x slower while this page was
+# open (132 s vs 28 s); every two seconds it is ~1.6x.
+POLL_ACTIVE_S = 2.0
 POLL_IDLE_S = 5.0  # still poll: a job may be started from another page or session
 STAGES = {"started": "Building the model", "epoch_begin": "Training", "batch": "Training",
           "epoch_end": "Epoch done", "evaluating": "Scoring on the test split", "finished": "Saved"}
@@ -148,19 +152,40 @@ def visualize_job(job: jobs.JobState, *, runner: jobs.JobRunner, key: str) -> No
 
 
 def visualize_live_curves(job: jobs.JobState) -> None:
+    """Live curves, redrawn on every poll of the fragment.
+
+    Plain Vega-Lite specs, not ``st.line_chart``: line_chart builds and validates an
+    Altair chart, about 0.1 s of GIL-holding Python per chart and poll that the
+    training thread in the same process waits for; a plain spec takes ~2 ms.
+    """
     left, right = st.columns(2)
     if job.batch_losses:
         batches = pandas.DataFrame(job.batch_losses, columns=["epoch", "batch", "loss"])
         batches["step"] = range(1, len(batches) + 1)
         left.caption("Training loss per batch")
-        left.line_chart(batches, x="step", y="loss", height=220)
+        left.vega_lite_chart(batches, _line_spec("step", ["loss"]), height=220, width="stretch")
     if job.epoch_logs:
-        epochs = pandas.DataFrame(job.epoch_logs).set_index("epoch")
+        epochs = pandas.DataFrame(job.epoch_logs)
         right.caption("Loss per epoch (training and validation)")
-        right.line_chart(epochs[[c for c in ("loss", "val_loss") if c in epochs]], height=220)
+        right.vega_lite_chart(epochs, _line_spec("epoch", [c for c in ("loss", "val_loss") if c in epochs]),
+                              height=220, width="stretch")
         if VALIDATION_F1 in epochs:
             right.caption("Validation entity F1 per epoch")
-            right.line_chart(epochs[[VALIDATION_F1]], height=160)
+            right.vega_lite_chart(epochs, _line_spec("epoch", [VALIDATION_F1]), height=160, width="stretch")
+
+
+def _line_spec(x: str, series: list[str]) -> dict:
+    """A Vega-Lite line chart of ``series`` columns over ``x``, one colour per series (legend only for several)."""
+    return {
+        "transform": [{"fold": series, "as": ["series", "value"]}],
+        "mark": {"type": "line", "point": x == "epoch"},
+        "encoding": {
+            "x": {"field": x, "type": "quantitative", "title": None, "axis": {"tickMinStep": 1, "format": "d"}},
+            "y": {"field": "value", "type": "quantitative", "title": None, "axis": {"format": "~g"}},
+            "color": {"field": "series", "type": "nominal", "title": None,
+                      "legend": {"orient": "right"} if len(series) > 1 else None},
+        },
+    }
 
 
 # --------------------------------------------------------------------------- history
