@@ -15,10 +15,10 @@ from ner_core.training import MONITORS, VALIDATION_F1, TrainConfig
 from ui import util
 
 KEY = "training_runs"
-# Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session()
-# (another full collection plus a TF kernel-cache flush); with TensorFlow loaded each takes a few hundred ms
-# holding the GIL. Polled every second, that made a model2 run on the sample ~4.7x slower while this page was
-# open (132 s vs 28 s); every two seconds it is ~1.6x.
+# Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session(),
+# a few hundred ms holding the GIL once TensorFlow is loaded. When jobs trained on a thread of the server, polling
+# each second made a model2 fit on the sample 4.7x slower (132 s vs 28 s); jobs now train in their own process
+# (ner_core.jobs), and polling every two seconds keeps the server's own load low as well.
 POLL_ACTIVE_S = 2.0
 POLL_IDLE_S = 5.0  # still poll: a job may be started from another page or session
 STAGES = {"started": "Building the model", "epoch_begin": "Training", "batch": "Training",

@@ -1,8 +1,12 @@
+import io
+import json
+import os
+import signal
 import time
 
 import pytest
 
-from ner_core import data, jobs, training
+from ner_core import data, job_process, jobs, training
 from ner_core.store import Store
 
 PEOPLE = ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts"]
@@ -184,3 +188,89 @@ def test_get_runner_shares_one_runner_per_database_and_models_folder(tmp_path):
         runner.shutdown(wait=True)
     assert jobs.get_runner(store, tmp_path / "models") is not runner  # a shut-down runner is replaced
     jobs.get_runner(store, tmp_path / "models").shutdown(wait=True)
+
+
+def test_a_job_trains_in_its_own_process_and_forgets_it_when_done(runner, store, dataset):
+    assert runner.isolation == "process"
+    job = runner.submit(long_config(dataset))
+    wait_until(lambda: (event := runner.get(job.job_id).last_event) is not None and event.kind == "batch")
+    pid = runner.get(job.job_id).process_id
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, 0)  # alive
+    runner.cancel(job.job_id)
+    assert runner.wait(job.job_id, TIMEOUT_S).process_id is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # reaped
+
+
+def test_a_killed_training_process_fails_its_job_cleanly_and_the_runner_goes_on(runner, store, models_dir, dataset):
+    doomed = runner.submit(long_config(dataset))
+    after = runner.submit(tiny_config(dataset))
+    wait_until(lambda: (event := runner.get(doomed.job_id).last_event) is not None and event.kind == "batch")
+    assert any(p.name.startswith(".tmp-") for p in models_dir.iterdir())
+
+    os.kill(runner.get(doomed.job_id).process_id, signal.SIGKILL)
+    failed = runner.wait(doomed.job_id, TIMEOUT_S)
+
+    assert failed.status == "failed"
+    assert "killed by signal 9" in failed.error
+    row = store.get_run(doomed.run_id)
+    assert row.status == "failed" and "killed by signal 9" in row.error_message
+    assert folders_of(models_dir, doomed.run_id) == []  # the half-written .tmp- folder is gone
+    assert runner.wait(after.job_id, TIMEOUT_S).status == "completed"
+
+
+def test_thread_isolation_trains_in_this_process(store, models_dir, dataset):
+    runner = jobs.JobRunner(store, models_dir, isolation="thread")
+    try:
+        job = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    finally:
+        runner.shutdown(wait=True)
+    assert job.status == "completed" and job.process_id is None
+    assert store.get_run(job.run_id).status == "completed"
+    with pytest.raises(ValueError, match="isolation"):
+        jobs.JobRunner(store, models_dir, isolation="fork")
+
+
+def test_an_in_memory_database_falls_back_to_thread_isolation(models_dir):
+    runner = jobs.JobRunner(Store("sqlite://"), models_dir)
+    try:
+        assert runner.isolation == "thread"  # a child process would open an empty database of its own
+    finally:
+        runner.shutdown(wait=True)
+
+
+def test_job_process_reports_an_unreadable_job_and_cancels_when_its_parent_hangs_up(store, models_dir, dataset):
+    out = io.StringIO()
+    assert job_process.run(io.StringIO("not json\n"), out) == 0
+    error = json.loads(out.getvalue())["error"]
+    assert error["status"] == "failed" and error["message"].startswith("unreadable job description: Expecting value")
+
+    # Only the job line and then end of input: the parent is gone, so the job stops instead of training.
+    store.create_run("orphan", "baseline", config={}, status="queued")
+    payload = job_process.job_payload(config=long_config(dataset), run_id="orphan", parent_run_id=None,
+                                      models_dir=models_dir, database_url=store.url, extra_train_sentences=[])
+    out = io.StringIO()
+    job_process.run(io.StringIO(payload + "\n"), out)
+    *events, last = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert last["error"]["status"] == "cancelled"
+    assert all("event" in message for message in events)
+    assert store.get_run("orphan").status == "cancelled"
+
+
+def test_the_next_job_gets_a_process_that_has_already_imported_tensorflow(runner, dataset):
+    first = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    spare = runner._spare
+    assert spare is not None and spare.process.poll() is None  # warmed up while the first job trained
+    second = runner.submit(tiny_config(dataset, seed=3))
+    wait_until(lambda: runner.get(second.job_id).process_id is not None or runner.get(second.job_id).finished)
+    assert runner.wait(second.job_id, TIMEOUT_S).status == first.status == "completed"
+    assert spare.process.returncode == 0  # it trained the second job, then exited
+    runner.shutdown(wait=True)
+    assert runner._spare is None
+
+
+def test_job_process_exits_quietly_when_no_job_ever_comes():
+    out = io.StringIO()
+    assert job_process.run(io.StringIO(""), out) == 0
+    assert out.getvalue() == ""
