@@ -117,6 +117,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
         parser.error(f"--data {data} is not a file")
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be at least 1")
+    if not 1 <= args.requests <= 100_000:
+        parser.error("--requests must be from 1 to 100000 (the A/B page's limit)")
     return Options(data=data, epochs=args.epochs, requests=args.requests, train_timeout=args.train_timeout,
                    page_timeout=args.page_timeout, out=args.out.resolve(), analyst=args.analyst)
 
@@ -251,11 +253,33 @@ class Ui:
         reruns every two seconds and, on two busy cores, is "running" most of the
         time. Until the next ``open``, waits for quiet then give up after 15 s
         instead of failing; the steps wait for the elements they need instead.
+
+        A click can be lost: when a polling fragment sees its job end, it calls
+        ``st.rerun()`` for its whole page, and that rerun can supersede a page
+        switch requested at the same moment (the browser stays on the old page).
+        So the link is clicked again, as a user would, when the title has not
+        changed after a while (20 s, then 40 s, ...), until ``--page-timeout``.
         """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         path, title = PAGES[label]
-        self.page.locator(f'[data-testid="stSidebarNavLink"][href="{self.server.url}/{path}"]').click()
-        self.page.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t)",
-                                    arg=title, timeout=self.options.page_timeout * 1000)
+        link = self.page.locator(f'[data-testid="stSidebarNavLink"][href="{self.server.url}/{path}"]')
+        deadline = time.time() + self.options.page_timeout
+        window = 20.0
+        while True:
+            link.click()
+            try:
+                self.page.wait_for_function(
+                    "t => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t)",
+                    arg=title, timeout=max(1.0, min(window, deadline - time.time())) * 1000)
+                break
+            except PlaywrightTimeout:
+                self.check()
+                if time.time() >= deadline:
+                    raise WalkFailure(f"the sidebar link {label!r} did not open its page within "
+                                      f"{self.options.page_timeout:.0f} s") from None
+                print(f"    (the {label!r} page did not open after {window:.0f} s; clicking its link again)", flush=True)
+                window *= 2
         self.live = live
         self.wait_idle()
 
@@ -695,8 +719,10 @@ def current_review_item(ui: Ui) -> tuple[list[dict], str, list[dict]]:
         row = next((r for r in queue if chosen and r["rank"] == chosen.group(1)), None)
         if row is None or not row["sentence"].startswith(chosen.group(2)):
             return None
-        rows = ui.grid("token", "predicted", "corrected tag")
-        return (queue, row["sentence"], rows) if [r["token"] for r in rows] == row["sentence"].split(" ") else None
+        rows = ui.grid("token", "predicted", "corrected tag")  # only the rows the grid has drawn
+        tokens, words = [r["token"] for r in rows], row["sentence"].split(" ")
+        same = tokens == words[:len(tokens)] and len(tokens) >= min(len(words), EDITOR_VISIBLE_ROWS)
+        return (queue, row["sentence"], rows) if same else None
 
     return ui.wait_for("the review queue and the tag editor to show the chosen sentence", agreeing)
 
@@ -832,6 +858,12 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
           f"token_accuracy {parent.metrics.get('token_accuracy')}, epochs {parent.config.get('epochs')}, "
           f"dataset {Path(parent.dataset_path).name}" if parent else f"no run {evidence.model2_run_id!r}")
 
+    if parent is not None and parent.metrics.get("entity_f1") == 0:
+        facts.setdefault("warnings", []).append(
+            f"{parent.id} has entity F1 0: it predicts only O. The form's model2 defaults (batch "
+            f"{parent.config.get('batch_size')}, learning rate {parent.config.get('learning_rate')}) barely take a few "
+            "steps per epoch on a corpus this small; the Home defaults for the sample use batch 8 and rate 5e-3.")
+
     annotations = [a for a in store.list_annotations() if a.id in evidence.annotation_ids]
     good = [a for a in annotations if a.analyst == options.analyst and a.original_tags and len(a.original_tags) == len(a.tags)
             and a.tags != a.original_tags and a.model_run_id == evidence.model2_run_id]
@@ -873,7 +905,9 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
 def write_report(options: Options, steps: list[StepRecord], checks: list[Check], facts: dict, evidence: Evidence,
                  total_s: float, failure: str | None, server_log: str) -> Path:
     lines = ["# NER Workbench walk-through", ""]
-    lines += [f"- Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`",
+    python = Path(sys.executable)
+    python = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    lines += [f"- Command: `{' '.join([str(python), *sys.argv])}`",
               f"- Data: `{options.data}`",
               f"- Epochs: {options.epochs if options.epochs is not None else 'model default'}; "
               f"requests: {options.requests:,}; analyst: {options.analyst}",
@@ -890,6 +924,8 @@ def write_report(options: Options, steps: list[StepRecord], checks: list[Check],
     for step in steps:
         if step.notes:
             lines += [f"### {step.key}. {step.title}", ""] + [f"- {note}" for note in step.notes] + [""]
+    if facts.get("warnings"):
+        lines += ["## Warnings", ""] + [f"- {warning}" for warning in facts["warnings"]] + [""]
     lines += ["## Database evidence", "", f"Database: `{options.database_url}`", "",
               "| check | result | evidence |", "|---|---|---|"]
     for item in checks:
@@ -1009,6 +1045,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nDatabase evidence:")
     for item in checks:
         print(f"  [{'PASS' if item.ok else 'FAIL'}] {item.name}: {item.detail}")
+    for warning in facts.get("warnings", []):
+        print(f"  WARNING: {warning}")
     if failure:
         print(f"\nFAILED: {failure}", file=sys.stderr)
     ok = failure is None and checks and all(item.ok for item in checks)
