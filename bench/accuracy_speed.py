@@ -117,27 +117,31 @@ def naive_inputs(predictor: Predictor, batch, max_len: int = 75) -> np.ndarray:
     return encoding.pad_sequences([encoding.encode_words(words, predictor.features.word_vocab) for words in batch], max_len)
 
 
-def latency_comparison(predictor: Predictor, test, count: int) -> dict:
-    """Per sentence, alternate: keras ``model.predict`` on one padded row vs our predictor."""
+def latency_comparison(predictor: Predictor, test, count: int, xla: Predictor | None = None) -> dict:
+    """Per sentence, rotating the order: keras ``model.predict`` on one padded row vs our predictor (and,
+    when ours runs on ONNX Runtime, the same predictor on its TensorFlow XLA path)."""
     if predictor.features.uses_chars:
         return {}
     sentences = test[:count]
     for sentence in sentences[:10]:  # warm-up of both paths
         predictor.model.predict(naive_inputs(predictor, [sentence.words]), verbose=0)
-    for sentence in sentences:  # our compiled path compiles once per shape bucket: do that before timing
+    for sentence in sentences:  # the XLA path compiles once per shape bucket: do that before timing
         predictor.predict(" ".join(sentence.words))
-    keras_ms, ours_ms, ours_text_ms = [], [], []
+        if xla is not None:
+            xla.tag_sentences([sentence.words])
+    ways = ("keras", "ours", "xla") if xla is not None else ("keras", "ours")
+    timings: dict[str, list[float]] = {way: [] for way in ways}
+    ours_text_ms = []
     for index, sentence in enumerate(sentences):
-        order = ("keras", "ours") if index % 2 == 0 else ("ours", "keras")
-        for way in order:
+        shift = index % len(ways)
+        for way in ways[shift:] + ways[:shift]:
             started = time.perf_counter()
             if way == "keras":
                 probabilities = predictor.model.predict(naive_inputs(predictor, [sentence.words]), verbose=0)
                 probabilities[0, : len(sentence.words)].argmax(-1)
-                keras_ms.append((time.perf_counter() - started) * 1000)
             else:
-                predictor.tag_sentences([sentence.words])
-                ours_ms.append((time.perf_counter() - started) * 1000)
+                (predictor if way == "ours" else xla).tag_sentences([sentence.words])
+            timings[way].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         predictor.predict(" ".join(sentence.words))
         ours_text_ms.append((time.perf_counter() - started) * 1000)
@@ -145,40 +149,53 @@ def latency_comparison(predictor: Predictor, test, count: int) -> dict:
     def summary(values):
         return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
 
-    result = {"sentences": len(sentences), "model_predict": summary(keras_ms), "predictor_tag_sentences": summary(ours_ms),
-              "predictor_predict_text": summary(ours_text_ms)}
+    result = {"sentences": len(sentences), "backend": predictor.backend, "model_predict": summary(timings["keras"]),
+              "predictor_tag_sentences": summary(timings["ours"]), "predictor_predict_text": summary(ours_text_ms)}
     result["p50_ratio"] = result["model_predict"]["p50"] / result["predictor_tag_sentences"]["p50"]
     result["p50_ratio_end_to_end"] = result["model_predict"]["p50"] / result["predictor_predict_text"]["p50"]
+    if xla is not None:
+        result["predictor_xla_tag_sentences"] = summary(timings["xla"])
+        result["p50_ratio_onnx_vs_xla"] = result["predictor_xla_tag_sentences"]["p50"] / result["predictor_tag_sentences"]["p50"]
     return result
 
 
-def throughput_comparison(predictor: Predictor, test, repetitions: int) -> dict:
-    """Real tokens per second over the whole test split: naive vs ours with each decoding, rotating
-    the order every repetition, medians. ``ours_tokens_per_s`` is the run's own (default) decoding."""
+def throughput_comparison(predictor: Predictor, test, repetitions: int, xla: Predictor | None = None) -> dict:
+    """Real tokens per second over the whole test split: naive vs ours with each decoding (and ours on the
+    XLA path with the default decoding, when ours runs on ONNX Runtime), rotating the order every
+    repetition, medians. ``ours_tokens_per_s`` is the run's own (default) decoding."""
     if predictor.features.uses_chars:
         return {}
     batch = [s.words for s in test]
     real_tokens = sum(len(words) for words in batch)
-    ways = ("naive", "argmax", "constrained")
+    ways = ("naive", "argmax", "constrained") + (("xla",) if xla is not None else ())
     speeds: dict[str, list[float]] = {way: [] for way in ways}
-    for method in ways[1:]:
-        predictor.tag_sentences(batch, method)  # warm-up: compiles the shape buckets this split needs
+    for method in ("argmax", "constrained"):
+        predictor.tag_sentences(batch, method)  # warm-up
+    if xla is not None:
+        xla.tag_sentences(batch)  # compiles the shape buckets this split needs
     predictor.model.predict(naive_inputs(predictor, batch[:256]), batch_size=256, verbose=0)
     for repetition in range(repetitions):
-        for way in ways[repetition % 3:] + ways[: repetition % 3]:
+        shift = repetition % len(ways)
+        for way in ways[shift:] + ways[:shift]:
             started = time.perf_counter()
             if way == "naive":
                 probabilities = predictor.model.predict(naive_inputs(predictor, batch), batch_size=256, verbose=0)
                 [probabilities[i, : len(words)].argmax(-1) for i, words in enumerate(batch)]
+            elif way == "xla":
+                xla.tag_sentences(batch)
             else:
                 predictor.tag_sentences(batch, way)
             speeds[way].append(real_tokens / (time.perf_counter() - started))
     medians = {way: statistics.median(values) for way, values in speeds.items()}
-    result = {"real_tokens": real_tokens, "repetitions": repetitions, "default_decoding": predictor.default_decoding,
+    result = {"real_tokens": real_tokens, "repetitions": repetitions, "backend": predictor.backend,
+              "default_decoding": predictor.default_decoding,
               "naive_tokens_per_s": medians["naive"], "ours_argmax_tokens_per_s": medians["argmax"],
               "ours_constrained_tokens_per_s": medians["constrained"],
               "ours_tokens_per_s": medians[predictor.default_decoding], "all_tokens_per_s": speeds}
     result["ratio"] = result["ours_tokens_per_s"] / result["naive_tokens_per_s"]
+    if xla is not None:
+        result["ours_xla_tokens_per_s"] = medians["xla"]
+        result["ratio_onnx_vs_xla"] = result["ours_tokens_per_s"] / medians["xla"]
     return result
 
 
@@ -273,11 +290,13 @@ def main() -> int:
 
     if "model2" in run_dirs:
         predictor = Predictor.load(run_dirs["model2"])
+        # The app's predictor serves model2 through ONNX Runtime; its XLA path is measured beside it.
+        xla = Predictor.load(run_dirs["model2"], onnx=False) if predictor.backend == "onnxruntime" else None
         if "latency" in wanted:
-            report["latency"] = latency_comparison(predictor, splits.test, args.latency_sentences)
+            report["latency"] = latency_comparison(predictor, splits.test, args.latency_sentences, xla)
             save()
         if "throughput" in wanted:
-            report["throughput"] = throughput_comparison(predictor, splits.test, args.throughput_repetitions)
+            report["throughput"] = throughput_comparison(predictor, splits.test, args.throughput_repetitions, xla)
             save()
         if "epoch_timing" in wanted:
             report["epoch_timing"] = epoch_timing(corpus, splits, args.timing_rounds)

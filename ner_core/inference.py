@@ -1,10 +1,11 @@
 """Tag text with a saved run: the one predictor used by the CLI, the app, evaluation and the simulator.
 
-Speed: the model is wrapped once in a ``tf.function`` with a ``[None, None]``
-input signature, so a single sentence costs one graph call instead of
-``model.predict``'s per-call setup (data adapter, callbacks, step function),
-and batches are sorted by length so each is padded only to its own longest
-sentence. Sentences longer than the run's ``max_len`` are tagged in
+Speed: a saved run whose layers ONNX Runtime can express (baseline, advanced,
+model2) is served by ONNX Runtime (``onnx_backend``); any other model goes
+through a ``tf.function`` (XLA-compiled unless ``NER_XLA=0``), so a single
+sentence costs one graph call instead of ``model.predict``'s per-call setup
+(data adapter, callbacks, step function). Batches are sorted by length so each
+is padded only to its own longest sentence. Sentences longer than the run's ``max_len`` are tagged in
 overlapping windows and stitched, never cut.
 
 Output is always valid IOB2: ``argmax`` decoding repairs a stray ``I-X`` to
@@ -27,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from ner_core import decoding as decoding_module
-from ner_core import encoding, runs, tags as tagging
+from ner_core import encoding, onnx_backend, runs, tags as tagging
 from ner_core.errors import InputTextError, ModelLoadError
 from ner_core.tokenizer import Token, tokenize_sentences
 
@@ -118,7 +119,9 @@ class Predictor:
 
     def __init__(self, model, features: encoding.FeatureEncoder, *, max_len: int, run_id: str = "",
                  model_name: str = "", output: str = "softmax", default_decoding: str = "argmax",
-                 compiled: bool | None = None):
+                 compiled: bool | None = None, onnx: bool = False):
+        """``onnx``: serve through ONNX Runtime when the model can be exported; weights are copied
+        at that moment, so only a model that no longer changes (a saved run) may ask for it."""
         import tensorflow as tf
 
         self.model = model
@@ -146,6 +149,10 @@ class Predictor:
         self._forward_compiled = tf.function(self._scores, jit_compile=True)
         self._crf = self._crf_weights() if output == "crf" else None
         self._not_pad = np.arange(len(self.tag_names)) != 0
+        self._onnx = None
+        if onnx and not features.uses_chars and onnx_backend.enabled():
+            exported = onnx_backend.export(model)
+            self._onnx = onnx_backend.OnnxForward(exported) if exported is not None else None
         # Trace once now so the first user request does not pay for it.
         self.tag_sentences([["warm", "up"]])
 
@@ -165,8 +172,14 @@ class Predictor:
 
     # ------------------------------------------------------------------ loading
 
+    @property
+    def backend(self) -> str:
+        """What runs the forward pass: ``onnxruntime``, ``xla`` or ``tensorflow`` (the plain graph)."""
+        return "onnxruntime" if self._onnx is not None else "xla" if self.compiled else "tensorflow"
+
     @classmethod
-    def load(cls, run_dir: str | Path, *, decoding: str | None = None, compiled: bool | None = None) -> "Predictor":
+    def load(cls, run_dir: str | Path, *, decoding: str | None = None, compiled: bool | None = None,
+             onnx: bool | None = None) -> "Predictor":
         folder = runs.RunFolder(Path(run_dir))
         folder.check_complete()
         config = folder.read_json(runs.CONFIG_FILE)
@@ -186,7 +199,8 @@ class Predictor:
         train_config = config.get("train_config", {})
         return cls(model, features, max_len=int(config.get("max_len", 128)), run_id=folder.run_id,
                    model_name=config.get("model", ""), output=config.get("output", "softmax"),
-                   default_decoding=decoding or train_config.get("decoding", "argmax"), compiled=compiled)
+                   default_decoding=decoding or train_config.get("decoding", "argmax"), compiled=compiled,
+                   onnx=onnx_backend.enabled() if onnx is None else onnx)
 
     # ------------------------------------------------------------------ tagging
 
@@ -223,6 +237,8 @@ class Predictor:
     def _run(self, token_lists: list[Sequence[str]]) -> np.ndarray:
         """Model outputs ``[rows, length, K]`` for token lists of at most ``max_len`` tokens."""
         length = max(1, max(len(t) for t in token_lists))
+        if self._onnx is not None:  # no compilation per shape: exact length, no padding rows
+            return self._onnx(self.features.inputs(token_lists, length), [len(t) for t in token_lists])
         if self.compiled:
             rows = next((b for b in BATCH_BUCKETS if b >= len(token_lists)), len(token_lists))
             step = LENGTH_BUCKETS.get(rows, 16)

@@ -126,8 +126,8 @@ def test_missing_or_corrupt_model_file(trained_run, tmp_path):
 
 def test_compiled_path_matches_the_plain_graph(trained_run):
     """The XLA path pads to shape buckets; padding is masked, so tags and confidences must not change."""
-    plain = Predictor.load(trained_run.run_dir, compiled=False)
-    compiled = Predictor.load(trained_run.run_dir, compiled=True)
+    plain = Predictor.load(trained_run.run_dir, compiled=False, onnx=False)
+    compiled = Predictor.load(trained_run.run_dir, compiled=True, onnx=False)
     sentences = [["Anna", "Berg", "flew", "to", "Oslo", "on", "Monday", "."], ["Rain"], ["Lima"] * 20]
     # over 32 sentences: the 256-row bucket, whose lengths are rounded to 8 rather than 16
     sentences += [["Anna", "Berg", "met", "Kenyan", "officials", "in", "Lima"][: 1 + k % 7] * (1 + k % 3) for k in range(40)]
@@ -136,4 +136,4 @@ def test_compiled_path_matches_the_plain_graph(trained_run):
                                                                   compiled.tag_sentences(sentences, decoding)):
             assert xla_tags == plain_tags
             assert xla_conf == pytest.approx(plain_conf, abs=1e-4)
-    assert compiled.compiled  # no silent fallback to the plain graph
+    assert compiled.compiled and compiled.backend == "xla"  # no silent fallback to the plain graph
