@@ -41,13 +41,35 @@ class BatchSequence(keras.utils.PyDataset):
         self.encoded = [features.encode(s.words) for s in self.sentences]
         self.encoded_tags = [features.tag_ids(s.tags) for s in self.sentences]
         self.batches = batch_plan(self.lengths, batch_size, bucketed=bucketed, shuffle=shuffle, seed=seed)
+        self._vary_first_two_lengths()
+
+    def _vary_first_two_lengths(self) -> None:
+        """Make batches 0 and 1 differ in padded length whenever any two batches do.
+
+        Keras builds the tf.data signature of a PyDataset from its first two
+        batches only; a time length they share becomes fixed, and a later batch
+        of another length fails the fit ("generator yielded an element of shape
+        (16, 14) where an element of shape (None, 16) was expected"). Swapping
+        one batch's place changes nothing else: the order is shuffled anyway.
+        """
+        if not self.bucketed or len(self.batches) < 2:
+            return
+        first = self.batch_length(0)
+        for other in range(1, len(self.batches)):
+            if self.batch_length(other) != first:
+                self.batches[1], self.batches[other] = self.batches[other], self.batches[1]
+                return
+
+    def batch_length(self, index: int) -> int:
+        """The time length batch ``index`` is padded to."""
+        return max(self.lengths[i] for i in self.batches[index]) if self.bucketed else self.max_len
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, index: int):
         members = self.batches[index]
-        length = max(self.lengths[i] for i in members) if self.bucketed else self.max_len
+        length = self.batch_length(index)
         inputs = self.features.stack([self.encoded[i] for i in members], length)
         targets, weights = self.features.stack_targets([self.encoded_tags[i] for i in members], length,
                                                        categorical=self.categorical)
@@ -58,6 +80,7 @@ class BatchSequence(keras.utils.PyDataset):
             self.epoch += 1
             self.batches = batch_plan(self.lengths, self.batch_size, bucketed=self.bucketed, shuffle=True,
                                       seed=self.seed, epoch=self.epoch)
+            self._vary_first_two_lengths()
 
     def padded_positions(self) -> int:
         """Positions the network computes per epoch (real + padding), for the benchmark."""
