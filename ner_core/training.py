@@ -99,6 +99,27 @@ class TrainConfig:
         return cls(**{k: v for k, v in payload.items() if k in known})
 
 
+def uses_sample_settings(dataset: str) -> bool:
+    """True for the bundled sample, which needs :func:`sample_config` to learn anything."""
+    from ner_core.settings import SAMPLE_DATA_PATH
+
+    try:
+        return Path(dataset).resolve() == SAMPLE_DATA_PATH.resolve()
+    except OSError:
+        return False
+
+
+def suggested_config(model: str, dataset: str) -> TrainConfig:
+    """What a training form should offer for this model and dataset, every field filled in.
+
+    The bundled sample gets :func:`sample_config`: with the design's defaults a
+    model2 run on it stops at entity F1 0 (it predicts only ``O``), which is the
+    last thing an analyst trying the app for the first time should see.
+    """
+    config = sample_config(model, dataset) if uses_sample_settings(dataset) else TrainConfig(model=model, dataset=dataset)
+    return config.resolved()
+
+
 def sample_config(model: str, dataset: str | None = None, **overrides) -> TrainConfig:
     """Settings that learn from the bundled sample (~250 training sentences).
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas
 import streamlit as st
 
-from ner_core import evaluation, jobs, metrics, models, runs
+from ner_core import evaluation, jobs, metrics, models, runs, training
 from ner_core.decoding import DECODING_METHODS
 from ner_core.errors import NerError
 from ner_core.training import MONITORS, VALIDATION_F1, TrainConfig
@@ -55,16 +55,21 @@ def visualize_launch_form(*, key: str) -> None:
         util.show_error(exc)
         return
     names = models.model_names()
-    model = st.selectbox("Model", names, index=names.index("model2") if "model2" in names else 0, key=f"{key}_model")
-    st.caption(models.get_definition(model).description)
-    defaults = TrainConfig(model=model).resolved()
+    left, right = st.columns(2)
+    model = left.selectbox("Model", names, index=names.index("model2") if "model2" in names else 0, key=f"{key}_model")
     default_path = str(util.settings().default_dataset)
     paths = list(choices.values())
-    # Widget keys include the model so each model keeps its own defaults and edits.
-    prefix = f"{key}_{model}"
+    dataset_label = right.selectbox("Dataset", list(choices), key=f"{key}_dataset",
+                                    index=paths.index(default_path) if default_path in paths else 0)
+    st.caption(models.get_definition(model).description)
+    defaults = training.suggested_config(model, choices[dataset_label])
+    sample = training.uses_sample_settings(choices[dataset_label])
+    if sample:
+        st.caption("Settings for the small bundled sample: small batches and a higher learning rate; "
+                   "the model's own defaults take a few steps an epoch here and never get past tagging everything O.")
+    # Widget keys include the model and the kind of dataset, so each keeps its own defaults and edits.
+    prefix = f"{key}_{model}" + ("_sample" if sample else "")
     with st.form(f"{key}_form"):
-        dataset_label = st.selectbox("Dataset", list(choices), key=f"{key}_dataset",
-                                     index=paths.index(default_path) if default_path in paths else 0)
         values: dict = {}
         columns = st.columns(3)
         for position, (name, (label, low, high, step, help_text)) in enumerate(NUMBER_FIELDS.items()):

@@ -38,20 +38,35 @@ def test_empty_store_tells_the_user_to_train(empty_workspace):
     assert not app.dataframe
 
 
-def test_form_defaults_follow_the_chosen_model(empty_workspace):
+def test_form_defaults_follow_the_chosen_model_and_dataset(empty_workspace, monkeypatch):
+    corpus = empty_workspace / "corpus.csv"
+    corpus.write_text(SAMPLE_DATA_PATH.read_text(encoding="utf-8"), encoding="utf-8")  # a corpus that is not the sample
+    monkeypatch.setenv("NER_CORPUS_PATH", str(corpus))
     app = page_app("training_runs.py").run()
+    fields = ("epochs", "batch_size", "learning_rate", "max_len", "embedding_dim", "patience")
     for name in models.model_names():
         app.selectbox(key="training_runs_model").set_value(name).run()
+        # The configured corpus is the default dataset: the model's own defaults.
+        assert app.selectbox(key="training_runs_dataset").value == "Configured corpus (corpus.csv)"
         defaults = training.TrainConfig(model=name).resolved()
-        for field in ("epochs", "batch_size", "max_len", "embedding_dim", "patience"):
+        for field in fields:
             assert app.number_input(key=f"training_runs_{name}_{field}").value == getattr(defaults, field)
+        # The bundled sample: settings that learn from 250 sentences, not the design's batch 64 / 1e-3.
+        app.selectbox(key="training_runs_dataset").set_value("Bundled sample").run()
+        sample = training.sample_config(name).resolved()
+        for field in fields:
+            assert app.number_input(key=f"training_runs_{name}_sample_{field}").value == getattr(sample, field)
+        assert sample.batch_size == 8 != defaults.batch_size
+        assert any("small bundled sample" in c.value for c in app.caption)
+        app.selectbox(key="training_runs_dataset").set_value("Configured corpus (corpus.csv)").run()
+    assert not app.exception
 
 
 def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runner):
     app = page_app("training_runs.py").run()
     app.selectbox(key="training_runs_model").set_value("baseline").run()
     for field, value in TINY.items():
-        app.number_input(key=f"training_runs_baseline_{field}").set_value(value)
+        app.number_input(key=f"training_runs_baseline_sample_{field}").set_value(value)
     app.button(key="training_runs_submit").click().run()
     assert not app.exception
     [job] = runner.jobs()
