@@ -539,7 +539,7 @@ def step_training(ui: Ui, evidence: Evidence, options: Options) -> None:
     ui.page.get_by_role("button", name="Start training").wait_for(timeout=options.page_timeout * 1000)
     before = {row.get("run") for row in _history(ui)}
     ui.choose("Model", MODEL, exact=True)  # already the default, so normally no rerun
-    ui.choose("Dataset", evidence.upload_label, exact=True, rerun=False)
+    ui.choose("Dataset", evidence.upload_label, exact=True)  # above the form: the defaults follow it
     epochs = ui.page.get_by_label("Epochs", exact=True)
     if options.epochs is not None:
         ui.fill("Epochs", str(options.epochs), commit="Tab")
