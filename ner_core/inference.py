@@ -5,8 +5,8 @@ model2) is served by ONNX Runtime (``onnx_backend``); any other model goes
 through a ``tf.function`` (XLA-compiled unless ``NER_XLA=0``), so a single
 sentence costs one graph call instead of ``model.predict``'s per-call setup
 (data adapter, callbacks, step function). Batches are sorted by length so each
-is padded only to its own longest sentence. Sentences longer than the run's ``max_len`` are tagged in
-overlapping windows and stitched, never cut.
+is padded only to its own longest sentence. Sentences longer than the run's
+``max_len`` are tagged in overlapping windows and stitched, never cut.
 
 Output is always valid IOB2: ``argmax`` decoding repairs a stray ``I-X`` to
 ``B-X`` (the metrics score exactly what users see), and ``constrained``
@@ -151,8 +151,12 @@ class Predictor:
         self._not_pad = np.arange(len(self.tag_names)) != 0
         self._onnx = None
         if onnx and not features.uses_chars and onnx_backend.enabled():
-            exported = onnx_backend.export(model)
-            self._onnx = onnx_backend.OnnxForward(exported) if exported is not None else None
+            try:
+                exported = onnx_backend.export(model)
+                self._onnx = onnx_backend.OnnxForward(exported) if exported is not None else None
+            except Exception as exc:  # noqa: BLE001 - the TensorFlow path serves the same model
+                warnings.warn(f"ONNX Runtime cannot serve run {run_id} ({exc.__class__.__name__}: {exc}); "
+                              "using TensorFlow", RuntimeWarning)
         # Trace once now so the first user request does not pay for it.
         self.tag_sentences([["warm", "up"]])
 
@@ -238,7 +242,12 @@ class Predictor:
         """Model outputs ``[rows, length, K]`` for token lists of at most ``max_len`` tokens."""
         length = max(1, max(len(t) for t in token_lists))
         if self._onnx is not None:  # no compilation per shape: exact length, no padding rows
-            return self._onnx(self.features.inputs(token_lists, length), [len(t) for t in token_lists])
+            try:
+                return self._onnx(self.features.inputs(token_lists, length), [len(t) for t in token_lists])
+            except Exception as exc:  # noqa: BLE001 - an ONNX Runtime problem must not take tagging down
+                warnings.warn(f"ONNX Runtime forward pass failed ({exc.__class__.__name__}); using TensorFlow",
+                              RuntimeWarning)
+                self._onnx = None
         if self.compiled:
             rows = next((b for b in BATCH_BUCKETS if b >= len(token_lists)), len(token_lists))
             step = LENGTH_BUCKETS.get(rows, 16)
