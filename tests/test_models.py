@@ -19,7 +19,7 @@ def lstm_params(units: int, inputs: int) -> int:
 EXPECTED = {
     "baseline": V * 100 + (100 * 128 + 128) + (128 * 64 + 64) + (64 * K + K),
     "advanced": V * 200 + 2 * lstm_params(128, 200) + 2 * lstm_params(64, 256) + (128 * 128 + 128) + (128 * K + K),
-    "model2": V * 50 + 2 * lstm_params(100, 50) + (200 * K + K),
+    "model2": V * 100 + 2 * lstm_params(100, 100) + (200 * K + K),
 }
 
 
