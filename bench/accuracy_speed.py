@@ -45,14 +45,16 @@ def log(message: str) -> None:
 
 
 def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainConfig, reuse: bool, *, match_monitor: bool = False):
-    """The newest completed run with the same model, bucketing, seed, min_freq and corpus (and, when asked, the
-    same early-stopping monitor), or a new one. The report lists each run's monitor."""
+    """The newest completed run with the same model, bucketing, seed, min_freq, embedding size and corpus (and,
+    when asked, the same early-stopping monitor), or a new one. The report lists each run's monitor."""
     if reuse:
+        embedding_dim = config.resolved().embedding_dim  # a changed model default must not reuse old runs
         for run in store.list_runs(status="completed", model_name=config.model):
             saved = run.config
             same_monitor = not match_monitor or saved.get("monitor", "val_loss") == config.monitor
             if (run.dataset_sha256 == corpus.sha256 and bool(saved.get("bucketed")) == config.bucketed and same_monitor
                     and saved.get("seed") == config.seed and saved.get("min_freq", 1) == config.min_freq
+                    and saved.get("embedding_dim") == embedding_dim
                     and run.run_dir and Path(run.run_dir).is_dir()):
                 log(f"reusing {run.id}")
                 return Path(run.run_dir)

@@ -99,16 +99,34 @@ def constrained_viterbi_batch(
     allowed: np.ndarray,
     start_allowed: np.ndarray,
 ) -> list[np.ndarray]:
-    """Per-sentence best valid paths, each cut to its real length."""
+    """Per-sentence best valid paths, each cut to its real length.
+
+    Viterbi runs only for the sentences whose per-token argmax path breaks IOB2:
+    a valid argmax path is the best of all paths, so it is also the best valid
+    one. On GMB that is most sentences, and it makes constrained decoding
+    nearly as cheap as argmax.
+    """
     log_probs = np.asarray(log_probs, dtype=np.float64)
     if log_probs.ndim != 3:
         raise ValueError(
             f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}."
         )
-    lengths = _check_lengths(lengths, log_probs.shape[0], log_probs.shape[1])
-    return _viterbi(
-        log_probs, lengths, np.asarray(allowed, dtype=bool), np.asarray(start_allowed, dtype=bool)
-    )
+    batch, steps, _ = log_probs.shape
+    lengths = _check_lengths(lengths, batch, steps)
+    allowed, start_allowed = np.asarray(allowed, dtype=bool), np.asarray(start_allowed, dtype=bool)
+    if steps == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in range(batch)]
+    best = log_probs.argmax(axis=-1)
+    valid = start_allowed[best[:, 0]] | (lengths == 0)
+    if steps > 1:
+        inside = np.arange(1, steps)[None, :] < lengths[:, None]
+        valid &= (allowed[best[:, :-1], best[:, 1:]] | ~inside).all(axis=1)
+    paths = [best[row, :length] for row, length in enumerate(lengths)]
+    broken = np.flatnonzero(~valid)
+    if broken.size:
+        for row, path in zip(broken, _viterbi(log_probs[broken], lengths[broken], allowed, start_allowed)):
+            paths[row] = path
+    return paths
 
 
 def argmax_decode(

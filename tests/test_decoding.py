@@ -215,3 +215,19 @@ def test_crf_batch_decoding_equals_single_sentences_and_ignores_padding():
         np.testing.assert_allclose(marginals[row], decoding.crf_marginals(single, transitions, start, end), atol=1e-9)
         if length:
             np.testing.assert_allclose(marginals[row].sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_batch_skips_viterbi_only_where_argmax_is_already_valid_and_still_equals_viterbi():
+    """Rows whose argmax path is valid IOB2 keep it (it is the best path of all); the others go through Viterbi."""
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 9, size=300)
+    log_probs = np.log(rng.dirichlet(np.full(len(TAG_NAMES), 0.3), size=(300, 9)))
+    paths = decoding.constrained_viterbi_batch(log_probs, lengths, ALLOWED, START_ALLOWED)
+    argmax_valid = 0
+    for row, length in enumerate(lengths):
+        single = decoding.constrained_viterbi(log_probs[row, :length], ALLOWED, START_ALLOWED)
+        assert paths[row].tolist() == single.tolist()
+        argmax = log_probs[row, :length].argmax(-1)
+        if paths[row].tolist() == argmax.tolist():
+            argmax_valid += 1
+    assert 0 < argmax_valid < len(lengths)  # both kinds of rows occur
