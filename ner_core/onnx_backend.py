@@ -51,10 +51,11 @@ class OnnxForward:
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.log_severity_level = 3  # warnings about unused initialisers and the like are not ours to fix
         self.session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        self._takes_lengths = any(i.name == "lengths" for i in self.session.get_inputs())  # only recurrent graphs
 
     def __call__(self, word_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        feed = {"word_ids": np.ascontiguousarray(word_ids, dtype=np.int64)}
-        if any(i.name == "lengths" for i in self.session.get_inputs()):
+        feed = {"word_ids": np.ascontiguousarray(word_ids, dtype=np.int32)}  # the encoder's dtype: no copy
+        if self._takes_lengths:
             # ONNX's LSTM needs a length of at least 1; an empty row's outputs are never read.
             feed["lengths"] = np.maximum(np.asarray(lengths, dtype=np.int32), 1)
         return self.session.run(["outputs"], feed)[0]
@@ -126,7 +127,7 @@ class _Exporter:
             else:
                 raise _Unsupported(kind)
         self.node("Transpose", [x], "batch_major", output="outputs", perm=[1, 0, 2])
-        inputs = [helper.make_tensor_value_info("word_ids", TensorProto.INT64, ["rows", "time"])]
+        inputs = [helper.make_tensor_value_info("word_ids", TensorProto.INT32, ["rows", "time"])]
         if self.uses_lengths:
             inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, ["rows"]))
         output_units = int(self.model.outputs[0].shape[-1])
