@@ -62,10 +62,11 @@ def visualize_launch_form(*, key: str) -> None:
     dataset_label = right.selectbox("Dataset", list(choices), key=f"{key}_dataset",
                                     index=paths.index(default_path) if default_path in paths else 0)
     st.caption(models.get_definition(model).description)
-    defaults = training.suggested_config(model, choices[dataset_label])
-    sample = training.uses_sample_settings(choices[dataset_label])
+    sentences = util.known_sentence_count(choices[dataset_label])
+    defaults = training.suggested_config(model, choices[dataset_label], sentences)
+    sample = training.uses_small_data_settings(choices[dataset_label], sentences)
     if sample:
-        st.caption("Settings for the small bundled sample: small batches and a higher learning rate; "
+        st.caption("Settings for a small dataset: small batches and a higher learning rate; "
                    "the model's own defaults take a few steps an epoch here and never get past tagging everything O.")
     # Widget keys include the model and the kind of dataset, so each keeps its own defaults and edits.
     prefix = f"{key}_{model}" + ("_sample" if sample else "")

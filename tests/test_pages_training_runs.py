@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ner_core import jobs, metrics, models, training
+from ner_core import datasets, jobs, metrics, models, training
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
 from ner_core.store import Store
 from tests.conftest import page_app
@@ -57,8 +57,43 @@ def test_form_defaults_follow_the_chosen_model_and_dataset(empty_workspace, monk
         for field in fields:
             assert app.number_input(key=f"training_runs_{name}_sample_{field}").value == getattr(sample, field)
         assert sample.batch_size == 8 != defaults.batch_size
-        assert any("small bundled sample" in c.value for c in app.caption)
+        assert any("small dataset" in c.value for c in app.caption)
         app.selectbox(key="training_runs_dataset").set_value("Configured corpus (corpus.csv)").run()
+    assert not app.exception
+
+
+def _gmb_csv(copies: int) -> bytes:
+    """The sample's sentences ``copies`` times over, renumbered: a valid upload of ``418 * copies`` sentences."""
+    header, *rows = SAMPLE_DATA_PATH.read_text(encoding="utf-8").splitlines()
+    out, number = [header], 0
+    for _ in range(copies):
+        for row in rows:
+            if row.startswith("Sentence:"):
+                number += 1
+                row = f"Sentence: {number}," + row.split(",", 1)[1]
+            out.append(row)
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def test_form_defaults_follow_the_size_of_an_uploaded_dataset(empty_workspace):
+    """A small upload learns with the small-data settings (the design's batch 64 / 1e-3 left model2 at F1 0 on the
+    sample uploaded as a file); a large one keeps the model's defaults. Sizes come from the upload's own record."""
+    settings = Settings.from_env()
+    store = Store(settings.database_url)
+    small = datasets.save_upload("small.csv", _gmb_csv(1), settings.uploads_dir, store)
+    large = datasets.save_upload("large.csv", _gmb_csv(13), settings.uploads_dir, store)
+    assert small.sentences < training.SMALL_DATASET_SENTENCES <= large.sentences
+    app = page_app("training_runs.py").run()
+    fields = ("epochs", "batch_size", "learning_rate", "patience")
+    defaults = training.TrainConfig(model="model2").resolved()
+    app.selectbox(key="training_runs_dataset").set_value(f"Upload: small.csv ({small.sha256[:8]})").run()
+    assert [app.number_input(key=f"training_runs_model2_sample_{f}").value for f in fields] == \
+        [getattr(training.sample_config("model2").resolved(), f) for f in fields]
+    assert any("small dataset" in c.value for c in app.caption)
+    app.selectbox(key="training_runs_dataset").set_value(f"Upload: large.csv ({large.sha256[:8]})").run()
+    assert [app.number_input(key=f"training_runs_model2_{f}").value for f in fields] == \
+        [getattr(defaults, f) for f in fields]
+    assert not any("small dataset" in c.value for c in app.caption)
     assert not app.exception
 
 

@@ -103,6 +103,19 @@ def test_bucketed_training_runs_and_uses_fewer_positions(tiny_sentences):
     assert x.shape[1] <= 11 and w.sum() == (y != 0).sum()
 
 
+def test_small_datasets_get_settings_that_learn(sample_path, tmp_path):
+    other = str(tmp_path / "corpus.csv")
+    limit = training.SMALL_DATASET_SENTENCES
+    assert training.uses_small_data_settings(str(sample_path))  # the bundled sample, size not needed
+    assert training.uses_small_data_settings(other, limit - 1)
+    assert not training.uses_small_data_settings(other, limit)
+    assert not training.uses_small_data_settings(other)  # size unknown: a full corpus is assumed
+    small = training.suggested_config("model2", other, 420)
+    assert (small.batch_size, small.learning_rate, small.dataset) == (8, 5e-3, other)
+    large = training.suggested_config("model2", other, 47_959)
+    assert (large.batch_size, large.learning_rate) == (64, 1e-3)
+
+
 def test_monitor_must_be_a_known_score():
     with pytest.raises(ConfigError, match="monitor"):
         training.TrainConfig(monitor="accuracy")

@@ -86,6 +86,14 @@ def dataset_choices() -> dict[str, str]:
     return choices
 
 
+def known_sentence_count(path: str) -> int | None:
+    """Sentences of an uploaded dataset as recorded at upload; None for anything else (not counted here)."""
+    for dataset in get_store().list_datasets():
+        if dataset.path == path:
+            return dataset.sentences or None
+    return None
+
+
 def show_error(exc: Exception) -> None:
     """A user-facing error, never a traceback, for our own error types."""
     if isinstance(exc, NerError):
