@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 import pandas
 
-from ner_core import data
+from ner_core import data, metrics
 from ner_core import tags as tagging
 
 SEARCH_LIMIT = 50
@@ -109,6 +109,46 @@ def oov_by_split(splits: data.DatasetSplits) -> pandas.DataFrame:
         rows.append({"split": name, "sentences": len(part), "tokens": tokens, "oov_tokens": unknown,
                      "oov_rate": unknown / tokens if tokens else 0.0})
     return pandas.DataFrame(rows, columns=["split", "sentences", "tokens", "oov_tokens", "oov_rate"])
+
+
+@dataclass(frozen=True)
+class DuplicateAgreement:
+    """How consistently the annotators tagged sentences that occur more than once with the same words.
+
+    Each later copy is compared with the first. ``entity_f1`` scores the later copies' tags against the
+    first copies' (seqeval strict IOB2) over the pairs where either copy has an entity: a model that
+    reproduced one copy perfectly would score this on the other, so it bounds what any model can reach
+    on such sentences. None when no pair has an entity.
+    """
+
+    pairs: int
+    identical: int
+    entity_pairs: int
+    entity_f1: float | None
+    disagreements: pandas.DataFrame  # word, first_tag, other_tag, count: most common first
+
+
+def duplicate_agreement(sentences: Iterable[data.Sentence], top: int = 10) -> DuplicateAgreement:
+    first_tags: dict[tuple[str, ...], list[str]] = {}
+    pairs: list[tuple[tuple[str, ...], list[str], list[str]]] = []  # words, first copy's tags, later copy's tags
+    for sentence in sentences:
+        words = tuple(sentence.words)
+        if words in first_tags:
+            pairs.append((words, first_tags[words], list(sentence.tags)))
+        else:
+            first_tags[words] = list(sentence.tags)
+    differences: collections.Counter = collections.Counter()
+    for words, first, other in pairs:
+        differences.update((word, a, b) for word, a, b in zip(words, first, other) if a != b)
+    with_entities = [(first, other) for _, first, other in pairs
+                     if any(tag != tagging.OUTSIDE for tag in first + other)]
+    frame = pandas.DataFrame([{"word": word, "first_tag": a, "other_tag": b, "count": count}
+                              for (word, a, b), count in differences.most_common(top)],
+                             columns=["word", "first_tag", "other_tag", "count"])
+    entity_f1 = (metrics.entity_f1([first for first, _ in with_entities], [other for _, other in with_entities])
+                 if with_entities else None)
+    return DuplicateAgreement(pairs=len(pairs), identical=sum(first == other for _, first, other in pairs),
+                              entity_pairs=len(with_entities), entity_f1=entity_f1, disagreements=frame)
 
 
 @dataclass(frozen=True)

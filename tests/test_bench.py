@@ -1,0 +1,83 @@
+"""The benchmark commands run end to end from a clean checkout.
+
+They are meant for the GMB corpus and take an hour there; here they run on the bundled sample with one
+epoch per model, through their real command lines, so a change that breaks a section fails CI instead of
+the next person's benchmark run. The numbers they produce on 250 training sentences mean nothing; the
+structure and the counts they report are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ner_core import data, metrics
+from tests.conftest import ROOT
+
+TIMEOUT_S = 600
+
+
+def run_bench(script: str, sample_path, *args: str) -> None:
+    env = {**os.environ, "NER_CORPUS_PATH": str(sample_path)}
+    completed = subprocess.run([sys.executable, f"bench/{script}", *args], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=TIMEOUT_S)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+def test_accuracy_speed_measures_every_section_on_the_sample(tmp_path, sample_path):
+    out = tmp_path / "accuracy_speed"
+    run_bench("accuracy_speed.py", sample_path, "--models", "model2", "--epochs", "1", "--timing-rounds", "2",
+              "--latency-sentences", "10", "--throughput-repetitions", "1", "--out", str(out),
+              "--workdir", str(tmp_path / "work"))
+    report = json.loads(out.with_suffix(".json").read_text())
+    corpus = data.load_corpus(sample_path)
+    test = data.split_corpus(corpus.sentences, seed=42).test
+    assert report["corpus"] == {"file": sample_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)}
+    assert report["run_details"]["model2"]["epochs"] == 1
+    for method in ("argmax", "constrained"):
+        assert set(report["quality"]["model2"][method]["metrics"]) == set(metrics.METRIC_KEYS)
+    assert report["latency"]["sentences"] == 10
+    assert report["latency"]["p50_ratio"] == pytest.approx(
+        report["latency"]["model_predict"]["p50"] / report["latency"]["predictor_tag_sentences"]["p50"])
+    assert report["throughput"]["real_tokens"] == sum(len(s) for s in test)
+    timing = report["epoch_timing"]
+    assert len(timing["seconds"]["padded"]) == len(timing["seconds"]["bucketed"]) == 2
+    assert timing["positions_per_epoch"]["bucketed"] < timing["positions_per_epoch"]["padded"]
+    assert report["bucketing_f1"]["padded"]["epochs"] == 1
+    assert report["targets"]["model2_entity_f1 >= 0.82"]["value"] == max(
+        report["quality"]["model2"][m]["metrics"]["entity_f1"] for m in ("argmax", "constrained"))
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.startswith(f"# Accuracy and speed on {sample_path.name}")
+    assert "## Targets" in markdown and "| Entity F1 | higher |" in markdown
+
+
+def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sample_path):
+    out = tmp_path / "f1_gap"
+    run_bench("f1_gap.py", sample_path, "--epochs", "1", "--skip-variants", "--fractions", "0.5", "1",
+              "--out", str(out), "--workdir", str(tmp_path / "work"))
+    report = json.loads(out.with_suffix(".json").read_text())
+    splits = data.split_corpus(data.load_corpus(sample_path).sentences, seed=42)
+    train = splits.train
+    assert report["annotation_consistency"]["pairs"] == 0  # the sample has no repeated sentence
+    curve = report["learning_curve"]
+    assert [point["training_sentences"] for point in curve] == [round(len(train) / 2), len(train)]
+    assert all(point["epochs"] == 1 for point in curve)
+    assert curve[-1]["run"] == report["full_model"]["run"]  # the full point is the full model, not a retrain
+    gold_entities = data.entity_counts(splits.test)
+    assert {row["type"]: row["support"] for row in report["full_model"]["per_type"]} == gold_entities
+    assert "## 2. Learning curve" in out.with_suffix(".md").read_text()
+
+
+def test_learning_curve_extrapolation_fits_f1_against_log_sentences():
+    sys.path.insert(0, str(ROOT))
+    from bench.f1_gap import learning_curve_extrapolation
+
+    fit = learning_curve_extrapolation([(1000, 0.80), (2000, 0.82), (4000, 0.84)], target=0.86)
+    assert fit["f1_gain_per_doubling"] == pytest.approx(0.02)
+    assert fit["training_sentences_for_target"] == pytest.approx(8000)
+    assert learning_curve_extrapolation([(1000, 0.8)], 0.86) is None
+    assert learning_curve_extrapolation([(1000, 0.8), (2000, 0.79)], 0.86)["training_sentences_for_target"] is None
