@@ -57,6 +57,7 @@ def summarise(path: str, sha256: str, repair_iob: bool) -> dict:
         "pos_counts": explore.pos_by_tag(sentences),
         "pos_shares": explore.pos_by_tag(sentences, normalize=True),
         "oov": explore.oov_by_split(data.split_corpus(sentences, seed=SPLIT_SEED)),
+        "agreement": explore.duplicate_agreement(sentences),
     }
 
 
@@ -113,6 +114,19 @@ def visualize_findings(findings: pandas.DataFrame, *, key: str) -> None:
     st.dataframe(findings, hide_index=True, width="stretch", key=f"{key}_findings",
                  column_config={"sentence": st.column_config.NumberColumn(format="%d"),
                                 "line": st.column_config.NumberColumn(format="%d")})
+
+
+def visualize_agreement(agreement: explore.DuplicateAgreement, *, key: str) -> None:
+    """Repeated sentences whose copies carry different tags: label noise no model can learn away."""
+    conflicting = agreement.pairs - agreement.identical
+    if not conflicting:
+        return
+    score = "" if agreement.entity_f1 is None else (
+        f" Scored against the first copies, the later copies reach entity F1 {agreement.entity_f1:.3f}.")
+    st.warning(f"{conflicting:,} of {agreement.pairs:,} repeated sentences are tagged differently from their first "
+               f"copy.{score} Models trained and scored on this corpus inherit that disagreement.")
+    with st.expander("Most common disagreements between copies"):
+        st.dataframe(agreement.disagreements, hide_index=True, width="stretch", key=f"{key}_disagreements")
 
 
 def visualize_overview(summary: dict) -> None:
@@ -252,6 +266,7 @@ except (NerError, OSError) as exc:
 st.caption(f"`{Path(path).name}`: {corpus.format}, {corpus.encoding}, sha256 `{sha256[:16]}`")
 st.subheader("Validation report")
 visualize_findings(summary["report"], key=KEY)
+visualize_agreement(summary["agreement"], key=KEY)
 visualize_overview(summary)
 
 tabs = st.tabs(["Tags and types", "Sentence lengths", "Top entities", "POS by tag", "OOV per split", "Sentences"])

@@ -125,3 +125,19 @@ def test_sentence_search_by_tag_only(empty_workspace):
     assert 'data-type="art"' in html
     app.text_input(key="data_explorer_search_word").set_value("zzznotaword").run()
     assert any("No sentence matches" in i.value for i in app.info)
+
+
+def test_repeated_sentences_tagged_differently_are_reported(empty_workspace):
+    raw = ("Sentence #,Word,POS,Tag\n"
+           "Sentence: 1,Iran,NNP,B-geo\n,said,VBD,O\n"
+           "Sentence: 2,Iran,NNP,B-org\n,said,VBD,O\n"
+           "Sentence: 3,Anna,NNP,B-per\n,slept,VBD,O\n").encode()
+    app = upload(page_app("data_explorer.py").run(), "noisy.csv", raw)
+    assert not app.exception
+    [warning] = [w.value for w in app.warning if "tagged differently" in w.value]
+    assert warning.startswith("1 of 1 repeated sentences are tagged differently") and "entity F1 0.000" in warning
+    assert table_with(app, "other_tag").to_dict("records") == [
+        {"word": "Iran", "first_tag": "B-geo", "other_tag": "B-org", "count": 1}]
+    # A corpus without such copies (the sample) shows no such warning.
+    app.selectbox(key=DATASET).set_value("Bundled sample").run()
+    assert not any("tagged differently" in w.value for w in app.warning)
