@@ -116,9 +116,9 @@ class DuplicateAgreement:
     """How consistently the annotators tagged sentences that occur more than once with the same words.
 
     Each later copy is compared with the first. ``entity_f1`` scores the later copies' tags against the
-    first copies' (seqeval strict IOB2) over the pairs where either copy has an entity: a model that
-    reproduced one copy perfectly would score this on the other, so it bounds what any model can reach
-    on such sentences. None when no pair has an entity.
+    first copies' (seqeval strict IOB2) over the pairs where either copy has an entity; None when no pair
+    has one. A model tags both copies alike, so wherever they disagree it is wrong on at least one: this
+    is label noise that no model can learn away, and it is counted in every score on the corpus.
     """
 
     pairs: int
