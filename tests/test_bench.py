@@ -57,7 +57,7 @@ def test_accuracy_speed_measures_every_section_on_the_sample(tmp_path, sample_pa
 
 def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sample_path):
     out = tmp_path / "f1_gap"
-    run_bench("f1_gap.py", sample_path, "--epochs", "1", "--skip-variants", "--fractions", "0.5", "1",
+    run_bench("f1_gap.py", sample_path, "--epochs", "3", "--fractions", "0.5", "1",
               "--out", str(out), "--workdir", str(tmp_path / "work"))
     report = json.loads(out.with_suffix(".json").read_text())
     splits = data.split_corpus(data.load_corpus(sample_path).sentences, seed=42)
@@ -65,11 +65,17 @@ def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sam
     assert report["annotation_consistency"]["pairs"] == 0  # the sample has no repeated sentence
     curve = report["learning_curve"]
     assert [point["training_sentences"] for point in curve] == [round(len(train) / 2), len(train)]
-    assert all(point["epochs"] == 1 for point in curve)
+    assert all(point["epochs"] <= 3 for point in curve)
     assert curve[-1]["run"] == report["full_model"]["run"]  # the full point is the full model, not a retrain
     gold_entities = data.entity_counts(splits.test)
     assert {row["type"]: row["support"] for row in report["full_model"]["per_type"]} == gold_entities
-    assert "## 2. Learning curve" in out.with_suffix(".md").read_text()
+    full = report["full_model"]
+    assert full["entity_f1"] > 0  # small-data settings: the check below compares real predictions
+    # Combining one run with itself through the ensemble code reproduces that run's own decoding.
+    assert report["ensemble"]["single_run_check"] == pytest.approx(full["entity_f1"], abs=1e-12)
+    assert report["ensemble"]["runs"] == [full["run"], report["variants"]["char_bilstm_crf_2layer"]["run"]]
+    markdown = out.with_suffix(".md").read_text()
+    assert "## 2. Learning curve" in markdown and "potentials and transitions averaged" in markdown
 
 
 def test_learning_curve_extrapolation_fits_f1_against_log_sentences():
