@@ -210,6 +210,9 @@ def markdown(report: dict) -> str:
              "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
              f"(load average at start {report['load_average_start']}; the machine is shared, so compare ratios).", "",
              f"Split: seed {report['seed']}, " + ", ".join(f"{k} {v:,}" for k, v in report["splits"].items()), ""]
+    if report.get("sections_measured_in_this_run"):
+        lines += [f"Sections measured in this run: {', '.join(report['sections_measured_in_this_run'])}; the others are "
+                  f"kept from the results file of {report.get('earlier_sections_from')}.", ""]
     if report.get("run_details"):
         lines += ["## Runs measured", "", "| model | run | monitor | epochs | training time |", "|---|---|---|---|---|"]
         for name, detail in report["run_details"].items():
