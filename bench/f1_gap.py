@@ -126,6 +126,14 @@ def learning_curve_extrapolation(points: list[tuple[int, float]], target: float)
             "training_sentences_for_target": needed}
 
 
+def _f4(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
 def markdown(report: dict) -> str:
     agreement, curve = report["annotation_consistency"], report.get("learning_curve", [])
     lines = [f"# Why the best entity F1 stays below 0.86 on {report['corpus']['file']}", "",
@@ -139,15 +147,15 @@ def markdown(report: dict) -> str:
                 f"**{agreement['entity_f1']:.4f}** against the first copies (seqeval strict IOB2)."
                 if agreement["entity_f1"] is not None else "No such pair has an entity."), "",
              "| word | first copy | other copy | times |", "|---|---|---|---|"]
-    lines += [f"| {row['word']} | {row['first_tag']} | {row['other_tag']} | {row['count']} |" for row in agreement["disagreements"]]
+    lines += [f"| {_cell(row['word'])} | {row['first_tag']} | {row['other_tag']} | {row['count']} |"
+              for row in agreement["disagreements"]]
     lines.append("")
     if curve:
         lines += ["## 2. Learning curve (char_bilstm_crf, test entity F1)", "",
                   "| training sentences | test entity F1 | best validation F1 | epochs | training time | run |",
                   "|---|---|---|---|---|---|"]
         for point in curve:
-            lines.append(f"| {point['training_sentences']:,} | {point['entity_f1']:.4f} | "
-                         f"{point['best_val_entity_f1'] if point['best_val_entity_f1'] is None else format(point['best_val_entity_f1'], '.4f')} | "
+            lines.append(f"| {point['training_sentences']:,} | {point['entity_f1']:.4f} | {_f4(point['best_val_entity_f1'])} | "
                          f"{point['epochs']} | {point['training_time_s']:.0f} s | `{point['run']}` |")
         fit = report.get("learning_curve_fit")
         if fit:
@@ -162,7 +170,7 @@ def markdown(report: dict) -> str:
         lines += ["## 3. Capacity", "", "| model | test entity F1 | best validation F1 | epochs | training time |",
                   "|---|---|---|---|---|"]
         for name, result in variants.items():
-            lines.append(f"| {name} | {result['entity_f1']:.4f} | {result['best_val_entity_f1']:.4f} | {result['epochs']} | "
+            lines.append(f"| {name} | {result['entity_f1']:.4f} | {_f4(result['best_val_entity_f1'])} | {result['epochs']} | "
                          f"{result['training_time_s']:.0f} s |")
         ensemble = report.get("ensemble")
         if ensemble:
