@@ -238,7 +238,8 @@ def markdown(report: dict) -> str:
         lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
         for name, value in targets.items():
             where = f" ({value['model']}, {value['decoding']})" if "model" in value else ""
-            lines.append(f"| {name} | {value['value']:,.4g}{where} | {'yes' if value['met'] else '**no**'} |")
+            shown = f"{value['value']:,.0f}" if abs(value["value"]) >= 1000 else f"{value['value']:.4g}"
+            lines.append(f"| {name} | {shown}{where} | {'yes' if value['met'] else '**no**'} |")
         lines.append("")
         if not all(value["met"] for value in targets.values()):
             lines += ["Why the best entity F1 stays below 0.86 is measured in `bench/results/f1_gap.md` (`bench/f1_gap.py`).", ""]
