@@ -1,7 +1,7 @@
 """The benchmark commands run end to end from a clean checkout.
 
 They are meant for the GMB corpus and take an hour there; here they run on the bundled sample with one
-epoch per model, through their real command lines, so a change that breaks a section fails CI instead of
+to three epochs per model, through their real command lines, so a change that breaks a section fails CI instead of
 the next person's benchmark run. The numbers they produce on 250 training sentences mean nothing; the
 structure and the counts they report are checked.
 """
@@ -61,10 +61,9 @@ def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sam
               "--out", str(out), "--workdir", str(tmp_path / "work"))
     report = json.loads(out.with_suffix(".json").read_text())
     splits = data.split_corpus(data.load_corpus(sample_path).sentences, seed=42)
-    train = splits.train
     assert report["annotation_consistency"]["pairs"] == 0  # the sample has no repeated sentence
     curve = report["learning_curve"]
-    assert [point["training_sentences"] for point in curve] == [round(len(train) / 2), len(train)]
+    assert [point["training_sentences"] for point in curve] == [round(len(splits.train) / 2), len(splits.train)]
     assert all(point["epochs"] <= 3 for point in curve)
     assert curve[-1]["run"] == report["full_model"]["run"]  # the full point is the full model, not a retrain
     gold_entities = data.entity_counts(splits.test)
@@ -78,8 +77,8 @@ def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sam
     assert "## 2. Learning curve" in markdown and "potentials and transitions averaged" in markdown
 
 
-def test_learning_curve_extrapolation_fits_f1_against_log_sentences():
-    sys.path.insert(0, str(ROOT))
+def test_learning_curve_extrapolation_fits_f1_against_log_sentences(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
     from bench.f1_gap import learning_curve_extrapolation
 
     fit = learning_curve_extrapolation([(1000, 0.80), (2000, 0.82), (4000, 0.84)], target=0.86)
