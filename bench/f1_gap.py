@@ -42,28 +42,7 @@ FRACTIONS = (0.25, 0.5, 1.0)
 
 
 def _build_two_layer(dims: models.ModelDimensions):
-    """char_bilstm_crf with a second BiLSTM(128) on top of the first (dropout 0.3 between them)."""
-    import keras
-
-    from ner_core.crf import CRF, CRFTagger
-    from ner_core.encoding import CASING_CLASSES
-    from ner_core.layers import CharEncoder, WordDropout
-
-    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
-    char_ids = keras.Input(shape=(None, dims.max_word_length), dtype="int32", name="char_ids")
-    casing_ids = keras.Input(shape=(None,), dtype="int32", name="casing_ids")
-    kept_words = WordDropout(0.1, name="word_dropout")(word_ids)
-    words = keras.layers.Embedding(dims.vocab_size, dims.embedding_dim or 100, mask_zero=True, name="embedding")(kept_words)
-    chars = CharEncoder(max(dims.char_vocab_size, 2), name="char_encoder")(char_ids)
-    casing = keras.layers.Embedding(len(CASING_CLASSES), 8, name="casing_embedding")(casing_ids)
-    x = keras.layers.Concatenate(name="features")([words, chars, casing])
-    x = keras.layers.Dropout(0.5, name="dropout_1")(x)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True), name="bilstm")(x)
-    x = keras.layers.Dropout(0.3, name="dropout_between")(x)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True), name="bilstm_2")(x)
-    x = keras.layers.Dropout(0.5, name="dropout_2")(x)
-    potentials = keras.layers.Dense(dims.num_tags, name="potentials")(x)
-    return CRFTagger([word_ids, char_ids, casing_ids], CRF(dims.num_tags, name="crf")(potentials), name=TWO_LAYER)
+    return models.build_char_bilstm_crf(dims, bilstm_layers=2, name=TWO_LAYER)
 
 
 def register_two_layer() -> None:
