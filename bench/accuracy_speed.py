@@ -32,9 +32,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from ner_core import data, encoding, evaluation, metrics, runs, training  # noqa: E402
+from bench.workspace import open_workspace  # noqa: E402
+from ner_core import encoding, evaluation, metrics, runs, training  # noqa: E402
 from ner_core.inference import Predictor  # noqa: E402
-from ner_core.settings import Settings  # noqa: E402
 from ner_core.store import Store  # noqa: E402
 
 MODELS = ("baseline", "advanced", "model2", "char_bilstm_crf")
@@ -265,20 +265,17 @@ def main() -> int:
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "work"))
     args = parser.parse_args()
 
-    settings = Settings.from_env()
-    if settings.corpus_path is None or not settings.corpus_path.exists():
-        print("error: set NER_CORPUS_PATH to ner_dataset.csv.zip", file=sys.stderr)
+    workspace = open_workspace(args.workdir, args.seed)
+    if workspace is None:
         return 2
-    workdir = Path(args.workdir)
-    store = Store(f"sqlite:///{workdir / 'bench.db'}")
-    corpus = data.load_corpus(settings.corpus_path)
-    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    corpus_path, workdir, store = workspace.corpus_path, workspace.workdir, workspace.store
+    corpus, splits = workspace.corpus, workspace.splits
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "command": "python bench/accuracy_speed.py " + " ".join(sys.argv[1:]),
               "machine": runs.machine_description(), "load_average_start": os.getloadavg()[0],
-              "corpus": {"file": settings.corpus_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)},
+              "corpus": {"file": corpus_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)},
               "seed": args.seed, "splits": {k: len(v) for k, v in splits.items()},
               "quality": {}, "runs": {}}
 
@@ -297,7 +294,7 @@ def main() -> int:
 
     run_dirs = {}
     for name in args.models:
-        config = training.TrainConfig(model=name, seed=args.seed, dataset=str(settings.corpus_path), bucketed=True,
+        config = training.TrainConfig(model=name, seed=args.seed, dataset=str(corpus_path), bucketed=True,
                                       epochs=args.epochs)
         run_dirs[name] = find_or_train(store, workdir, corpus, config, args.reuse)
         report["runs"][name] = run_dirs[name].name
@@ -326,7 +323,7 @@ def main() -> int:
             save()
         if "bucketing_f1" in wanted and not args.skip_padded_training:
             # Like with like: the padded run stops on the same monitor as the bucketed run it is compared with.
-            padded_config = training.TrainConfig(model="model2", seed=args.seed, dataset=str(settings.corpus_path), bucketed=False,
+            padded_config = training.TrainConfig(model="model2", seed=args.seed, dataset=str(corpus_path), bucketed=False,
                                                  monitor=report["run_details"]["model2"]["monitor"], epochs=args.epochs)
             padded_dir = find_or_train(store, workdir, corpus, padded_config, args.reuse, match_monitor=True)
             padded_eval = evaluation.evaluate_folder(padded_dir, splits.test, write=False, measure_speed=False)

@@ -31,10 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from bench.accuracy_speed import find_or_train, log  # noqa: E402
-from ner_core import data, decoding, evaluation, explore, metrics, models, runs, training  # noqa: E402
+from bench.workspace import open_workspace  # noqa: E402
+from ner_core import decoding, evaluation, explore, metrics, models, runs, training  # noqa: E402
 from ner_core.inference import Predictor  # noqa: E402
-from ner_core.settings import Settings  # noqa: E402
-from ner_core.store import Store  # noqa: E402
 
 MODEL = "char_bilstm_crf"
 TWO_LAYER = "char_bilstm_crf_2layer"
@@ -178,21 +177,17 @@ def main() -> int:
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "work"))
     args = parser.parse_args()
 
-    settings = Settings.from_env()
-    if settings.corpus_path is None or not settings.corpus_path.exists():
-        print("error: set NER_CORPUS_PATH to ner_dataset.csv.zip", file=sys.stderr)
+    workspace = open_workspace(args.workdir, args.seed)
+    if workspace is None:
         return 2
-    workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    store = Store(f"sqlite:///{workdir / 'bench.db'}")
-    corpus = data.load_corpus(settings.corpus_path)
-    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    corpus_path, workdir, store = workspace.corpus_path, workspace.workdir, workspace.store
+    corpus, splits = workspace.corpus, workspace.splits
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     agreement = explore.duplicate_agreement(corpus.sentences)
     report = {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "command": "python bench/f1_gap.py " + " ".join(sys.argv[1:]), "machine": runs.machine_description(),
-              "corpus": {"file": settings.corpus_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)},
+              "corpus": {"file": corpus_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)},
               "seed": args.seed, "splits": {k: len(v) for k, v in splits.items()},
               "annotation_consistency": {"pairs": agreement.pairs, "identical": agreement.identical,
                                          "entity_pairs": agreement.entity_pairs, "entity_f1": agreement.entity_f1,
@@ -208,7 +203,7 @@ def main() -> int:
 
     def train_and_score(model: str, max_sentences: int | None) -> dict:
         # The form's settings for this corpus: the model's own defaults on GMB, small batches on a small corpus.
-        suggested = training.suggested_config(model, str(settings.corpus_path), len(corpus.sentences))
+        suggested = training.suggested_config(model, str(corpus_path), len(corpus.sentences))
         config = dataclasses.replace(suggested, seed=args.seed, bucketed=True, max_train_sentences=max_sentences,
                                      epochs=args.epochs or suggested.epochs)
         run_dir = find_or_train(store, workdir, corpus, config, args.reuse)

@@ -23,10 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ner_core import data, metrics, runs, training  # noqa: E402
+from bench.workspace import open_workspace  # noqa: E402
+from ner_core import metrics, runs, training  # noqa: E402
 from ner_core.errors import NerError  # noqa: E402
-from ner_core.settings import Settings  # noqa: E402
-from ner_core.store import Store  # noqa: E402
 
 
 def markdown(report: dict) -> str:
@@ -70,14 +69,11 @@ def main() -> int:
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "work"))
     args = parser.parse_args()
 
-    settings = Settings.from_env()
-    if settings.corpus_path is None or not settings.corpus_path.exists():
-        print("error: set NER_CORPUS_PATH to ner_dataset.csv.zip", file=sys.stderr)
+    workspace = open_workspace(args.workdir, args.seed)
+    if workspace is None:
         return 2
-    workdir = Path(args.workdir)
-    store = Store(f"sqlite:///{workdir / 'bench.db'}")
-    corpus = data.load_corpus(settings.corpus_path)
-    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    corpus_path, workdir, store = workspace.corpus_path, workspace.workdir, workspace.store
+    corpus, splits = workspace.corpus, workspace.splits
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {
@@ -90,7 +86,7 @@ def main() -> int:
         "results": {},
     }
     for name in args.models:
-        config = training.TrainConfig(model=name, seed=args.seed, epochs=args.epochs, dataset=str(settings.corpus_path),
+        config = training.TrainConfig(model=name, seed=args.seed, epochs=args.epochs, dataset=str(corpus_path),
                                       bucketed=not args.padded, decoding=args.decoding)
         started = time.perf_counter()
 
