@@ -33,9 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from bench.workspace import open_workspace  # noqa: E402
-from ner_core import encoding, evaluation, metrics, runs, training  # noqa: E402
-from ner_core.inference import Predictor  # noqa: E402
+from ner_core.evaluation import metric_registry, run_scoring
+from ner_core.modeling import encoding
+from ner_core.serving.predictor import Predictor  # noqa: E402
 from ner_core.store import Store  # noqa: E402
+from ner_core.training import loop, run_folder
+from ner_core.training.config import TrainConfig  # noqa: E402
 
 MODELS = ("baseline", "advanced", "model2", "char_bilstm_crf")
 
@@ -44,7 +47,7 @@ def log(message: str) -> None:
     print(f"[{dt.datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainConfig, reuse: bool, *, match_monitor: bool = False):
+def find_or_train(store: Store, workdir: Path, corpus, config: TrainConfig, reuse: bool, *, match_monitor: bool = False):
     """The newest completed run with the same model, bucketing, seed, min_freq, embedding size, epoch limit,
     training-set cap and corpus (and, when asked, the same early-stopping monitor), or a new one. The report
     lists each run's monitor."""
@@ -66,16 +69,16 @@ def find_or_train(store: Store, workdir: Path, corpus, config: training.TrainCon
             log(f"{config.model} epoch {event.epoch}: " + " ".join(f"{k}={v:.4f}" for k, v in event.logs.items()))
 
     log(f"training {config.model} (bucketed={config.bucketed})")
-    result = training.train(config, models_dir=workdir / "models", store=store, corpus=corpus, progress=progress)
+    result = loop.train(config, models_dir=workdir / "models", store=store, corpus=corpus, progress=progress)
     return result.run_dir
 
 
 def quality_by_decoding(run_dir: Path, test) -> dict:
     predictor = Predictor.load(run_dir)
-    folder = runs.RunFolder(run_dir)
+    folder = run_folder.RunFolder(run_dir)
     out = {}
     for method in ("argmax", "constrained"):
-        result = evaluation.evaluate_predictor(predictor, test, decoding=method, run_folder=folder)
+        result = run_scoring.evaluate_predictor(predictor, test, decoding=method, run_folder=folder)
         out[method] = {"metrics": result.metrics, "per_type": result.evaluation.to_dict()["per_type"],
                        "errors": result.evaluation.to_dict()["errors"]}
         log(f"{run_dir.name} {method}: entity_f1={result.metrics['entity_f1']:.4f} p50={result.metrics['latency_p50_ms']:.2f}ms")
@@ -86,8 +89,8 @@ def epoch_timing(corpus, splits, rounds: int) -> dict:
     """Alternate one epoch padded-to-75 and one bucketed on two fresh model2 networks."""
     import keras
 
-    from ner_core.batching import BatchSequence
-    from ner_core.models import ModelDimensions, get_definition
+    from ner_core.modeling.architectures import ModelDimensions, get_definition
+    from ner_core.modeling.batching import BatchSequence
 
     definition = get_definition("model2")
     words = encoding.build_word_vocabulary(splits.train)
@@ -224,8 +227,8 @@ def markdown(report: dict) -> str:
         lines += ["## The 23 metrics, argmax vs IOB2-constrained decoding", "",
                   "| metric | better | " + " | ".join(f"{n} ({m})" for n, m in columns) + " |",
                   "|---|---|" + "---|" * len(columns)]
-        for spec in metrics.METRICS:
-            cells = [metrics.format_metric(spec.key, quality[n][m]["metrics"].get(spec.key)) for n, m in columns]
+        for spec in metric_registry.METRICS:
+            cells = [metric_registry.format_metric(spec.key, quality[n][m]["metrics"].get(spec.key)) for n, m in columns]
             lines.append(f"| {spec.name} | {'higher' if spec.higher_is_better else 'lower'} | " + " | ".join(cells) + " |")
         lines.append("")
     for title, key in (("model2 epoch time, padded to 75 vs bucketed", "epoch_timing"),
@@ -274,7 +277,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "command": "python bench/accuracy_speed.py " + " ".join(sys.argv[1:]),
-              "machine": runs.machine_description(), "load_average_start": os.getloadavg()[0],
+              "machine": run_folder.machine_description(), "load_average_start": os.getloadavg()[0],
               "corpus": {"file": corpus_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)},
               "seed": args.seed, "splits": {k: len(v) for k, v in splits.items()},
               "quality": {}, "runs": {}}
@@ -294,16 +297,16 @@ def main() -> int:
 
     run_dirs = {}
     for name in args.models:
-        config = training.TrainConfig(model=name, seed=args.seed, dataset=str(corpus_path), bucketed=True,
+        config = TrainConfig(model=name, seed=args.seed, dataset=str(corpus_path), bucketed=True,
                                       epochs=args.epochs)
         run_dirs[name] = find_or_train(store, workdir, corpus, config, args.reuse)
         report["runs"][name] = run_dirs[name].name
-        folder = runs.RunFolder(run_dirs[name])
-        history = folder.read_json(runs.HISTORY_FILE)
+        folder = run_folder.RunFolder(run_dirs[name])
+        history = folder.read_json(run_folder.HISTORY_FILE)
         report.setdefault("run_details", {})[name] = {
             "run": run_dirs[name].name, "epochs": history["epochs_trained"], "training_time_s": history["training_time_s"],
             # runs trained before the trainer scored validation F1 stopped on val_loss
-            "monitor": folder.read_json(runs.CONFIG_FILE)["train_config"].get("monitor", "val_loss")}
+            "monitor": folder.read_json(run_folder.CONFIG_FILE)["train_config"].get("monitor", "val_loss")}
         if "quality" in wanted:
             report["quality"][name] = quality_by_decoding(run_dirs[name], splits.test)
             save()
@@ -323,12 +326,12 @@ def main() -> int:
             save()
         if "bucketing_f1" in wanted and not args.skip_padded_training:
             # Like with like: the padded run stops on the same monitor as the bucketed run it is compared with.
-            padded_config = training.TrainConfig(model="model2", seed=args.seed, dataset=str(corpus_path), bucketed=False,
+            padded_config = TrainConfig(model="model2", seed=args.seed, dataset=str(corpus_path), bucketed=False,
                                                  monitor=report["run_details"]["model2"]["monitor"], epochs=args.epochs)
             padded_dir = find_or_train(store, workdir, corpus, padded_config, args.reuse, match_monitor=True)
-            padded_eval = evaluation.evaluate_folder(padded_dir, splits.test, write=False, measure_speed=False)
-            bucketed_history = runs.RunFolder(run_dirs["model2"]).read_json(runs.HISTORY_FILE)
-            padded_history = runs.RunFolder(padded_dir).read_json(runs.HISTORY_FILE)
+            padded_eval = run_scoring.evaluate_folder(padded_dir, splits.test, write=False, measure_speed=False)
+            bucketed_history = run_folder.RunFolder(run_dirs["model2"]).read_json(run_folder.HISTORY_FILE)
+            padded_history = run_folder.RunFolder(padded_dir).read_json(run_folder.HISTORY_FILE)
             report["bucketing_f1"] = {
                 "padded": {"run": padded_dir.name, "entity_f1": padded_eval.metrics["entity_f1"],
                            "epochs": padded_history["epochs_trained"], "training_time_s": padded_history["training_time_s"],

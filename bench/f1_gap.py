@@ -32,23 +32,27 @@ import numpy as np  # noqa: E402
 
 from bench.accuracy_speed import find_or_train, log  # noqa: E402
 from bench.workspace import open_workspace  # noqa: E402
-from ner_core import decoding, evaluation, explore, metrics, models, runs, training  # noqa: E402
-from ner_core.inference import Predictor  # noqa: E402
+from ner_core.evaluation import run_scoring, scoring
+from ner_core.modeling import architectures, decoding
+from ner_core.serving.predictor import Predictor  # noqa: E402
+from ner_core.training import run_folder
+from ner_core.training.config import suggested_config  # noqa: E402
+from ner_core.workbench import explore
 
 MODEL = "char_bilstm_crf"
 TWO_LAYER = "char_bilstm_crf_2layer"
 FRACTIONS = (0.25, 0.5, 1.0)
 
 
-def _build_two_layer(dims: models.ModelDimensions):
-    return models.build_char_bilstm_crf(dims, bilstm_layers=2, name=TWO_LAYER)
+def _build_two_layer(dims: architectures.ModelDimensions):
+    return architectures.build_char_bilstm_crf(dims, bilstm_layers=2, name=TWO_LAYER)
 
 
 def register_two_layer() -> None:
-    if TWO_LAYER in models.REGISTRY:
+    if TWO_LAYER in architectures.REGISTRY:
         return
-    base = models.get_definition(MODEL)
-    models.register(models.ModelDefinition(
+    base = architectures.get_definition(MODEL)
+    architectures.register(architectures.ModelDefinition(
         name=TWO_LAYER, description="char_bilstm_crf with two stacked BiLSTM(128) (bench experiment)",
         build=_build_two_layer, target_encoding=base.target_encoding, default_max_len=base.default_max_len,
         default_embedding_dim=base.default_embedding_dim, train_defaults=dict(base.train_defaults),
@@ -56,8 +60,8 @@ def register_two_layer() -> None:
 
 
 def score(run_dir: Path, test) -> dict:
-    result = evaluation.evaluate_folder(run_dir, test, write=False, measure_speed=False)
-    history = runs.RunFolder(run_dir).read_json(runs.HISTORY_FILE)
+    result = run_scoring.evaluate_folder(run_dir, test, write=False, measure_speed=False)
+    history = run_folder.RunFolder(run_dir).read_json(run_folder.HISTORY_FILE)
     validation = history.get("history", {}).get("val_entity_f1") or []
     return {"run": run_dir.name, "entity_f1": result.metrics["entity_f1"], "epochs": history["epochs_trained"],
             "training_time_s": history["training_time_s"], "best_val_entity_f1": max(validation, default=None),
@@ -87,7 +91,7 @@ def ensemble_entity_f1(run_dirs: list[Path], test) -> float:
             padded[index, : len(row)] = row
         paths = decoding.crf_viterbi_batch(padded, lengths, transitions, start, end, allowed, start_allowed)
         predicted += [[names[tag] for tag in path] for path in paths]
-    return metrics.entity_f1([sentence.tags for sentence in test], predicted)
+    return scoring.entity_f1([sentence.tags for sentence in test], predicted)
 
 
 def learning_curve_extrapolation(points: list[tuple[int, float]], target: float) -> dict | None:
@@ -186,7 +190,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     agreement = explore.duplicate_agreement(corpus.sentences)
     report = {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "command": "python bench/f1_gap.py " + " ".join(sys.argv[1:]), "machine": runs.machine_description(),
+              "command": "python bench/f1_gap.py " + " ".join(sys.argv[1:]), "machine": run_folder.machine_description(),
               "corpus": {"file": corpus_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)},
               "seed": args.seed, "splits": {k: len(v) for k, v in splits.items()},
               "annotation_consistency": {"pairs": agreement.pairs, "identical": agreement.identical,
@@ -203,7 +207,7 @@ def main() -> int:
 
     def train_and_score(model: str, max_sentences: int | None) -> dict:
         # The form's settings for this corpus: the model's own defaults on GMB, small batches on a small corpus.
-        suggested = training.suggested_config(model, str(corpus_path), len(corpus.sentences))
+        suggested = suggested_config(model, str(corpus_path), len(corpus.sentences))
         config = dataclasses.replace(suggested, seed=args.seed, bucketed=True, max_train_sentences=max_sentences,
                                      epochs=args.epochs or suggested.epochs)
         run_dir = find_or_train(store, workdir, corpus, config, args.reuse)

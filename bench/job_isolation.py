@@ -6,7 +6,7 @@ Streamlit ends every script run, fragment polls included, with ``gc.collect(2)``
 and ``keras.backend.clear_session()``. The Training page polls a running job, so
 those calls repeat every second or two in the server process for as long as a
 job trains. This script trains the same sample ``model2`` job through
-``ner_core.jobs.JobRunner`` four ways, alternating, and reports medians:
+``ner_core.training.jobs.JobRunner`` four ways, alternating, and reports medians:
 
 * ``thread``/``process`` isolation with nothing else happening in the parent;
 * ``thread``/``process`` isolation with a "poller" thread in the parent running
@@ -37,8 +37,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from ner_core import jobs, runs, training  # noqa: E402
 from ner_core.store import Store  # noqa: E402
+from ner_core.training import jobs, run_folder
+from ner_core.training.config import TrainConfig, sample_config  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WAYS = [("thread", False), ("process", False), ("thread", True), ("process", True)]
@@ -51,7 +52,7 @@ def poll_like_streamlit(stop: threading.Event, every_s: float, counter: list[int
         counter[0] += 1
 
 
-def one_job(isolation: str, polling: bool, poll_s: float, config: training.TrainConfig, scratch: Path) -> dict:
+def one_job(isolation: str, polling: bool, poll_s: float, config: TrainConfig, scratch: Path) -> dict:
     store = Store(f"sqlite:///{scratch / f'{isolation}-{time.monotonic_ns()}.db'}")
     runner = jobs.JobRunner(store, scratch / "models", isolation=isolation)
     stop, polls = threading.Event(), [0]
@@ -78,7 +79,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
     # A fixed number of epochs (no early stopping) so every way does the same work.
-    config = training.sample_config("model2", epochs=args.epochs, early_stopping=False)
+    config = sample_config("model2", epochs=args.epochs, early_stopping=False)
     scratch = Path(tempfile.mkdtemp(prefix="job-isolation-"))
     measured = []
     for repetition in range(args.repetitions):
@@ -95,7 +96,7 @@ def main() -> int:
     ratio = median("thread", True) / median("process", True)
     report = {
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": runs.machine_description(),
+        "machine": run_folder.machine_description(),
         "command": f".venv/bin/python bench/job_isolation.py --repetitions {args.repetitions} --poll-s {args.poll_s} "
                    f"--epochs {args.epochs}",
         "job": f"model2 on the bundled sample, {args.epochs} epochs, batch {config.batch_size}",

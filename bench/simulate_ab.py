@@ -26,10 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ner_core import data, routing, runs, training  # noqa: E402
-from ner_core.inference import Predictor  # noqa: E402
-from ner_core.settings import SAMPLE_DATA_PATH, Settings  # noqa: E402
+from ner_core.corpus import reading, splitting
+from ner_core.serving.predictor import Predictor  # noqa: E402
+from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402
 from ner_core.store import Store  # noqa: E402
+from ner_core.traffic import ab_statistics, experiment, simulator
+from ner_core.training import loop, run_folder
+from ner_core.training.config import TrainConfig  # noqa: E402
 
 WEIGHTS = {"model2": 0.90, "baseline": 0.08, "advanced": 0.02}
 
@@ -49,8 +52,8 @@ def pick_runs(workdir: Path) -> tuple[dict, str]:
     store = Store(f"sqlite:///{scratch / 'runs.db'}")
     chosen = {}
     for name in WEIGHTS:
-        config = training.TrainConfig(model=name, epochs=1, embedding_dim=16, dataset=str(SAMPLE_DATA_PATH), bucketed=True)
-        result = training.train(config, models_dir=scratch / "models", store=store)
+        config = TrainConfig(model=name, epochs=1, embedding_dim=16, dataset=str(SAMPLE_DATA_PATH), bucketed=True)
+        result = loop.train(config, models_dir=scratch / "models", store=store)
         chosen[name] = store.get_run(result.run_id)
     return chosen, str(SAMPLE_DATA_PATH)
 
@@ -64,28 +67,28 @@ def main() -> int:
     args = parser.parse_args()
 
     chosen, dataset = pick_runs(Path(args.workdir))
-    corpus = data.load_corpus(dataset)
+    corpus = reading.load_corpus(dataset)
     seed = int(chosen["model2"].config.get("seed", 42))
-    test = data.split_corpus(corpus.sentences, seed=seed).test
+    test = splitting.split_corpus(corpus.sentences, seed=seed).test
     predictors = {name: Predictor.load(run.run_dir) for name, run in chosen.items()}
-    arms = [routing.arm_from_run(run, weight=WEIGHTS[name], name=name) for name, run in chosen.items()]
+    arms = [experiment.arm_from_run(run, weight=WEIGHTS[name], name=name) for name, run in chosen.items()]
     log_store = Store(f"sqlite:///{Path(tempfile.mkdtemp(prefix='ab-log-')) / 'log.db'}")
 
     timings = {}
     for label, count in (("baseline", args.baseline_requests), ("target", args.requests)):
-        config = routing.SimulationConfig(arms=arms, requests=count, arrival_rate_per_s=50.0, seed=1)
+        config = experiment.SimulationConfig(arms=arms, requests=count, arrival_rate_per_s=50.0, seed=1)
         started = time.perf_counter()
-        result = routing.simulate(config, predictors, test, store=log_store)
+        result = simulator.simulate(config, predictors, test, store=log_store)
         wall = time.perf_counter() - started
         logged = log_store.count_predictions(simulation_id=result.simulation_id)
         timings[label] = {"requests": count, "wall_s": wall, "rows_logged": logged,
                           "observed_split": result.observed_counts("chosen_arm"),
-                          "srm_p_value": routing.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)}
+                          "srm_p_value": ab_statistics.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)}
         print(f"{count:,} requests: {wall:.1f}s wall, {logged:,} rows logged", flush=True)
     report = {
         "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python bench/simulate_ab.py " + " ".join(sys.argv[1:]),
-        "machine": runs.machine_description(), "load_average_start": os.getloadavg()[0],
+        "machine": run_folder.machine_description(), "load_average_start": os.getloadavg()[0],
         "dataset": Path(dataset).name, "test_sentences": len(test),
         "arms": {arm.name: {"run": arm.run_id, "weight": arm.weight} for arm in arms},
         "timings": timings,

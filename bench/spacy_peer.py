@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ner_core import metrics, tags as tagging
+from ner_core.corpus import tags as tagging
+from ner_core.evaluation import scoring
 
 
 def _docbin(nlp, sentences, path: Path) -> None:
@@ -75,7 +76,7 @@ def run(splits, *, steps: int, workdir: Path, latency_sentences: int, reuse: boo
     docs = list(nlp.pipe(Doc(nlp.vocab, words=list(s.words)) for s in test))
     batch_seconds = time.perf_counter() - begin
     predicted = [tagging.repair_iob2(_doc_tags(doc)) for doc in docs]
-    evaluation = metrics.evaluate_tags([s.tags for s in test], predicted)
+    evaluation = scoring.evaluate_tags([s.tags for s in test], predicted)
     real_tokens = sum(len(s.words) for s in test)
     return {
         "tool": f"spaCy {spacy.__version__} ner, efficiency config, no vectors, {steps} steps",

@@ -3,7 +3,7 @@
     NER_CORPUS_PATH=../shared/datasets/gmb/ner_dataset.csv.zip .venv/bin/python bench/train_gmb.py
     # options: --models baseline advanced model2  --bucketed/--padded  --epochs N (cap)  --out bench/results/gmb_models
 
-Fixed seed and the 60/20/20 split of ner_core.data. Writes ``<out>.json`` and
+Fixed seed and the 60/20/20 split of ner_core.corpus.splitting. Writes ``<out>.json`` and
 ``<out>.md`` after every model, so a long run leaves results as it goes.
 Timing numbers carry the machine they were measured on; the machine is shared,
 so treat absolute seconds as indicative and compare models within one run.
@@ -24,8 +24,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.workspace import open_workspace  # noqa: E402
-from ner_core import metrics, runs, training  # noqa: E402
 from ner_core.errors import NerError  # noqa: E402
+from ner_core.evaluation import metric_registry
+from ner_core.training import callbacks, loop, run_folder
+from ner_core.training.config import TrainConfig  # noqa: E402
 
 
 def markdown(report: dict) -> str:
@@ -41,11 +43,11 @@ def markdown(report: dict) -> str:
         lines += ["## The 23 metrics (test split)", "", "| metric | better | " + " | ".join(names) + " |",
                   "|---|---|" + "---|" * len(names)]
         table = {name: results[name]["metrics"] for name in names}
-        best = metrics.best_run_per_metric(table)
-        for spec in metrics.METRICS:
+        best = metric_registry.best_run_per_metric(table)
+        for spec in metric_registry.METRICS:
             cells = []
             for name in names:
-                value = metrics.format_metric(spec.key, table[name].get(spec.key))
+                value = metric_registry.format_metric(spec.key, table[name].get(spec.key))
                 cells.append(f"**{value}**" if best.get(spec.key) == name and len(names) > 1 else value)
             lines.append(f"| {spec.name} | {'higher' if spec.higher_is_better else 'lower'} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -82,25 +84,25 @@ def main() -> int:
         "models": args.models, "seed": args.seed,
         "corpus": {"source": Path(corpus.source).name, "sha256": corpus.sha256, "sentences": len(corpus.sentences),
                    "splits": {name: len(part) for name, part in splits.items()}},
-        "machine": runs.machine_description(),
+        "machine": run_folder.machine_description(),
         "results": {},
     }
     for name in args.models:
-        config = training.TrainConfig(model=name, seed=args.seed, epochs=args.epochs, dataset=str(corpus_path),
+        config = TrainConfig(model=name, seed=args.seed, epochs=args.epochs, dataset=str(corpus_path),
                                       bucketed=not args.padded, decoding=args.decoding)
         started = time.perf_counter()
 
-        def progress(event: training.ProgressEvent, name=name) -> None:
+        def progress(event: callbacks.ProgressEvent, name=name) -> None:
             if event.kind == "epoch_end":
                 logs = " ".join(f"{k}={v:.4f}" for k, v in event.logs.items())
                 print(f"[{name}] epoch {event.epoch}/{event.epochs} {logs} ({event.elapsed_s:.0f}s)", flush=True)
 
         try:
-            result = training.train(config, models_dir=workdir / "models", store=store, corpus=corpus, progress=progress)
+            result = loop.train(config, models_dir=workdir / "models", store=store, corpus=corpus, progress=progress)
         except NerError as exc:
             print(f"[{name}] failed: {exc}", file=sys.stderr)
             continue
-        evaluation_payload = json.loads((result.run_dir / runs.EVALUATION_FILE).read_text())
+        evaluation_payload = json.loads((result.run_dir / run_folder.EVALUATION_FILE).read_text())
         per_type = evaluation_payload["evaluation"]["per_type"]
         report["results"][name] = {
             "run_id": result.run_id, "config": result.config.to_dict(), "metrics": result.metrics,

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ner_core import data
+from ner_core.corpus import annotated, reading, splitting
 from ner_core.settings import Settings
 from ner_core.store import Store
 
@@ -16,8 +16,8 @@ class BenchWorkspace:
     corpus_path: Path
     workdir: Path  # trained runs and bench.db; reused across benchmark runs with --reuse
     store: Store
-    corpus: data.Corpus
-    splits: data.DatasetSplits
+    corpus: annotated.Corpus
+    splits: annotated.DatasetSplits
 
 
 def open_workspace(workdir: str | Path, seed: int) -> BenchWorkspace | None:
@@ -28,6 +28,6 @@ def open_workspace(workdir: str | Path, seed: int) -> BenchWorkspace | None:
         return None
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    corpus = data.load_corpus(corpus_path)
+    corpus = reading.load_corpus(corpus_path)
     return BenchWorkspace(corpus_path=corpus_path, workdir=workdir, store=Store(f"sqlite:///{workdir / 'bench.db'}"),
-                          corpus=corpus, splits=data.split_corpus(corpus.sentences, seed=seed))
+                          corpus=corpus, splits=splitting.split_corpus(corpus.sentences, seed=seed))

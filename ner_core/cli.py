@@ -34,11 +34,11 @@ def _store():
 
 
 def cmd_data_inspect(args) -> int:
-    from ner_core import data
+    from ner_core.corpus import reading, splitting, statistics
 
-    corpus = data.inspect_corpus(args.path, repair_iob=args.repair_iob, format=args.format)
-    splits = data.split_corpus(corpus.sentences, seed=args.seed)
-    stats = data.corpus_statistics(corpus.sentences, splits)
+    corpus = reading.inspect_corpus(args.path, repair_iob=args.repair_iob, format=args.format)
+    splits = splitting.split_corpus(corpus.sentences, seed=args.seed)
+    stats = statistics.corpus_statistics(corpus.sentences, splits)
     if args.json:
         print(json.dumps({"source": corpus.source, "sha256": corpus.sha256, "format": corpus.format,
                           "encoding": corpus.encoding, "findings": corpus.report.to_records(),
@@ -71,12 +71,13 @@ def cmd_data_inspect(args) -> int:
 
 def cmd_data_encode(args) -> int:
     """Write the encoded splits a model would train on, for inspection or other tools."""
-    from ner_core import data, encoding
-    from ner_core.models import get_definition
+    from ner_core.corpus import reading, splitting
+    from ner_core.modeling import encoding
+    from ner_core.modeling.architectures import get_definition
 
     definition = get_definition(args.model)
-    corpus = data.load_corpus(args.path, repair_iob=args.repair_iob)
-    splits = data.split_corpus(corpus.sentences, seed=args.seed)
+    corpus = reading.load_corpus(args.path, repair_iob=args.repair_iob)
+    splits = splitting.split_corpus(corpus.sentences, seed=args.seed)
     max_len = args.max_len or definition.default_max_len
     words = encoding.build_word_vocabulary(splits.train, args.min_freq)
     tags = encoding.build_tag_vocabulary(corpus.tag_names)
@@ -97,7 +98,7 @@ def cmd_data_encode(args) -> int:
 
 
 def _train_config(args):
-    from ner_core.training import TrainConfig
+    from ner_core.training.config import TrainConfig
 
     return TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                        max_len=args.max_len, embedding_dim=args.embedding_dim, patience=args.patience, seed=args.seed,
@@ -107,16 +108,17 @@ def _train_config(args):
 
 
 def cmd_train(args) -> int:
-    from ner_core import metrics, training
+    from ner_core.corpus import reading
+    from ner_core.evaluation import metric_registry
+    from ner_core.training import callbacks, loop
 
-    from ner_core import data
 
     config = _train_config(args)
     settings = _settings()
     # Validate the data before anything is written, so bad input leaves the disk as it was.
-    corpus = data.load_corpus(config.dataset or settings.default_dataset, repair_iob=config.repair_iob)
+    corpus = reading.load_corpus(config.dataset or settings.default_dataset, repair_iob=config.repair_iob)
 
-    def report(event: training.ProgressEvent) -> None:
+    def report(event: callbacks.ProgressEvent) -> None:
         if event.kind == "epoch_end":
             logs = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1"))
             eta = f"  eta {event.eta_s:.0f}s" if event.eta_s is not None else ""
@@ -124,47 +126,50 @@ def cmd_train(args) -> int:
         elif event.kind in ("started", "evaluating", "finished"):
             print(event.message, flush=True)
 
-    result = training.train(config, models_dir=settings.models_dir, store=_store(), corpus=corpus, progress=report)
+    result = loop.train(config, models_dir=settings.models_dir, store=_store(), corpus=corpus, progress=report)
     print(f"run {result.run_id}: {result.epochs_trained} epochs in {result.training_time_s:.1f}s -> {result.run_dir}")
     for key in ("entity_f1", "entity_precision", "entity_recall", "token_accuracy", "latency_p50_ms"):
         if key in result.metrics:
-            print(f"  {metrics.metric_spec(key).name:28} {metrics.format_metric(key, result.metrics[key])}")
+            print(f"  {metric_registry.metric_spec(key).name:28} {metric_registry.format_metric(key, result.metrics[key])}")
     return 0
 
 
 def _resolve_run(run: str):
     """A run id, a run folder path, or a model name (its latest completed run)."""
-    from ner_core import models, runs
+    from ner_core.modeling import architectures
+    from ner_core.training import run_folder
 
     settings = _settings()
-    if run in models.REGISTRY:
+    if run in architectures.REGISTRY:
         completed = [r for r in _store().list_runs(status="completed", model_name=run) if r.run_dir and Path(r.run_dir).is_dir()]
         if not completed:
             raise RunNotFoundError(f"no completed run of model {run!r}; train one with `python -m ner_core train --model {run}`.")
-        return runs.RunFolder(Path(completed[0].run_dir))
-    return runs.resolve_run_folder(settings.models_dir, run)
+        return run_folder.RunFolder(Path(completed[0].run_dir))
+    return run_folder.resolve_run_folder(settings.models_dir, run)
 
 
 def cmd_evaluate(args) -> int:
-    from ner_core import data, evaluation, metrics, runs
+    from ner_core.corpus import reading, splitting
+    from ner_core.evaluation import metric_registry, run_scoring
+    from ner_core.training import run_folder
 
     folder = _resolve_run(args.run)
-    config = folder.read_json(runs.CONFIG_FILE)
+    config = folder.read_json(run_folder.CONFIG_FILE)
     dataset = args.data or config["dataset"]["source"]
     train_config = config.get("train_config", {})
-    corpus = data.load_corpus(dataset, repair_iob=bool(train_config.get("repair_iob")))
+    corpus = reading.load_corpus(dataset, repair_iob=bool(train_config.get("repair_iob")))
     if corpus.sha256 != config["dataset"]["sha256"] and not args.data:
         raise NerError(f"{dataset} changed since run {folder.run_id} was trained; pass --data to evaluate on it anyway.")
-    splits = data.split_corpus(corpus.sentences, seed=int(train_config.get("seed", 42)))
-    result = evaluation.evaluate_folder(folder, splits.test, decoding=args.decoding, write=args.decoding is None)
+    splits = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", 42)))
+    result = run_scoring.evaluate_folder(folder, splits.test, decoding=args.decoding, write=args.decoding is None)
     if args.decoding is None:
         try:
             _store().update_run(folder.run_id, metrics=result.metrics)
         except RunNotFoundError:
             pass
     print(f"run {folder.run_id} on {len(splits.test):,} test sentences, decoding {result.decoding}")
-    for spec in metrics.METRICS:
-        print(f"  {spec.name:30} {metrics.format_metric(spec.key, result.metrics.get(spec.key)):>14}  ({'higher' if spec.higher_is_better else 'lower'} is better)")
+    for spec in metric_registry.METRICS:
+        print(f"  {spec.name:30} {metric_registry.format_metric(spec.key, result.metrics.get(spec.key)):>14}  ({'higher' if spec.higher_is_better else 'lower'} is better)")
     return 0
 
 
@@ -172,7 +177,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from ner_core.inference import Predictor
+    from ner_core.serving.predictor import Predictor
 
     text = sys.stdin.read() if args.text == "-" else args.text
     folder = _resolve_run(args.run)
@@ -182,7 +187,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from ner_core import metrics
+    from ner_core.evaluation import metric_registry
 
     rows = [r for r in _store().list_runs(status="completed") if r.metrics]
     if args.runs:
@@ -191,7 +196,7 @@ def cmd_compare(args) -> int:
         print("no completed runs yet; train one with `python -m ner_core train --model model2`.")
         return 0
     table = {r.id: r.metrics for r in rows}
-    best = metrics.best_run_per_metric(table)
+    best = metric_registry.best_run_per_metric(table)
     if args.format == "json":
         print(json.dumps(table, indent=2))
         return 0
@@ -200,16 +205,16 @@ def cmd_compare(args) -> int:
 
         writer = csv.writer(sys.stdout)
         writer.writerow(["metric", "direction", *table])
-        for spec in metrics.METRICS:
+        for spec in metric_registry.METRICS:
             writer.writerow([spec.key, "higher" if spec.higher_is_better else "lower", *[table[r].get(spec.key, "") for r in table]])
         return 0
     ids = list(table)
     width = max(14, *(len(i) for i in ids))
     print(f"{'metric':32} {'better':6} " + " ".join(f"{i:>{width}}" for i in ids))
-    for spec in metrics.METRICS:
+    for spec in metric_registry.METRICS:
         cells = []
         for run_id in ids:
-            value = metrics.format_metric(spec.key, table[run_id].get(spec.key))
+            value = metric_registry.format_metric(spec.key, table[run_id].get(spec.key))
             cells.append(f"{value + (' *' if best.get(spec.key) == run_id and len(ids) > 1 else ''):>{width}}")
         print(f"{spec.name:32} {'higher' if spec.higher_is_better else 'lower':6} " + " ".join(cells))
     if len(ids) > 1:
@@ -218,9 +223,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_models(_args) -> int:
-    from ner_core import models
+    from ner_core.modeling import architectures
 
-    for definition in models.REGISTRY.values():
+    for definition in architectures.REGISTRY.values():
         print(f"{definition.name:10} {definition.description}")
     return 0
 
@@ -252,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--repair-iob", action="store_true")
     encode.set_defaults(handler=cmd_data_encode)
 
-    from ner_core.models import model_names
+    from ner_core.modeling.architectures import model_names
 
     train = commands.add_parser("train", help="train a model and record the run")
     train.add_argument("--model", required=True, choices=model_names())

@@ -6,8 +6,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from ner_core import routing, training
 from ner_core.errors import NerError
+from ner_core.traffic import ab_statistics, experiment, replay, routing, simulator
+from ner_core.training import loop
+from ner_core.training.config import TrainConfig
 from ui import util
 
 KEY = "ab_traffic"
@@ -23,7 +25,7 @@ LOG_COLUMNS = ["id", "simulated_time_s", "arm", "run_id", "latency_ms", "error",
 def test_sentences(run_id: str, config_json: str) -> list:
     """The labelled test split of a run's dataset, rebuilt from its config (``config_json`` keys the cache)."""
     run = util.get_store().get_run(run_id)
-    _, splits = training.prepare_splits(training.TrainConfig.from_dict(run.config))
+    _, splits = loop.prepare_splits(TrainConfig.from_dict(run.config))
     return list(splits.test)
 
 
@@ -35,13 +37,13 @@ def log_rows(database_url: str, simulation_id: str, count: int) -> list[dict]:
 
 @st.cache_data(show_spinner="Bootstrapping entity F1...", max_entries=8)
 def quality_by_arm(requests: pd.DataFrame) -> pd.DataFrame:
-    return routing.entity_f1_by_arm(requests, n_boot=1000)
+    return ab_statistics.entity_f1_by_arm(requests, n_boot=1000)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def f1_difference(requests: pd.DataFrame, arm_a: str, arm_b: str) -> tuple[float, float, float, float]:
-    return routing.f1_difference_test(routing.per_request_counts(requests, arm_a),
-                                      routing.per_request_counts(requests, arm_b), n_boot=1000)
+    return ab_statistics.f1_difference_test(ab_statistics.per_request_counts(requests, arm_a),
+                                      ab_statistics.per_request_counts(requests, arm_b), n_boot=1000)
 
 
 def default_arms(runs) -> list[dict]:
@@ -51,7 +53,7 @@ def default_arms(runs) -> list[dict]:
     for run in runs:  # newest first
         latest.setdefault(run.model_name, run)
     arms = [{"name": model, "run": latest[model], "weight": share * 100}
-            for model, share in routing.DEFAULT_WEIGHTS.items() if model in latest]
+            for model, share in experiment.DEFAULT_WEIGHTS.items() if model in latest]
     if len(arms) >= 2:
         return arms
     if len(runs) >= 2:
@@ -66,7 +68,7 @@ def default_arms(runs) -> list[dict]:
 # --------------------------------------------------------------------------- configuration
 
 
-def arm_inputs(runs) -> list[tuple[routing.Arm, object]]:
+def arm_inputs(runs) -> list[tuple[experiment.Arm, object]]:
     """One row of inputs per arm; returns each arm with its run."""
     defaults = default_arms(runs)
     count = st.number_input("Arms", min_value=1, max_value=MAX_ARMS, value=len(defaults), key=f"{KEY}_arm_count")
@@ -86,13 +88,13 @@ def arm_inputs(runs) -> list[tuple[routing.Arm, object]]:
                                       key=f"{KEY}_arm{i}_error", label_visibility="collapsed")
         delay = cells[4].number_input("added latency", min_value=0.0, max_value=60_000.0, value=0.0, step=10.0,
                                       key=f"{KEY}_arm{i}_latency", label_visibility="collapsed")
-        arm = routing.arm_from_run(run, weight=weight, name=name.strip(), error_probability=error, added_latency_ms=delay)
+        arm = experiment.arm_from_run(run, weight=weight, name=name.strip(), error_probability=error, added_latency_ms=delay)
         arms.append((arm, run))
     return arms
 
 
 def strategy_inputs() -> dict:
-    strategy = st.radio("Routing strategy", routing.STRATEGIES, horizontal=True, key=f"{KEY}_strategy",
+    strategy = st.radio("Routing strategy", experiment.STRATEGIES, horizontal=True, key=f"{KEY}_strategy",
                         format_func={"weighted": "weighted split", "rules": "rules on measured latency and F1"}.get)
     if strategy == "weighted":
         return {"strategy": strategy}
@@ -109,7 +111,7 @@ def strategy_inputs() -> dict:
             "min_entity_f1": min_f1 if use_f1 else None}
 
 
-def simulation_inputs(arms: list[routing.Arm]) -> dict:
+def simulation_inputs(arms: list[experiment.Arm]) -> dict:
     cells = st.columns(3)
     requests = cells[0].number_input("Requests", min_value=1, max_value=100_000, value=1000, step=100, key=f"{KEY}_requests")
     rate = cells[1].number_input("Arrival rate (requests/s)", min_value=0.01, value=20.0, key=f"{KEY}_rate")
@@ -118,13 +120,13 @@ def simulation_inputs(arms: list[routing.Arm]) -> dict:
     threshold = cells[0].number_input("Breaker opens after consecutive failures", min_value=1, value=5, key=f"{KEY}_threshold")
     reset = cells[1].number_input("Breaker half-opens after (simulated s)", min_value=0.1, value=60.0, key=f"{KEY}_reset")
     names = [arm.name for arm in arms]
-    default_fallback = next((arm.name for arm in arms if arm.model_name == routing.BASELINE_MODEL), names[0])
+    default_fallback = next((arm.name for arm in arms if arm.model_name == experiment.BASELINE_MODEL), names[0])
     fallback = cells[2].selectbox("Fallback arm", names, index=names.index(default_fallback), key=f"{KEY}_fallback")
     return {"requests": int(requests), "arrival_rate_per_s": float(rate), "seed": int(seed),
             "breaker_failure_threshold": int(threshold), "breaker_reset_s": float(reset), "fallback_arm": fallback}
 
 
-def visualize_plan(config: routing.SimulationConfig) -> None:
+def visualize_plan(config: experiment.SimulationConfig) -> None:
     """The arms' measured facts and the split the router will aim for, before anything runs."""
     planned = routing.Router(config).planned_split()
     st.dataframe(pd.DataFrame([{
@@ -135,12 +137,12 @@ def visualize_plan(config: routing.SimulationConfig) -> None:
         column_config={"planned share": st.column_config.NumberColumn(format="percent")})
 
 
-def run_simulation(config: routing.SimulationConfig, arm_runs: list, store) -> routing.SimulationResult:
+def run_simulation(config: experiment.SimulationConfig, arm_runs: list, store) -> simulator.SimulationResult:
     first_run = arm_runs[0]
     sentences = test_sentences(first_run.id, first_run.config_json)
     predictors = {arm.name: util.get_predictor(run.run_dir) for arm, run in zip(config.arms, arm_runs)}
     bar = st.progress(0.0, text="Measuring each arm's latency...")
-    result = routing.simulate(config, predictors, sentences, store=store,
+    result = simulator.simulate(config, predictors, sentences, store=store,
                               progress=lambda done, total: bar.progress(done / total, text=f"{done:,} / {total:,} requests"))
     bar.empty()
     st.session_state.setdefault(RESULTS_STATE, {})[result.simulation_id] = result
@@ -153,7 +155,7 @@ def visualize_setup(runs, store) -> None:
     arms = [arm for arm, _ in arm_runs]
     options = strategy_inputs()
     try:
-        config = routing.SimulationConfig(arms=arms, **options, **simulation_inputs(arms))
+        config = experiment.SimulationConfig(arms=arms, **options, **simulation_inputs(arms))
     except NerError as exc:
         util.show_error(exc)
         return
@@ -177,7 +179,7 @@ def visualize_setup(runs, store) -> None:
 # --------------------------------------------------------------------------- results
 
 
-def choose_simulation(store) -> routing.SimulationResult | None:
+def choose_simulation(store) -> simulator.SimulationResult | None:
     summaries = store.simulation_summaries()
     if not summaries:
         return None
@@ -193,10 +195,10 @@ def choose_simulation(store) -> routing.SimulationResult | None:
         return in_session
     st.caption("A simulation from an earlier session, rebuilt from the prediction log: its planned split was not "
                "logged, so there is no sample-ratio test, and breaker states are those its requests saw.")
-    return routing.result_from_log(chosen, log_rows(store.url, chosen, counts[chosen]))
+    return replay.result_from_log(chosen, log_rows(store.url, chosen, counts[chosen]))
 
 
-def visualize_split(result: routing.SimulationResult) -> None:
+def visualize_split(result: simulator.SimulationResult) -> None:
     requests = result.requests
     arms = sorted(set(result.planned_weights) | set(requests["arm"]) | set(requests["chosen_arm"]))
     chosen, served = requests["chosen_arm"].value_counts(), requests["arm"].value_counts()
@@ -213,7 +215,7 @@ def visualize_split(result: routing.SimulationResult) -> None:
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"planned share": percent, "picked share": percent, "served share": percent})
     if result.planned_weights:
-        p_value = routing.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)
+        p_value = ab_statistics.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)
         st.metric("Sample-ratio mismatch p-value (chi-square, router picks vs plan)", f"{p_value:.4f}")
         if p_value < 0.001:
             st.warning("The router's picks differ from the planned split more than chance explains (p < 0.001).")
@@ -225,31 +227,31 @@ def visualize_split(result: routing.SimulationResult) -> None:
     st.plotly_chart(px.bar(long, x="arm", y="share", color="split", barmode="group"), width="stretch")
 
 
-def visualize_latency(result: routing.SimulationResult) -> None:
-    st.dataframe(routing.latency_percentiles(result).reset_index(), hide_index=True, width="stretch")
+def visualize_latency(result: simulator.SimulationResult) -> None:
+    st.dataframe(ab_statistics.latency_percentiles(result).reset_index(), hide_index=True, width="stretch")
     duration = float(result.requests["time_s"].max() or 1.0)
     cells = st.columns(2)
     bucket = cells[0].number_input("Time bucket (simulated s)", min_value=0.1, value=max(1.0, round(duration / 20, 1)),
                                    key=f"{KEY}_bucket")
     percentile = cells[1].radio("Percentile", ["p50", "p95", "p99"], index=1, horizontal=True, key=f"{KEY}_percentile")
-    over_time = routing.latency_over_time(result, bucket)
+    over_time = ab_statistics.latency_over_time(result, bucket)
     if not over_time.empty:
         st.plotly_chart(px.line(over_time, x="time_s", y=percentile, color="arm", markers=True,
                                 labels={"time_s": "simulated time (s)", percentile: f"latency {percentile} (ms)"}),
                         width="stretch")
-    errors = routing.error_rates(result)
+    errors = ab_statistics.error_rates(result)
     failed = result.requests[result.requests["error"].astype(bool)]
     st.dataframe(pd.DataFrame({
         "arm": list(errors),
         "error rate": list(errors.values()),
-        "injected faults": [int(((failed["arm"] == arm) & (failed["error_message"] == routing.INJECTED_FAULT)).sum())
+        "injected faults": [int(((failed["arm"] == arm) & (failed["error_message"] == experiment.INJECTED_FAULT)).sum())
                             for arm in errors],
         "rejected (breaker open)": [int(((failed["arm"] == arm) & failed["error_message"].str.startswith("rejected")).sum())
                                     for arm in errors],
     }), hide_index=True, width="stretch", column_config={"error rate": st.column_config.NumberColumn(format="percent")})
 
 
-def visualize_quality(result: routing.SimulationResult) -> None:
+def visualize_quality(result: simulator.SimulationResult) -> None:
     quality = quality_by_arm(result.requests)
     st.dataframe(quality.reset_index(), hide_index=True, width="stretch")
     st.caption("Micro entity F1 of each serving arm against the gold tags, with a 95% bootstrap interval over "
@@ -269,8 +271,8 @@ def visualize_quality(result: routing.SimulationResult) -> None:
     st.caption(f"95% interval of the difference: [{low:+.4f}, {high:+.4f}]; independent bootstraps of the two arms.")
 
 
-def visualize_breakers(result: routing.SimulationResult) -> None:
-    timeline = routing.breaker_timeline_frame(result)
+def visualize_breakers(result: simulator.SimulationResult) -> None:
+    timeline = replay.breaker_timeline_frame(result)
     if timeline.empty:
         st.info("No breaker timeline for this simulation.")
         return
@@ -289,7 +291,7 @@ def visualize_breakers(result: routing.SimulationResult) -> None:
         hide_index=True, width="stretch")
 
 
-def visualize_log(result: routing.SimulationResult, store) -> None:
+def visualize_log(result: simulator.SimulationResult, store) -> None:
     rows = log_rows(store.url, result.simulation_id, store.count_predictions(simulation_id=result.simulation_id))
     if not rows:
         st.info("Nothing of this simulation is in the prediction log.")

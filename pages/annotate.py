@@ -7,8 +7,10 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from ner_core import annotation, jobs, metrics, render
 from ner_core.errors import NerError
+from ner_core.evaluation import metric_registry
+from ner_core.training import jobs
+from ner_core.workbench import annotation, render
 from ui import util
 
 KEY = "annotate"
@@ -267,8 +269,8 @@ def visualize_comparison(parent, child) -> None:
     rows = annotation.compare_metrics(parent.metrics, child.metrics)
     table = pd.DataFrame({
         "metric": [row["metric"] for row in rows],
-        f"parent ({parent.id})": [metrics.format_metric(row["key"], row["parent"]) for row in rows],
-        f"retrained ({child.id})": [metrics.format_metric(row["key"], row["child"]) for row in rows],
+        f"parent ({parent.id})": [metric_registry.format_metric(row["key"], row["parent"]) for row in rows],
+        f"retrained ({child.id})": [metric_registry.format_metric(row["key"], row["child"]) for row in rows],
         "delta": ["n/a" if row["delta"] is None else f"{row['delta']:+.4f}" for row in rows],
     })
     st.dataframe(table, hide_index=True, width="stretch")

@@ -8,9 +8,10 @@ import pandas
 import plotly.express as px
 import streamlit as st
 
-from ner_core import data, datasets, explore, render
-from ner_core import tags as tagging
+from ner_core.corpus import annotated, reading, splitting, statistics, uploads
+from ner_core.corpus import tags as tagging
 from ner_core.errors import NerError
+from ner_core.workbench import explore, render
 from ui import util
 
 KEY = "data_explorer"
@@ -24,7 +25,7 @@ BROWSE_PAGE = 10
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _checksum(path: str, size: int, modified_ns: int) -> str:
-    return datasets.file_sha256(path)
+    return uploads.file_sha256(path)
 
 
 def checksum(path: str) -> str:
@@ -32,15 +33,15 @@ def checksum(path: str) -> str:
     return _checksum(path, stat.st_size, stat.st_mtime_ns)
 
 
-def findings_frame(report: data.ValidationReport) -> pandas.DataFrame:
+def findings_frame(report: annotated.ValidationReport) -> pandas.DataFrame:
     return pandas.DataFrame(report.to_records(), columns=["severity", "code", "sentence", "line", "message"])
 
 
 # cache_resource, not cache_data: the GMB corpus is a million tokens and cache_data
 # would unpickle a copy on every rerun. Pages only read it.
 @st.cache_resource(show_spinner=False, max_entries=3)
-def load_dataset(path: str, sha256: str, repair_iob: bool) -> data.Corpus:
-    return data.inspect_corpus(path, repair_iob=repair_iob)
+def load_dataset(path: str, sha256: str, repair_iob: bool) -> annotated.Corpus:
+    return reading.inspect_corpus(path, repair_iob=repair_iob)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -49,14 +50,14 @@ def summarise(path: str, sha256: str, repair_iob: bool) -> dict:
     sentences = corpus.sentences
     return {
         "report": findings_frame(corpus.report),
-        "statistics": data.corpus_statistics(sentences).to_dict(),
+        "statistics": statistics.corpus_statistics(sentences).to_dict(),
         "tags": explore.tag_distribution(sentences),
         "types": explore.entity_type_distribution(sentences),
         "lengths": explore.length_histogram(sentences),
         "top_entities": explore.top_entities(sentences, per_type=10),
         "pos_counts": explore.pos_by_tag(sentences),
         "pos_shares": explore.pos_by_tag(sentences, normalize=True),
-        "oov": explore.oov_by_split(data.split_corpus(sentences, seed=SPLIT_SEED)),
+        "oov": explore.oov_by_split(splitting.split_corpus(sentences, seed=SPLIT_SEED)),
         "agreement": explore.duplicate_agreement(sentences),
     }
 
@@ -71,7 +72,7 @@ def _store_upload(key: str) -> None:
     if uploaded is None:
         return
     try:
-        dataset = datasets.save_upload(uploaded.name, uploaded.getvalue(), util.settings().uploads_dir,
+        dataset = uploads.save_upload(uploaded.name, uploaded.getvalue(), util.settings().uploads_dir,
                                        util.get_store(), repair_iob=st.session_state.get(f"{key}_repair", False))
     except Exception as exc:  # noqa: BLE001 - kept and shown by visualize_upload_result
         st.session_state[f"{key}_upload_result"] = {"error": exc, "report": getattr(exc, "report", None)}
@@ -85,7 +86,7 @@ def _store_upload(key: str) -> None:
 def visualize_upload(*, key: str) -> None:
     with st.expander("Upload a corpus (GMB CSV or CoNLL)", expanded=f"{key}_upload_result" in st.session_state):
         st.file_uploader("Corpus file", type=UPLOAD_TYPES, key=f"{key}_upload", on_change=_store_upload, args=(key,),
-                         help=f"At most {data.MAX_CORPUS_BYTES // 2**20} MB. It is validated first and kept only "
+                         help=f"At most {reading.MAX_CORPUS_BYTES // 2**20} MB. It is validated first and kept only "
                               "when it has no errors; it stays selectable under its checksum.")
         result = st.session_state.get(f"{key}_upload_result")
         if result is None:
@@ -200,7 +201,7 @@ def visualize_oov(summary: dict, *, key: str) -> None:
                  column_config={"oov_rate": st.column_config.NumberColumn(format="percent")})
 
 
-def visualize_sentence_browser(corpus: data.Corpus, *, key: str) -> None:
+def visualize_sentence_browser(corpus: annotated.Corpus, *, key: str) -> None:
     left, right = st.columns([2, 1])
     word = left.text_input("Search for a word or phrase", key=f"{key}_search_word", placeholder="e.g. Paris")
     tag_options = [""] + tagging.entity_types(corpus.tag_names) + corpus.tag_names

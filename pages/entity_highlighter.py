@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ner_core import comparison, inference, render
 from ner_core.errors import NerError
+from ner_core.serving import predictor
+from ner_core.workbench import comparison, render
 from ui import util
 
 KEY = "entity_highlighter"
@@ -44,7 +45,7 @@ def visualize_entities(*, predictions: dict, runs_by_id: dict, key: str) -> None
     types = comparison.entity_types(list(predictions.values()))
     if types:
         st.markdown(render.legend(types), unsafe_allow_html=True)
-    fmt = st.selectbox("Download format", inference.OUTPUT_FORMATS, key=f"{key}_format")
+    fmt = st.selectbox("Download format", predictor.OUTPUT_FORMATS, key=f"{key}_format")
     for column, (run_id, prediction) in zip(st.columns(len(predictions)), predictions.items()):
         with column:
             st.markdown(f"**{util.run_label(runs_by_id[run_id])}**" if run_id in runs_by_id else f"**{run_id}**")
@@ -100,10 +101,10 @@ models_column, decoding_column, threshold_column = st.columns([3, 1, 1])
 chosen_ids = models_column.multiselect(f"Models (up to {MAX_MODELS}, side by side)", list(runs_by_id),
                                        default=list(runs_by_id)[:1], max_selections=MAX_MODELS,
                                        format_func=lambda i: util.run_label(runs_by_id[i]), key=f"{KEY}_runs")
-decoding = decoding_column.radio("Decoding", inference.DECODING_METHODS, key=f"{KEY}_decoding",
+decoding = decoding_column.radio("Decoding", predictor.DECODING_METHODS, key=f"{KEY}_decoding",
                                  help="argmax takes each token's best tag (stray I- repaired to B-); "
                                       "constrained finds the best valid IOB2 sequence.")
-threshold = threshold_column.slider("Low-confidence below", 0.0, 1.0, value=inference.LOW_CONFIDENCE, step=0.05,
+threshold = threshold_column.slider("Low-confidence below", 0.0, 1.0, value=predictor.LOW_CONFIDENCE, step=0.05,
                                     key=f"{KEY}_threshold")
 
 if not text.strip():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ner_core import metrics, models
+from ner_core.evaluation import metric_registry
+from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH
-from ner_core.training import sample_config
+from ner_core.training.config import sample_config
 from ui import util
 
 st.title("NER Workbench")
@@ -29,16 +30,16 @@ except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable er
 
 st.subheader("Registered models")
 rows = []
-for definition in models.REGISTRY.values():
+for definition in architectures.REGISTRY.values():
     latest = next((r for r in runs if r.model_name == definition.name), None)
     values = latest.metrics if latest else {}
     rows.append({
         "model": definition.name,
         "description": definition.description,
         "latest run": latest.id if latest else "-",
-        "entity F1": metrics.format_metric("entity_f1", values.get("entity_f1")) if latest else "-",
-        "token accuracy": metrics.format_metric("token_accuracy", values.get("token_accuracy")) if latest else "-",
-        "latency p50": metrics.format_metric("latency_p50_ms", values.get("latency_p50_ms")) if latest else "-",
+        "entity F1": metric_registry.format_metric("entity_f1", values.get("entity_f1")) if latest else "-",
+        "token accuracy": metric_registry.format_metric("token_accuracy", values.get("token_accuracy")) if latest else "-",
+        "latency p50": metric_registry.format_metric("latency_p50_ms", values.get("latency_p50_ms")) if latest else "-",
     })
 st.dataframe(rows, hide_index=True, width="stretch")
 
@@ -53,7 +54,7 @@ if not runs:
                  "(about a minute each on two cores, small batches so 250 sentences teach something); "
                  "training runs in the background.")
         if st.button("Train baseline, advanced and model2 on the sample", type="primary", key="home_train_defaults"):
-            for name in models.DEFAULT_MODELS:
+            for name in architectures.DEFAULT_MODELS:
                 runner.submit(sample_config(name), label=f"{name} on the sample")
             st.success("Queued three training jobs; see Training runs for progress.")
 elif active_jobs:

@@ -9,8 +9,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from ner_core import comparison, evaluation, inference, render, runs
 from ner_core.errors import ModelLoadError, NerError
+from ner_core.evaluation import held_out, run_scoring
+from ner_core.serving import predictor
+from ner_core.training import run_folder
+from ner_core.workbench import comparison, render
 from ui import util
 
 KEY = "model_comparison"
@@ -22,7 +25,7 @@ EXAMPLES_SHOWN = 10
 
 @st.cache_data(show_spinner="Rebuilding the run's test split...", max_entries=16)
 def cached_test_split(run_dir: str):
-    return comparison.test_split_for_run(run_dir)
+    return held_out.test_split_for_run(run_dir)
 
 
 @st.cache_data(show_spinner="Tagging the test split...", max_entries=16)
@@ -48,7 +51,7 @@ def load_evaluations(chosen: list) -> dict:
     found, missing = {}, []
     for run in chosen:
         try:
-            _, stored = evaluation.load_evaluation(runs.RunFolder(Path(run.run_dir)))
+            _, stored = run_scoring.load_evaluation(run_folder.RunFolder(Path(run.run_dir)))
         except (NerError, ValueError) as exc:
             st.warning(f"Run {run.id}: its evaluation file cannot be read ({exc}).")
             continue
@@ -262,7 +265,7 @@ if not chosen_ids:
     st.stop()
 chosen = [runs_by_id[i] for i in chosen_ids]
 st.caption("Decoding of the stored metrics: " + ", ".join(f"{run.id}: {run_decoding(run)}" for run in chosen)
-           + f" (choices: {', '.join(inference.DECODING_METHODS)}).")
+           + f" (choices: {', '.join(predictor.DECODING_METHODS)}).")
 evaluations = load_evaluations(chosen)
 
 metrics_tab, per_type_tab, confusion_tab, errors_tab, curves_tab = st.tabs(

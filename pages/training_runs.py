@@ -8,17 +8,19 @@ from pathlib import Path
 import pandas
 import streamlit as st
 
-from ner_core import evaluation, jobs, metrics, models, runs, training
-from ner_core.decoding import DECODING_METHODS
 from ner_core.errors import NerError
-from ner_core.training import MONITORS, VALIDATION_F1, TrainConfig
+from ner_core.evaluation import metric_registry, run_scoring
+from ner_core.modeling import architectures
+from ner_core.modeling.decoding import DECODING_METHODS
+from ner_core.training import jobs, run_folder
+from ner_core.training.config import MONITORS, VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
 from ui import util
 
 KEY = "training_runs"
 # Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session(),
 # a few hundred ms holding the GIL once TensorFlow is loaded. When jobs trained on a thread of the server, polling
 # each second made a model2 fit on the sample 4.7x slower (132 s vs 28 s); jobs now train in their own process
-# (ner_core.jobs), and polling every two seconds keeps the server's own load low as well.
+# (ner_core.training.jobs), and polling every two seconds keeps the server's own load low as well.
 POLL_ACTIVE_S = 2.0
 POLL_IDLE_S = 5.0  # still poll: a job may be started from another page or session
 STAGES = {"started": "Building the model", "epoch_begin": "Training", "batch": "Training",
@@ -54,17 +56,17 @@ def visualize_launch_form(*, key: str) -> None:
     except NerError as exc:
         util.show_error(exc)
         return
-    names = models.model_names()
+    names = architectures.model_names()
     left, right = st.columns(2)
     model = left.selectbox("Model", names, index=names.index("model2") if "model2" in names else 0, key=f"{key}_model")
     default_path = str(util.settings().default_dataset)
     paths = list(choices.values())
     dataset_label = right.selectbox("Dataset", list(choices), key=f"{key}_dataset",
                                     index=paths.index(default_path) if default_path in paths else 0)
-    st.caption(models.get_definition(model).description)
+    st.caption(architectures.get_definition(model).description)
     sentences = util.known_sentence_count(choices[dataset_label])
-    defaults = training.suggested_config(model, choices[dataset_label], sentences)
-    sample = training.uses_small_data_settings(choices[dataset_label], sentences)
+    defaults = suggested_config(model, choices[dataset_label], sentences)
+    sample = uses_small_data_settings(choices[dataset_label], sentences)
     if sample:
         st.caption("Settings for a small dataset: small batches and a higher learning rate; "
                    "the model's own defaults take a few steps an epoch here and never get past tagging everything O.")
@@ -210,7 +212,7 @@ def runs_table(all_runs: list) -> pandas.DataFrame:
         }
         for metric_key in HEADLINE_METRICS:
             value = run.metrics.get(metric_key) if run.status == "completed" else None
-            row[metrics.metric_spec(metric_key).name] = metrics.format_metric(metric_key, value) if value is not None else ""
+            row[metric_registry.metric_spec(metric_key).name] = metric_registry.format_metric(metric_key, value) if value is not None else ""
         row["error"] = (run.error_message or "").strip().split("\n")[0]
         rows.append(row)
     return pandas.DataFrame(rows)
@@ -236,7 +238,7 @@ def visualize_run_detail(run, *, key: str) -> None:
     config_tab, curves_tab, metrics_tab, types_tab = st.tabs(["Config", "Learning curves", "Metrics", "Per entity type"])
     with config_tab:
         st.json(run.config, expanded=True)
-    folder = runs.RunFolder(Path(run.run_dir)) if run.run_dir and Path(run.run_dir).is_dir() else None
+    folder = run_folder.RunFolder(Path(run.run_dir)) if run.run_dir and Path(run.run_dir).is_dir() else None
     with curves_tab:
         visualize_history_curves(folder)
     with metrics_tab:
@@ -250,18 +252,18 @@ def visualize_run_detail(run, *, key: str) -> None:
 
 def metrics_table(values: dict) -> pandas.DataFrame:
     return pandas.DataFrame([
-        {"metric": spec.name, "group": spec.group, "value": metrics.format_metric(spec.key, values.get(spec.key)),
+        {"metric": spec.name, "group": spec.group, "value": metric_registry.format_metric(spec.key, values.get(spec.key)),
          "better": "higher" if spec.higher_is_better else "lower", "definition": spec.definition}
-        for spec in metrics.METRICS
+        for spec in metric_registry.METRICS
     ])
 
 
-def visualize_history_curves(folder: runs.RunFolder | None) -> None:
-    if folder is None or not folder.file(runs.HISTORY_FILE).exists():
+def visualize_history_curves(folder: run_folder.RunFolder | None) -> None:
+    if folder is None or not folder.file(run_folder.HISTORY_FILE).exists():
         st.info("No learning curves: the run has no saved history (it did not complete).")
         return
     try:
-        history = pandas.DataFrame(folder.read_json(runs.HISTORY_FILE).get("history", {}))
+        history = pandas.DataFrame(folder.read_json(run_folder.HISTORY_FILE).get("history", {}))
     except NerError as exc:
         util.show_error(exc)
         return
@@ -278,9 +280,9 @@ def visualize_history_curves(folder: runs.RunFolder | None) -> None:
         right.line_chart(history[[VALIDATION_F1]])
 
 
-def visualize_per_type(folder: runs.RunFolder | None, *, key: str) -> None:
+def visualize_per_type(folder: run_folder.RunFolder | None, *, key: str) -> None:
     try:
-        _, detail = evaluation.load_evaluation(folder) if folder is not None else ({}, None)
+        _, detail = run_scoring.load_evaluation(folder) if folder is not None else ({}, None)
     except (NerError, ValueError) as exc:
         util.show_error(exc)
         return

@@ -729,9 +729,9 @@ def current_review_item(ui: Ui) -> tuple[list[dict], str, list[dict]]:
 
 def gold_tags_by_text(path: Path) -> dict[str, list[str]]:
     """Space-joined words -> gold tags of every sentence of the corpus (the review queue's text)."""
-    from ner_core import data
+    from ner_core.corpus import reading
 
-    return {" ".join(s.words): list(s.tags) for s in data.inspect_corpus(path).sentences}
+    return {" ".join(s.words): list(s.tags) for s in reading.inspect_corpus(path).sentences}
 
 
 def planned_edits(tokens: list[str], predicted: list[str], gold: list[str] | None) -> list[tuple[int, str]]:

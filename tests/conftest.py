@@ -13,8 +13,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # shapes would pay again and again. tests/test_inference.py checks the compiled path gives the same tags.
 os.environ["NER_XLA"] = "0"
 
-from ner_core import data  # noqa: E402
+from ner_core.corpus import annotated, reading, writing
 from ner_core.settings import CORPUS_ENV, SAMPLE_DATA_PATH  # noqa: E402
+from ner_core.training import loop
+from ner_core.training.config import sample_config  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,13 +54,13 @@ def gmb_path() -> Path:
 
 @pytest.fixture(scope="session")
 def gmb_corpus(gmb_path):
-    return data.load_corpus(gmb_path)
+    return reading.load_corpus(gmb_path)
 
 
-def make_sentence(spec: str, number: int = 0) -> data.Sentence:
+def make_sentence(spec: str, number: int = 0) -> annotated.Sentence:
     """``"John/B-per lives/O in/O Paris/B-geo"`` -> Sentence."""
     words, tags = zip(*(item.rsplit("/", 1) for item in spec.split()))
-    return data.Sentence(list(words), list(tags), None, number=number)
+    return annotated.Sentence(list(words), list(tags), None, number=number)
 
 
 TINY_SENTENCES = [
@@ -85,7 +87,7 @@ def tiny_sentences():
 @pytest.fixture
 def tiny_csv(tmp_path, tiny_sentences) -> Path:
     path = tmp_path / "tiny.csv"
-    path.write_text(data.corpus_to_gmb_csv(tiny_sentences), encoding="utf-8")
+    path.write_text(writing.corpus_to_gmb_csv(tiny_sentences), encoding="utf-8")
     return path
 
 
@@ -100,11 +102,10 @@ def store(isolated_workspace):
 @pytest.fixture(scope="session")
 def trained_run(isolated_workspace, store, sample_path):
     """One small model2 run on the bundled sample, shared by inference, evaluation and CLI tests."""
-    from ner_core import training
     from ner_core.settings import Settings
 
-    config = training.sample_config("model2", str(sample_path), epochs=6, embedding_dim=32)
-    return training.train(config, models_dir=Settings.from_env().models_dir, store=store)
+    config = sample_config("model2", str(sample_path), epochs=6, embedding_dim=32)
+    return loop.train(config, models_dir=Settings.from_env().models_dir, store=store)
 
 
 ROOT = Path(__file__).resolve().parents[1]

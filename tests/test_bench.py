@@ -15,7 +15,8 @@ import sys
 
 import pytest
 
-from ner_core import data, metrics
+from ner_core.corpus import reading, splitting, statistics
+from ner_core.evaluation import metric_registry
 from tests.conftest import ROOT
 
 TIMEOUT_S = 600
@@ -34,12 +35,12 @@ def test_accuracy_speed_measures_every_section_on_the_sample(tmp_path, sample_pa
               "--latency-sentences", "10", "--throughput-repetitions", "1", "--out", str(out),
               "--workdir", str(tmp_path / "work"))
     report = json.loads(out.with_suffix(".json").read_text())
-    corpus = data.load_corpus(sample_path)
-    test = data.split_corpus(corpus.sentences, seed=42).test
+    corpus = reading.load_corpus(sample_path)
+    test = splitting.split_corpus(corpus.sentences, seed=42).test
     assert report["corpus"] == {"file": sample_path.name, "sha256": corpus.sha256, "sentences": len(corpus.sentences)}
     assert report["run_details"]["model2"]["epochs"] == 1
     for method in ("argmax", "constrained"):
-        assert set(report["quality"]["model2"][method]["metrics"]) == set(metrics.METRIC_KEYS)
+        assert set(report["quality"]["model2"][method]["metrics"]) == set(metric_registry.METRIC_KEYS)
     assert report["latency"]["sentences"] == 10
     assert report["latency"]["p50_ratio"] == pytest.approx(
         report["latency"]["model_predict"]["p50"] / report["latency"]["predictor_tag_sentences"]["p50"])
@@ -60,13 +61,13 @@ def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sam
     run_bench("f1_gap.py", sample_path, "--epochs", "3", "--fractions", "0.5", "1",
               "--out", str(out), "--workdir", str(tmp_path / "work"))
     report = json.loads(out.with_suffix(".json").read_text())
-    splits = data.split_corpus(data.load_corpus(sample_path).sentences, seed=42)
+    splits = splitting.split_corpus(reading.load_corpus(sample_path).sentences, seed=42)
     assert report["annotation_consistency"]["pairs"] == 0  # the sample has no repeated sentence
     curve = report["learning_curve"]
     assert [point["training_sentences"] for point in curve] == [round(len(splits.train) / 2), len(splits.train)]
     assert all(point["epochs"] <= 3 for point in curve)
     assert curve[-1]["run"] == report["full_model"]["run"]  # the full point is the full model, not a retrain
-    gold_entities = data.entity_counts(splits.test)
+    gold_entities = statistics.entity_counts(splits.test)
     assert {row["type"]: row["support"] for row in report["full_model"]["per_type"]} == gold_entities
     full = report["full_model"]
     assert full["entity_f1"] > 0  # small-data settings: the check below compares real predictions

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ner_core import cli, metrics
+from ner_core import cli
+from ner_core.evaluation import metric_registry
+from ner_core.modeling import encoding
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,12 +85,12 @@ def test_predict_compare_and_evaluate(trained_run, capsys):
     assert capsys.readouterr().out.splitlines()[0].startswith("Anna\t")
     assert cli.main(["compare"]) == 0
     table = capsys.readouterr().out
-    for spec in metrics.METRICS:
+    for spec in metric_registry.METRICS:
         assert spec.name in table
     assert trained_run.run_id in table.splitlines()[0]
     assert cli.main(["evaluate", trained_run.run_id, "--decoding", "constrained"]) == 0
     out = capsys.readouterr().out
-    assert "decoding constrained" in out and sum(spec.name in out for spec in metrics.METRICS) == 23
+    assert "decoding constrained" in out and sum(spec.name in out for spec in metric_registry.METRICS) == 23
 
 
 def test_unknown_run_is_a_clear_error(capsys):
@@ -103,7 +105,6 @@ def test_models_lists_the_registry(capsys):
 
 
 def test_data_encode_writes_splits_and_metadata(sample_path, tmp_path, capsys):
-    from ner_core import encoding
 
     out = tmp_path / "processed"
     assert cli.main(["data", "encode", str(sample_path), "--model", "model2", "--out", str(out)]) == 0

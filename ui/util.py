@@ -32,7 +32,7 @@ def get_store():
 
 @st.cache_resource(show_spinner=False)
 def _runner(url: str, models_dir: str):
-    from ner_core.jobs import get_runner
+    from ner_core.training.jobs import get_runner
 
     return get_runner(_store(url), Path(models_dir))
 
@@ -44,7 +44,7 @@ def get_runner():
 
 @st.cache_resource(show_spinner="Loading model...", max_entries=12)
 def get_predictor(run_dir: str, decoding: str | None = None):
-    from ner_core.inference import Predictor
+    from ner_core.serving.predictor import Predictor
 
     return Predictor.load(run_dir, decoding=decoding)
 

@@ -759,6 +759,7 @@ def read_stats(path: Path = OUT) -> dict:
     lengths: list[int] = []
     with path.open(encoding="ascii", newline="") as handle:
         rows = list(csv.reader(handle))[1:]
+    prev_tag = "O"
     for label, _word, _pos, tag in rows:
         if label:
             lengths.append(0)

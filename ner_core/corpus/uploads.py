@@ -1,0 +1,126 @@
+"""Corpora uploaded in the browser: validated first, then stored under their checksum.
+
+An upload is only kept when it can be trained on: it is written to a private
+temporary file and read with :func:`ner_core.corpus.reading.inspect_corpus`; a file that
+cannot be read, or whose report has errors, raises :class:`UploadRejected` and
+leaves nothing behind (no file in the uploads folder, no database row). The
+exception carries the validation report when the file could be parsed at all,
+so the page can show the analyst what to fix.
+
+Accepted files land at ``<uploads_dir>/<sha256[:16]>-<safe name>`` via a
+temporary name and a rename, so a crash never leaves half a file that a later
+session would offer as a dataset. Registering is idempotent by checksum: the
+same content uploaded twice is one dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+from pathlib import Path
+
+from ner_core.corpus import annotated, reading
+from ner_core.errors import DataFormatError
+
+SAFE_NAME_LENGTH = 80
+DEFAULT_NAME = "upload.csv"
+_UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+PARTIAL_SUFFIX = ".partial"
+
+
+class UploadRejected(DataFormatError):
+    """An upload that was not stored; ``report`` holds its findings when the file could be parsed."""
+
+    def __init__(self, message: str, report: annotated.ValidationReport | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+def safe_file_name(name: str) -> str:
+    """The last path component with only ``[A-Za-z0-9._-]`` and no leading dot: never a path, never hidden."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = _UNSAFE_CHARACTERS.sub("_", base).lstrip("._")
+    if len(cleaned) > SAFE_NAME_LENGTH:
+        stem, dot, suffix = cleaned.rpartition(".")
+        keep = SAFE_NAME_LENGTH - len(suffix) - 1
+        cleaned = f"{stem[:keep]}.{suffix}" if dot and 0 < len(suffix) < 10 and keep > 0 else cleaned[:SAFE_NAME_LENGTH]
+    return cleaned or DEFAULT_NAME
+
+
+def file_sha256(path: str | Path) -> str:
+    """Checksum of a file's bytes, read in chunks (cache keys for the explorer)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inspect_upload(name: str, raw: bytes, *, repair_iob: bool = False) -> annotated.Corpus:
+    """Read and validate uploaded bytes without storing them.
+
+    Raises :class:`UploadRejected` (with the report when there is one) for a
+    file that is too large, unreadable, or has validation errors; warnings
+    alone (e.g. duplicate sentences) are accepted and stay in the report.
+    """
+    safe_name = safe_file_name(name)
+    if len(raw) > reading.MAX_CORPUS_BYTES:
+        raise UploadRejected(f"{safe_name} is larger than {reading.MAX_CORPUS_BYTES // 2**20} MB; split it first.")
+    with tempfile.TemporaryDirectory(prefix="ner-upload-") as folder:
+        # The suffix matters: .zip is unpacked and .csv decides the format when the header is ambiguous.
+        candidate = Path(folder) / safe_name
+        candidate.write_bytes(raw)
+        try:
+            corpus = reading.inspect_corpus(candidate, repair_iob=repair_iob)
+        except DataFormatError as exc:
+            raise UploadRejected(f"{safe_name} was not stored: {exc.message}") from None
+    corpus.source = safe_name
+    errors = corpus.report.errors
+    if errors:
+        more = f" (and {len(errors) - 1} more, listed in the report)" if len(errors) > 1 else ""
+        raise UploadRejected(f"{safe_name} was not stored: {errors[0].describe()}{more}.", corpus.report)
+    return corpus
+
+
+def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: bool = False):
+    """Validate, then store an uploaded corpus; returns its ``store.Dataset`` row.
+
+    ``repair_iob`` accepts stray ``I-X`` tags as repairs instead of errors
+    (the file is stored as uploaded, so training it needs the same option).
+    """
+    corpus = inspect_upload(name, raw, repair_iob=repair_iob)
+    existing = next((d for d in store.list_datasets() if d.sha256 == corpus.sha256), None)
+    if existing is not None:
+        if not Path(existing.path).exists():  # the file was deleted by hand: put the same bytes back
+            Path(existing.path).parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(Path(existing.path), raw)
+        return existing
+    uploads_dir = Path(uploads_dir)
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    target = uploads_dir / f"{corpus.sha256[:16]}-{safe_file_name(name)}"
+    created = not target.exists()
+    if created:
+        _write_atomic(target, raw)
+    try:
+        return store.register_dataset(name=safe_file_name(name), sha256=corpus.sha256, path=str(target),
+                                      format=corpus.format, sentences=len(corpus.sentences),
+                                      tokens=sum(len(s) for s in corpus.sentences))
+    except BaseException:
+        if created:  # no row, so no file either
+            target.unlink(missing_ok=True)
+        raise
+
+
+def _write_atomic(target: Path, raw: bytes) -> None:
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    try:
+        with open(partial, "wb") as stream:
+            stream.write(raw)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,60 @@
+"""Rebuild a run's test split from its recorded dataset and seed, refusing if the
+dataset file changed since the run was trained (its sha256 or size differ), so a
+score is never silently computed on different sentences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ner_core.corpus import annotated, reading, splitting
+from ner_core.errors import DataFormatError
+from ner_core.settings import PROJECT_ROOT
+from ner_core.training import run_folder
+
+# --------------------------------------------------------------------------
+# A run's test split and the sentences behind a confusion cell
+# --------------------------------------------------------------------------
+
+
+def _dataset_path(source: str) -> Path:
+    """A run records the path it was given; a relative one is tried from the project root too."""
+    path = Path(source).expanduser()
+    if not path.exists() and not path.is_absolute() and (PROJECT_ROOT / path).exists():
+        return PROJECT_ROOT / path
+    return path
+
+
+def test_split_for_run(run_dir: str | Path) -> list[annotated.Sentence]:
+    """The test sentences a run was scored on, rebuilt from its ``config.json``.
+
+    The dataset is read again and split with the run's seed; the file must be
+    byte-identical (same sha256) to what the run was trained on, else the split
+    would silently differ from the one behind the stored metrics.
+    """
+    folder = run_folder.RunFolder(Path(run_dir))
+    config = folder.read_json(run_folder.CONFIG_FILE)
+    dataset = config.get("dataset") or {}
+    train_config = config.get("train_config") or {}
+    source, recorded_sha = dataset.get("source"), dataset.get("sha256")
+    if not source or not recorded_sha:
+        raise DataFormatError(f"run {folder.run_id}: config.json does not record its dataset, "
+                              "so its test split cannot be rebuilt.")
+    path = _dataset_path(source)
+    if not path.is_file():
+        raise DataFormatError(f"run {folder.run_id} was trained on {source}, which no longer exists; "
+                              "restore that file to see its test sentences.")
+    corpus = reading.load_corpus(path, repair_iob=bool(train_config.get("repair_iob", False)))
+    if corpus.sha256 != recorded_sha:
+        raise DataFormatError(f"{source} has changed since run {folder.run_id} was trained on it "
+                              f"(sha256 {recorded_sha[:12]}... then, {corpus.sha256[:12]}... now); "
+                              "restore the original file to see its test sentences.")
+    test = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", 42))).test
+    expected = dataset.get("test")
+    if expected is not None and int(expected) != len(test):
+        raise DataFormatError(f"run {folder.run_id}: the rebuilt test split has {len(test)} sentences "
+                              f"but the run recorded {expected}; it cannot be reproduced.")
+    return test
+
+
+test_split_for_run.__test__ = False  # a name pytest would otherwise collect where it is imported

@@ -1,0 +1,1 @@
+"""Serving: the predictor (text in, tags and entities out) and its ONNX backend."""

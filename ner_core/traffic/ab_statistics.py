@@ -1,0 +1,169 @@
+"""Statistics over a simulation's requests: sample-ratio mismatch, latency percentiles
+and timelines, error rates, bootstrap confidence intervals of entity F1 per arm.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ner_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    pass
+from ner_core.traffic.experiment import _finite
+from ner_core.traffic.simulator import SimulationResult
+
+# Bootstrap resamples are drawn in chunks of about this many request picks to bound memory.
+_BOOTSTRAP_CHUNK_PICKS = 2_000_000
+
+
+# --------------------------------------------------------------------------
+# Analysis (pure functions of the request table)
+# --------------------------------------------------------------------------
+
+
+def _frame(requests: "SimulationResult | pd.DataFrame") -> pd.DataFrame:
+    return requests.requests if isinstance(requests, SimulationResult) else requests
+
+
+def sample_ratio_mismatch(observed_counts: Mapping[str, int], planned_weights: Mapping[str, float]) -> float:
+    """Chi-square goodness-of-fit p-value of observed counts against the planned split.
+
+    Arms with zero planned weight are left out (and so is any traffic they
+    got). A small p-value (say < 0.001) means the split is not what was
+    planned. Test the router's picks (``chosen_arm``) to check randomisation;
+    the served ``arm`` also moves with breaker fallbacks, by design.
+    """
+    names = [name for name, weight in planned_weights.items() if weight > 0]
+    observed = np.array([observed_counts.get(name, 0) for name in names], dtype=float)
+    if len(names) < 2 or observed.sum() <= 0:
+        return 1.0
+    weights = np.array([planned_weights[name] for name in names], dtype=float)
+    expected = observed.sum() * weights / weights.sum()
+    return float(stats.chisquare(observed, expected).pvalue)
+
+
+def _percentiles(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    grouped = frame.groupby(keys)["latency_ms"]
+    table = grouped.quantile([0.50, 0.95, 0.99]).unstack()
+    table.columns = ["p50", "p95", "p99"]
+    table.insert(0, "requests", grouped.size())
+    return table
+
+
+def latency_percentiles(requests: "SimulationResult | pd.DataFrame") -> pd.DataFrame:
+    """Per arm: successful requests and their latency p50/p95/p99 in ms (errors excluded)."""
+    frame = _frame(requests)
+    served = frame[~frame["error"].astype(bool)]
+    if served.empty:
+        return pd.DataFrame(columns=["requests", "p50", "p95", "p99"], index=pd.Index([], name="arm"))
+    return _percentiles(served, ["arm"])
+
+
+def latency_over_time(requests: "SimulationResult | pd.DataFrame", bucket_s: float) -> pd.DataFrame:
+    """Long table (``time_s`` bucket start, ``arm``, ``requests``, ``p50``, ``p95``, ``p99``) of successful requests."""
+    if not _finite(bucket_s) or bucket_s <= 0:
+        raise ConfigError(f"time bucket must be a positive number of seconds, got {bucket_s!r}.")
+    frame = _frame(requests)
+    served = frame[~frame["error"].astype(bool)].copy()
+    if served.empty:
+        return pd.DataFrame(columns=["time_s", "arm", "requests", "p50", "p95", "p99"])
+    served["time_s"] = np.floor(served["time_s"].to_numpy() / bucket_s) * bucket_s
+    return _percentiles(served, ["time_s", "arm"]).reset_index()
+
+
+def error_rates(requests: "SimulationResult | pd.DataFrame") -> dict[str, float]:
+    """Share of each serving arm's requests that failed (injected faults and rejections)."""
+    frame = _frame(requests)
+    return {str(arm): float(rate) for arm, rate in frame.groupby("arm")["error"].mean().items()}
+
+
+def per_request_counts(requests: "SimulationResult | pd.DataFrame", arm: str | None = None) -> np.ndarray:
+    """``[n, 3]`` array of (correct, predicted, gold) entities per request, optionally for one serving arm."""
+    frame = _frame(requests)
+    if arm is not None:
+        frame = frame[frame["arm"] == arm]
+    return frame[["correct_entities", "predicted_entities", "gold_entities"]].to_numpy(dtype=float)
+
+
+def _f1(totals: np.ndarray) -> np.ndarray:
+    """Micro F1 = 2 tp / (predicted + gold) from summed counts; 0 when nothing was predicted or expected."""
+    denominator = totals[..., 1] + totals[..., 2]
+    return np.divide(2 * totals[..., 0], denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
+
+
+def _bootstrap_f1(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """F1 of ``n_boot`` resamples of the requests (with replacement), drawn in memory-bounded chunks."""
+    n = len(counts)
+    totals = np.empty((n_boot, 3))
+    step = max(1, _BOOTSTRAP_CHUNK_PICKS // n)
+    for first in range(0, n_boot, step):
+        size = min(step, n_boot - first)
+        picks = rng.integers(0, n, size=(size, n))
+        for column in range(3):
+            totals[first: first + size, column] = counts[:, column][picks].sum(axis=1)
+    return _f1(totals)
+
+
+def _check_bootstrap(n_boot: int, alpha: float) -> None:
+    if n_boot < 1:
+        raise ConfigError(f"bootstrap needs at least 1 resample, got {n_boot!r}.")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be between 0 and 1, got {alpha!r}.")
+
+
+def bootstrap_f1_ci(per_request_counts: np.ndarray, n_boot: int = 1000, seed: int = 0,
+                    alpha: float = 0.05) -> tuple[float, float, float]:
+    """(micro entity F1, low, high): percentile bootstrap over requests of (tp, n_pred, n_gold) rows."""
+    _check_bootstrap(n_boot, alpha)
+    counts = np.asarray(per_request_counts, dtype=float).reshape(-1, 3)
+    if len(counts) == 0:
+        return float("nan"), float("nan"), float("nan")
+    point = float(_f1(counts.sum(axis=0)))
+    resampled = _bootstrap_f1(counts, n_boot, np.random.default_rng(seed))
+    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
+    return point, float(low), float(high)
+
+
+def f1_difference_test(counts_a: np.ndarray, counts_b: np.ndarray, n_boot: int = 1000, seed: int = 0,
+                       alpha: float = 0.05) -> tuple[float, float, float, float]:
+    """(F1_a - F1_b, ci_low, ci_high, two-sided p) from independent bootstraps of the two arms.
+
+    The arms served different requests, so there is nothing to pair; each arm
+    is resampled on its own and p = 2 * min(share of differences <= 0, share >= 0).
+    """
+    _check_bootstrap(n_boot, alpha)
+    a = np.asarray(counts_a, dtype=float).reshape(-1, 3)
+    b = np.asarray(counts_b, dtype=float).reshape(-1, 3)
+    if len(a) == 0 or len(b) == 0:
+        return float("nan"), float("nan"), float("nan"), float("nan")
+    rng_a, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    difference = float(_f1(a.sum(axis=0)) - _f1(b.sum(axis=0)))
+    resampled = _bootstrap_f1(a, n_boot, rng_a) - _bootstrap_f1(b, n_boot, rng_b)
+    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
+    p_value = min(1.0, 2 * min(float(np.mean(resampled <= 0)), float(np.mean(resampled >= 0))))
+    return difference, float(low), float(high), p_value
+
+
+def entity_f1_by_arm(requests: "SimulationResult | pd.DataFrame", *, n_boot: int = 1000, seed: int = 0,
+                     alpha: float = 0.05) -> pd.DataFrame:
+    """Per serving arm: micro entity precision/recall/F1 against gold with a bootstrap CI for F1.
+
+    Counts come from strict IOB2 spans (:func:`ner_core.corpus.tags.extract_spans`);
+    an errored request predicts nothing, so its gold entities count as missed.
+    """
+    frame = _frame(requests)
+    rows = []
+    for arm in sorted(frame["arm"].unique()):
+        counts = per_request_counts(frame, arm)
+        f1, low, high = bootstrap_f1_ci(counts, n_boot=n_boot, seed=seed, alpha=alpha)
+        correct, predicted, gold = counts.sum(axis=0)
+        rows.append({"arm": arm, "requests": len(counts), "correct": int(correct), "predicted": int(predicted),
+                     "gold": int(gold), "precision": correct / predicted if predicted else 0.0,
+                     "recall": correct / gold if gold else 0.0, "f1": f1, "ci_low": low, "ci_high": high})
+    columns = ["arm", "requests", "correct", "predicted", "gold", "precision", "recall", "f1", "ci_low", "ci_high"]
+    return pd.DataFrame(rows, columns=columns).set_index("arm")

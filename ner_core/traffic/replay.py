@@ -1,0 +1,53 @@
+"""Rebuild a simulation's result from its rows in the prediction log, so a past
+experiment can be inspected after the app restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import pandas as pd
+
+from ner_core.corpus import tags as tagging
+
+if TYPE_CHECKING:
+    pass
+from ner_core.traffic.simulator import REQUEST_COLUMNS, SimulationResult
+
+_FALLBACK_REASON = re.compile(r"^fallback: breaker \S+ for (.+)$")
+
+
+def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationResult:
+    """Rebuild a simulation's request table from its prediction-log rows (``Store.prediction_rows``).
+
+    For simulations of an earlier session. The log does not record the planned
+    split, so ``planned_weights`` is empty (no sample-ratio test is possible);
+    the router's pick is read back from the fallback reason, and each breaker's
+    timeline is the sequence of states its requests saw, not every transition.
+    """
+    records, timelines = [], {}
+    for index, row in enumerate(rows):
+        served, reason = row.get("arm") or "", row.get("routing_reason") or ""
+        fallback = _FALLBACK_REASON.match(reason)
+        chosen = fallback.group(1) if fallback else served
+        gold_tags = json.loads(row.get("gold_json") or "[]")
+        predicted_tags = json.loads(row.get("predicted_tags_json") or "null")
+        gold = set(tagging.extract_spans(gold_tags))
+        predicted = set(tagging.extract_spans(predicted_tags)) if predicted_tags else set()
+        time_s, state = float(row.get("simulated_time_s") or 0.0), row.get("breaker_state") or "closed"
+        timeline = timelines.setdefault(chosen, [(0.0, "closed")])
+        if timeline[-1][1] != state:
+            timeline.append((time_s, state))
+        records.append((index, time_s, chosen, served, row.get("run_id") or "", float(row.get("latency_ms") or 0.0),
+                        bool(row.get("error")), row.get("error") or "", state, reason, -1,
+                        len(predicted & gold), len(gold), len(predicted)))
+    requests = pd.DataFrame.from_records(records, columns=list(REQUEST_COLUMNS))
+    return SimulationResult(simulation_id, requests, {}, timelines, "", False, 0.0, len(records))
+
+
+def breaker_timeline_frame(result: SimulationResult) -> pd.DataFrame:
+    """Long table (``arm``, ``time_s``, ``state``) of every breaker transition, for plotting."""
+    rows = [(arm, time_s, state) for arm, timeline in result.breaker_timelines.items() for time_s, state in timeline]
+    return pd.DataFrame(rows, columns=["arm", "time_s", "state"])

@@ -1,0 +1,117 @@
+"""One training job in its own Python process, spoken to over stdin/stdout.
+
+Why a process and not a thread of the server: Streamlit ends every script run
+(fragment polls included) with ``gc.collect(2)`` and ``keras.backend.clear_session()``,
+a few hundred milliseconds holding the GIL once TensorFlow is loaded. A training
+thread inside the server waited for every one of them: with the Training page
+polling each second a ``model2`` fit on the sample took 132 s instead of 28 s.
+In a child process the fit owns its interpreter, a crash or an out-of-memory
+kill of the fit cannot take the app down with it, and ``clear_session`` in the
+server can never touch the graph being trained.
+
+Protocol (``ner_core.training.jobs`` is the only client):
+
+* The process imports TensorFlow first, then waits: the runner starts the next
+  job's process while the current job trains, so a job starts at once.
+* stdin, first line: the job as JSON (``config``, ``run_id``, ``parent_run_id``,
+  ``models_dir``, ``database_url``, ``extra_train_sentences``); any later line
+  ``cancel`` asks the fit to stop after its current batch. End of stdin means
+  the server is gone: the job cancels itself rather than train for nobody
+  (end of stdin before any job: the process exits without a word).
+* stdout: one JSON object per line, ``{"event": ProgressEvent}`` while training,
+  then exactly one ``{"result": {"metrics": ...}}`` or
+  ``{"error": {"status": "cancelled"|"failed", "message": ...}}``.
+
+Anything else the libraries print goes to stderr (file descriptor 1 is pointed
+at 2 before TensorFlow loads), so it cannot corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+CANCEL_LINE = "cancel"
+
+
+def job_payload(*, config, run_id: str, parent_run_id: str | None, models_dir: Path, database_url: str,
+                extra_train_sentences) -> str:
+    """The first stdin line for a job (``config`` a TrainConfig, sentences ``data.Sentence``)."""
+    return json.dumps({
+        "config": config.to_dict(), "run_id": run_id, "parent_run_id": parent_run_id,
+        "models_dir": str(models_dir), "database_url": database_url,
+        "extra_train_sentences": [dataclasses.asdict(sentence) for sentence in extra_train_sentences],
+    })
+
+
+def _emit(channel: IO[str], lock: threading.Lock, message: dict) -> None:
+    with lock:
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+
+def _watch_stdin(stdin: IO[str], cancel: threading.Event) -> None:
+    """Set ``cancel`` on a ``cancel`` line or when the parent closes the pipe (it exited or died)."""
+    for line in stdin:
+        if line.strip() == CANCEL_LINE:
+            break
+    cancel.set()
+
+
+def run(stdin: IO[str], channel: IO[str]) -> int:
+    """Train the job read from ``stdin``, report on ``channel``; the exit status is 0 unless reporting failed."""
+    import keras  # noqa: F401 - the slow import happens while the runner keeps this process as its spare
+
+    from ner_core.corpus import annotated
+    from ner_core.errors import NerError, TrainingCancelled
+    from ner_core.store import Store
+    from ner_core.training import callbacks, loop
+    from ner_core.training.config import TrainConfig
+
+    lock = threading.Lock()
+    first = stdin.readline()
+    if not first.strip():
+        return 0  # the runner shut down before it needed this process
+    try:
+        job = json.loads(first)
+        config = TrainConfig.from_dict(job["config"])
+        extra = [annotated.Sentence(**sentence) for sentence in job.get("extra_train_sentences", [])]
+    except (ValueError, KeyError, TypeError) as exc:
+        _emit(channel, lock, {"error": {"status": "failed", "message": f"unreadable job description: {exc}"}})
+        return 0
+    cancel = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(stdin, cancel), name="cancel-watch", daemon=True).start()
+
+    def progress(event: callbacks.ProgressEvent) -> None:
+        _emit(channel, lock, {"event": dataclasses.asdict(event)})
+
+    try:
+        result = loop.train(config, models_dir=Path(job["models_dir"]), store=Store(job["database_url"]),
+                                extra_train_sentences=extra, progress=progress, cancel=cancel,
+                                run_id=job["run_id"], parent_run_id=job.get("parent_run_id"))
+    except (TrainingCancelled, KeyboardInterrupt) as exc:
+        message = str(exc) or "training was cancelled; nothing was saved."
+        _emit(channel, lock, {"error": {"status": "cancelled", "message": message}})
+    except Exception as exc:  # noqa: BLE001 - every failure is reported to the parent, which records it
+        message = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
+        _emit(channel, lock, {"error": {"status": "failed", "message": message}})
+    else:
+        _emit(channel, lock, {"result": {"metrics": result.metrics}})
+    return 0
+
+
+def main() -> int:
+    # Keep the protocol on a private copy of stdout, then send fd 1 (print, C libraries) to stderr.
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return run(sys.stdin, channel)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""Active-learning helpers: rank unlabelled sentences by model uncertainty, check
+and save an analyst's corrections, turn saved annotations into training data.
+
+The review queue puts the sentences the model is least sure of first, so an
+analyst's time goes where a correction teaches the model the most. A sentence's
+confidence is either the *minimum* of its token confidences (one doubtful token
+is enough to review it) or their *mean* (overall doubt); the page says which.
+
+A correction is only ever saved when it is valid IOB2 over the model's tag set
+(:func:`validate_correction`; :func:`save_correction` and
+:func:`update_correction` refuse anything else), so every stored annotation can
+be exported as CoNLL/GMB CSV and fed to training as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ner_core.corpus import annotated, tokenizer, writing
+from ner_core.corpus import tags as tagging
+from ner_core.errors import ConfigError, InputTextError, TagSchemeError
+from ner_core.evaluation import metric_registry
+from ner_core.training import config, loop
+
+if TYPE_CHECKING:
+    from ner_core.serving.predictor import Predictor
+    from ner_core.store import Annotation, Run, Store
+
+UNCERTAINTY_MEASURES = {
+    "min": "minimum token confidence",
+    "mean": "mean token confidence",
+}
+SOURCES = ("typed", "upload", "test split")
+# A pool is tagged in full to rank it; this bounds the work of one upload.
+MAX_POOL_CHARS = 2_000_000
+MAX_POOL_SENTENCES = 20_000
+MAX_ANALYST_CHARS = 128
+# The comparison a retrained run is judged by, in display order.
+COMPARISON_METRICS = ("entity_f1", "entity_precision", "entity_recall", "token_accuracy")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One sentence of the review queue with what the model predicted for it."""
+
+    text: str
+    tokens: tuple[str, ...]
+    predicted_tags: tuple[str, ...]
+    confidences: tuple[float, ...]
+    confidence: float  # the sentence's confidence under the measure used to rank it
+    measure: str
+    source: str
+    position: int  # index in the pool, a stable tie-breaker
+
+    @property
+    def uncertainty(self) -> float:
+        return 1.0 - self.confidence
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a correction cannot be saved; ``position`` is the token index when there is one."""
+
+    message: str
+    position: int | None = None
+
+
+# --------------------------------------------------------------------------- pool and queue
+
+
+def pool_from_text(text: str) -> list[str]:
+    """The sentences of pasted or uploaded plain text, split the way the tokenizer does."""
+    if not isinstance(text, str):
+        raise InputTextError("the text to annotate must be a string.")
+    if len(text) > MAX_POOL_CHARS:
+        raise InputTextError(f"the text is {len(text):,} characters; the limit for one pool is {MAX_POOL_CHARS:,}. "
+                             "Split it into smaller files.")
+    sentences = [text[start:end] for start, end in tokenizer.split_sentences(text)]
+    if len(sentences) > MAX_POOL_SENTENCES:
+        raise InputTextError(f"the text has {len(sentences):,} sentences; the limit for one pool is "
+                             f"{MAX_POOL_SENTENCES:,}. Split it into smaller files.")
+    return sentences
+
+
+def text_from_upload(raw: bytes, name: str) -> str:
+    """Decode an uploaded plain-text file (UTF-8, else latin-1); binaries are refused."""
+    if b"\x00" in raw[:8192]:
+        raise InputTextError(f"{name} looks like a binary file; upload plain text (.txt).")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    if not text.strip():
+        raise InputTextError(f"{name} is empty; it needs at least one sentence.")
+    return text
+
+
+def _tokens_of(item: str | Sequence[str] | annotated.Sentence) -> tuple[str, list[str]]:
+    """(text, tokens) of a raw sentence, a token list or a Sentence (whose gold tags stay hidden)."""
+    if isinstance(item, annotated.Sentence):
+        return item.text, list(item.words)
+    if isinstance(item, str):
+        return item, [token.text for token in tokenizer.tokenize(item)]
+    words = [str(word) for word in item]
+    return " ".join(words), words
+
+
+def sentence_confidence(confidences: Sequence[float], measure: str = "min") -> float:
+    """A sentence's confidence: the minimum or the mean of its token confidences (1.0 when empty)."""
+    if measure not in UNCERTAINTY_MEASURES:
+        raise ConfigError(f"unknown uncertainty measure {measure!r}; choose one of: {', '.join(UNCERTAINTY_MEASURES)}.")
+    if len(confidences) == 0:
+        return 1.0
+    values = np.asarray(confidences, dtype=float)
+    return float(values.min() if measure == "min" else values.mean())
+
+
+def review_queue(predictor: "Predictor", sentences_or_texts: Iterable[str | Sequence[str] | annotated.Sentence],
+                 limit: int | None = 50, *, measure: str = "min", source: str = "typed",
+                 skip_texts: Iterable[str] = ()) -> list[ReviewItem]:
+    """Tag every sentence and return them least confident first (ties keep pool order).
+
+    Items are raw sentences (tokenised with :mod:`ner_core.corpus.tokenizer`), token
+    lists, or :class:`~ner_core.corpus.annotated.Sentence` objects whose gold tags are never
+    looked at. Empty sentences and texts in ``skip_texts`` (already annotated)
+    are left out; ``limit=None`` keeps them all.
+    """
+    if measure not in UNCERTAINTY_MEASURES:
+        raise ConfigError(f"unknown uncertainty measure {measure!r}; choose one of: {', '.join(UNCERTAINTY_MEASURES)}.")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"the queue length must be at least 1, got {limit!r}.")
+    skipped = set(skip_texts)
+    texts, token_lists = [], []
+    for item in sentences_or_texts:
+        text, tokens = _tokens_of(item)
+        if tokens and text not in skipped:
+            texts.append(text)
+            token_lists.append(tokens)
+    tagged = predictor.tag_sentences(token_lists) if token_lists else []
+    items = [
+        ReviewItem(text, tuple(tokens), tuple(tag_list), tuple(float(c) for c in confidences),
+                   sentence_confidence(confidences, measure), measure, source, position)
+        for position, (text, tokens, (tag_list, confidences)) in enumerate(zip(texts, token_lists, tagged))
+    ]
+    items.sort(key=lambda item: (item.confidence, item.position))
+    return items if limit is None else items[:limit]
+
+
+def model_tag_set(tag_names: Iterable[str]) -> list[str]:
+    """The tags an analyst may choose: ``O`` first, then B-/I- tags grouped by type (padding dropped)."""
+    valid = {tag for tag in tag_names if tagging.is_valid_tag(tag)}
+    valid.add(tagging.OUTSIDE)
+    return sorted(valid, key=lambda tag: (tag != tagging.OUTSIDE, tagging.split_tag(tag)[1], tag))
+
+
+# --------------------------------------------------------------------------- validation and saving
+
+
+def validate_correction(tokens: Sequence[str], tags: Sequence[str | None], tag_set: Iterable[str]) -> list[Problem]:
+    """Every reason ``tags`` cannot be saved for ``tokens``; an empty list means it is valid.
+
+    Checks: one tag per token, every tag chosen and in the model's tag set, and
+    strict IOB2 (an ``I-X`` must continue a ``B-X``/``I-X``; :func:`repair` fixes that).
+    """
+    problems: list[Problem] = []
+    if not tokens:
+        return [Problem("the sentence has no tokens.")]
+    if len(tags) != len(tokens):
+        return [Problem(f"{len(tokens)} tokens but {len(tags)} tags; every token needs exactly one tag.")]
+    allowed = set(tag_set)
+    for position, (token, tag) in enumerate(zip(tokens, tags)):
+        if not tag:
+            problems.append(Problem(f"token {position + 1} ({token!r}) has no tag.", position))
+        elif not tagging.is_valid_tag(tag):
+            problems.append(Problem(
+                f"token {position + 1} ({token!r}): {tag!r} is not an IOB2 tag (O, B-type or I-type).", position))
+        elif tag not in allowed:
+            problems.append(Problem(f"token {position + 1} ({token!r}): {tag!r} is not in the model's tag set.", position))
+    if problems:
+        return problems
+    for position in tagging.iob2_violations(tags):
+        kind = tagging.split_tag(tags[position])[1]
+        problems.append(Problem(
+            f"token {position + 1} ({tokens[position]!r}): {tags[position]} does not continue a {kind} entity "
+            f"(IOB2 needs B-{kind} first); Repair makes it B-{kind}.", position))
+    return problems
+
+
+def repair(tags: Sequence[str]) -> list[str]:
+    """Turn every stray ``I-X`` into ``B-X`` (:func:`ner_core.corpus.tags.repair_iob2`)."""
+    return tagging.repair_iob2(tags)
+
+
+def _require_analyst(analyst: str) -> str:
+    name = (analyst or "").strip()
+    if not name:
+        raise ConfigError("enter your name as analyst before saving; every annotation records who made it.")
+    if len(name) > MAX_ANALYST_CHARS:
+        raise ConfigError(f"the analyst name is longer than {MAX_ANALYST_CHARS} characters.")
+    return name
+
+
+def _require_valid(tokens: Sequence[str], tags: Sequence[str | None], tag_set: Iterable[str]) -> None:
+    problems = validate_correction(tokens, tags, tag_set)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise TagSchemeError(f"not saved: {problems[0].message}{more}")
+
+
+def save_correction(store: "Store", *, analyst: str, text: str, tokens: Sequence[str], tags: Sequence[str],
+                    original_tags: Sequence[str], model_run_id: str | None, source: str,
+                    tag_set: Iterable[str]) -> int:
+    """Validate and store one corrected sentence; returns the annotation id. Invalid input raises, nothing is saved."""
+    name = _require_analyst(analyst)
+    if source not in SOURCES:
+        raise ConfigError(f"unknown annotation source {source!r}; one of: {', '.join(SOURCES)}.")
+    _require_valid(tokens, tags, tag_set)
+    if len(original_tags) != len(tokens):
+        raise ConfigError(f"{len(tokens)} tokens but {len(original_tags)} predicted tags.")
+    return store.add_annotation(analyst=name, text=text, tokens=list(tokens), tags=list(tags),
+                                original_tags=list(original_tags), model_run_id=model_run_id, source=source)
+
+
+def update_correction(store: "Store", annotation: "Annotation", *, tags: Sequence[str], analyst: str,
+                      tag_set: Iterable[str]) -> None:
+    """Validate and store new tags for a saved annotation (the analyst who edited it is recorded)."""
+    name = _require_analyst(analyst)
+    _require_valid(annotation.tokens, tags, tag_set)
+    store.update_annotation(annotation.id, tags=list(tags), analyst=name)
+
+
+# --------------------------------------------------------------------------- export and retraining
+
+
+def annotation_to_sentence(annotation: "Annotation") -> annotated.Sentence:
+    """A saved annotation as a training/export sentence (its tags are the corrected ones)."""
+    return annotated.Sentence(list(annotation.tokens), list(annotation.tags), None, number=int(annotation.id or 0))
+
+
+def annotations_to_sentences(annotations: Iterable["Annotation"]) -> list[annotated.Sentence]:
+    return [annotation_to_sentence(annotation) for annotation in annotations]
+
+
+def annotations_to_conll(annotations: Iterable["Annotation"]) -> str:
+    """CoNLL: ``token<TAB>tag`` per line, a blank line between sentences."""
+    sentences = annotations_to_sentences(annotations)
+    return writing.corpus_to_conll(sentences) if sentences else ""
+
+
+def annotations_to_csv(annotations: Iterable["Annotation"]) -> str:
+    """The GMB CSV layout (``Sentence #, Word, POS, Tag``), readable by the Data explorer and training."""
+    return writing.corpus_to_gmb_csv(annotations_to_sentences(annotations))
+
+
+def changed_positions(annotation: "Annotation") -> list[int]:
+    """Token positions where the analyst's tag differs from the model's."""
+    return [i for i, (old, new) in enumerate(zip(annotation.original_tags, annotation.tags)) if old != new]
+
+
+def annotation_records(annotations: Iterable["Annotation"]) -> list[dict]:
+    """One row per saved annotation for listing."""
+    return [{
+        "id": annotation.id,
+        "analyst": annotation.analyst,
+        "source": annotation.source,
+        "text": annotation.text,
+        "tokens": len(annotation.tokens),
+        "corrected tokens": len(changed_positions(annotation)),
+        "model run": annotation.model_run_id or "",
+        "updated": annotation.updated_at,
+    } for annotation in annotations]
+
+
+def held_out_sentences(run: "Run") -> list[annotated.Sentence]:
+    """The test split a run was scored on: its dataset split with its seed, as training did."""
+    _, splits = loop.prepare_splits(config.TrainConfig.from_dict(run.config))
+    return list(splits.test)
+
+
+def retrain_config(parent: "Run") -> config.TrainConfig:
+    """The parent's training config unchanged: same dataset and seed, hence the same test split."""
+    return config.TrainConfig.from_dict(parent.config)
+
+
+def same_test_split(parent: "Run", child: "Run") -> bool:
+    """True when both runs split the same dataset file with the same seed."""
+    parent_config, child_config = parent.config, child.config
+    same_data = (parent.dataset_sha256 == child.dataset_sha256) if parent.dataset_sha256 and child.dataset_sha256 \
+        else parent_config.get("dataset") == child_config.get("dataset")
+    return same_data and parent_config.get("seed") == child_config.get("seed")
+
+
+def compare_metrics(parent_metrics: Mapping[str, float], child_metrics: Mapping[str, float],
+                    keys: Sequence[str] = COMPARISON_METRICS) -> list[dict]:
+    """Rows of (metric, parent, child, delta = child - parent); a missing value gives delta None."""
+    rows = []
+    for key in keys:
+        parent_value, child_value = parent_metrics.get(key), child_metrics.get(key)
+        known = all(isinstance(v, (int, float)) and np.isfinite(v) for v in (parent_value, child_value))
+        rows.append({"metric": metric_registry.metric_spec(key).name, "key": key, "parent": parent_value, "child": child_value,
+                     "delta": float(child_value) - float(parent_value) if known else None})
+    return rows

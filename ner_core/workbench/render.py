@@ -1,0 +1,100 @@
+"""Entity highlighting as HTML, with every piece of user text escaped.
+
+Like displaCy's renderer: text and labels go through ``html.escape`` before
+they become markup, and colours come from a fixed palette indexed by a stable
+hash of the type, never from the input itself.
+"""
+
+from __future__ import annotations
+
+import html
+import zlib
+from collections.abc import Collection, Iterable, Sequence
+
+from ner_core.corpus import tags as tagging
+
+KNOWN_COLOURS = {
+    "geo": "#7aecec", "gpe": "#feca74", "per": "#aa9cfc", "org": "#bfeeb7",
+    "tim": "#e4e7d2", "art": "#f0d0ff", "eve": "#ffeb80", "nat": "#c887fb",
+}
+PALETTE = ("#ff9561", "#9cc9cc", "#ddd", "#bfe1d9", "#e4e7d2", "#ffeb80", "#c887fb", "#aa9cfc", "#feca74", "#7aecec")
+LOW_CONFIDENCE = 0.6
+
+
+def entity_colour(entity_type: str) -> str:
+    """Known GMB types keep their colour; any other type gets a palette entry by a stable hash."""
+    key = entity_type.lower()
+    if key in KNOWN_COLOURS:
+        return KNOWN_COLOURS[key]
+    return PALETTE[zlib.crc32(key.encode("utf-8")) % len(PALETTE)]
+
+
+FLAGGED_STYLE = "outline:2px dashed #d62728;outline-offset:1px;"
+
+
+def _mark(text: str, entity_type: str, confidence: float | None, *, css_class: str = "", flagged: bool = False) -> str:
+    label = html.escape(entity_type)
+    title = f' title="{html.escape(entity_type)} {confidence:.2f}"' if confidence is not None else ""
+    extra = f" {css_class}" if css_class else ""
+    extra += " flagged" if flagged else ""
+    # Inline style, not a class: Streamlit markdown has no stylesheet of ours.
+    outline = FLAGGED_STYLE if flagged else ""
+    score = f' <span style="font-size:0.7em;opacity:0.7">{confidence:.2f}</span>' if confidence is not None else ""
+    return (
+        f'<mark class="entity{extra}" data-type="{label}"{title} style="{outline}background:{entity_colour(entity_type)};'
+        f'padding:0.1em 0.35em;margin:0 0.1em;border-radius:0.3em;line-height:2">{html.escape(text)}'
+        f' <span style="font-size:0.72em;font-weight:bold;text-transform:uppercase">{label}</span>{score}</mark>'
+    )
+
+
+def highlight_text(text: str, entities: Iterable, *, show_confidence: bool = True,
+                   flagged: Collection[tuple[int, int, str]] = ()) -> str:
+    """``entities`` have ``start``, ``end`` (character offsets), ``type`` and optionally ``confidence``.
+
+    Entities whose ``(start, end, type)`` is in ``flagged`` get a dashed outline
+    (e.g. where models disagree).
+    """
+    pieces = []
+    cursor = 0
+    for entity in sorted(entities, key=lambda e: (e.start, e.end)):
+        if entity.start < cursor:  # overlapping spans cannot both be drawn; keep the first
+            continue
+        pieces.append(html.escape(text[cursor:entity.start]))
+        confidence = getattr(entity, "confidence", None) if show_confidence else None
+        pieces.append(_mark(text[entity.start:entity.end], entity.type, confidence,
+                            flagged=(entity.start, entity.end, entity.type) in flagged))
+        cursor = entity.end
+    pieces.append(html.escape(text[cursor:]))
+    return '<div class="ner-highlight" style="white-space:pre-wrap;line-height:2.2">' + "".join(pieces) + "</div>"
+
+
+def highlight_tokens(words: Sequence[str], tag_list: Sequence[str], *, marked_tokens: Iterable[int] = ()) -> str:
+    """A tokenised sentence (e.g. from the corpus) with its IOB2 entities highlighted.
+
+    A marked token outside any entity is underlined; an entity containing a
+    marked token gets a dashed outline.
+    """
+    marked = set(marked_tokens)
+    spans = {span.start: span for span in tagging.extract_spans(tag_list)}
+    pieces = []
+    position = 0
+    while position < len(words):
+        span = spans.get(position)
+        if span is not None:
+            pieces.append(_mark(" ".join(words[span.start:span.end]), span.type, None,
+                                flagged=any(p in marked for p in range(span.start, span.end))))
+            position = span.end
+        else:
+            word = html.escape(words[position])
+            pieces.append(f'<u style="text-decoration-color:red">{word}</u>' if position in marked else word)
+            position += 1
+    return '<div class="ner-highlight" style="line-height:2.2">' + " ".join(pieces) + "</div>"
+
+
+def legend(entity_types: Iterable[str]) -> str:
+    items = [
+        f'<span style="background:{entity_colour(t)};padding:0.1em 0.5em;margin-right:0.4em;border-radius:0.3em;'
+        f'font-size:0.8em;font-weight:bold;text-transform:uppercase">{html.escape(t)}</span>'
+        for t in sorted(set(entity_types))
+    ]
+    return '<div class="ner-legend">' + "".join(items) + "</div>"

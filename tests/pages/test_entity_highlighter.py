@@ -1,0 +1,109 @@
+"""The entity highlighter: empty store, escaping, prediction logging, too-long and empty text."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ner_core.serving.predictor import MAX_TEXT_CHARS
+from ner_core.settings import Settings
+from ner_core.store import Store
+from tests.conftest import page_app
+
+PAGE = "entity_highlighter.py"
+HOSTILE = "Anna Berg met <script>alert(1)</script> officials in Oslo <img src=x onerror=alert(1)> on Monday ."
+
+
+def test_highlighter_on_an_empty_store_says_what_to_do(empty_workspace):
+    app = page_app(PAGE).run()
+    assert not app.exception
+    assert "Training runs page" in app.info[0].value
+    assert not app.text_area
+
+
+@pytest.fixture
+def highlighter(trained_run):
+    app = page_app(PAGE).run()
+    assert not app.exception
+    app.multiselect(key="entity_highlighter_runs").set_value([trained_run.run_id])
+    return app
+
+
+def find(app, text: str):
+    app.text_area(key="entity_highlighter_text").set_value(text)
+    app.button(key="entity_highlighter_find").click().run()
+    assert not app.exception
+    return app
+
+
+def token_table(app):
+    return next(frame.value for frame in app.dataframe if "low_confidence" in frame.value.columns)
+
+
+def test_user_text_is_escaped_in_the_rendered_markdown(highlighter):
+    app = find(highlighter, HOSTILE)
+    assert not app.error
+    values = [m.value for m in app.markdown]
+    rendered = [v for v in values if "ner-highlight" in v]
+    assert len(rendered) == 1
+    for raw in ("<script>", "</script>", "<img src=x onerror=alert(1)>", "<img"):
+        assert not any(raw in v for v in values)
+    # The model may tag pieces of the markup as entities, so compare the visible text with the
+    # entity labels and scores taken out: it must be the user's text, angle brackets included.
+    import html
+    import re
+
+    visible = re.sub(r'<span style="font-size:0\.7[^>]*>[^<]*</span>', "", rendered[0])
+    visible = html.unescape(re.sub(r"<[^>]+>", "", visible))
+    assert "<script>" in visible.replace(" ", "") and "<imgsrc=xonerror=alert(1)>" in visible.replace(" ", "")
+    assert "&lt;" in rendered[0]
+
+
+def test_a_prediction_logs_one_row_per_chosen_model_and_shows_tokens(highlighter, store, trained_run):
+    before = store.count_predictions(source="highlighter")
+    app = find(highlighter, "Anna Berg visited Oslo on Monday .")
+    assert store.count_predictions(source="highlighter") == before + 1
+    row = store.prediction_rows(source="highlighter")[-1]
+    assert row["run_id"] == trained_run.run_id and row["text"] == "Anna Berg visited Oslo on Monday ."
+    tokens = token_table(app)
+    assert tokens["token"].tolist() == ["Anna", "Berg", "visited", "Oslo", "on", "Monday", "."]
+    assert tokens["low_confidence"].tolist() == (tokens["confidence"] < 0.6).tolist()
+
+    # Moving the threshold re-flags tokens from the stored result; it predicts and logs nothing.
+    app.slider(key="entity_highlighter_threshold").set_value(1.0).run()
+    assert token_table(app)["low_confidence"].all()
+    assert store.count_predictions(source="highlighter") == before + 1
+
+
+def test_too_long_text_is_an_error_and_logs_nothing(highlighter, store):
+    before = store.count_predictions(source="highlighter")
+    app = find(highlighter, "a" * (MAX_TEXT_CHARS + 1))
+    assert len(app.error) == 1 and f"{MAX_TEXT_CHARS:,}" in app.error[0].value
+    assert store.count_predictions(source="highlighter") == before
+    assert not [m for m in app.markdown if "ner-highlight" in m.value]
+
+
+def test_empty_text_shows_a_hint_not_an_error(highlighter):
+    highlighter.text_area(key="entity_highlighter_text").set_value("   ").run()
+    assert not highlighter.exception and not highlighter.error
+    assert "Type or paste some text" in highlighter.info[0].value
+    assert not highlighter.button
+
+
+def test_two_models_side_by_side_log_two_rows_and_compare_their_entities(trained_run, empty_workspace):
+    models_dir, store = Settings.from_env().models_dir, Store(Settings.from_env().database_url)
+    ids = ["model2-copy-a", "model2-copy-b"]
+    for run_id in ids:
+        shutil.copytree(trained_run.run_dir, models_dir / run_id)
+        store.create_run(run_id, "model2", config=trained_run.config.to_dict(), status="completed")
+        store.update_run(run_id, run_dir=str(models_dir / run_id), metrics=trained_run.metrics)
+    app = page_app(PAGE).run()
+    app.multiselect(key="entity_highlighter_runs").set_value(ids)
+    app.radio(key="entity_highlighter_decoding").set_value("constrained")
+    find(app, "Anna Berg visited Oslo on Monday .")
+    assert store.count_predictions(source="highlighter") == 2
+    assert sorted(row["run_id"] for row in store.prediction_rows(source="highlighter")) == ids
+    assert len([m for m in app.markdown if "ner-highlight" in m.value]) == 2
+    # Copies of one model agree on every entity.
+    assert any("exactly the same entities" in s.value for s in app.success)

@@ -1,0 +1,111 @@
+"""The model comparison page: empty store, the metric table, confusion examples, two runs."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ner_core.evaluation import held_out, metric_registry, run_scoring
+from ner_core.settings import Settings
+from ner_core.store import Store
+from ner_core.training import run_folder
+from ner_core.workbench import comparison
+from tests.conftest import page_app
+
+PAGE = "model_comparison.py"
+
+
+def stored_evaluation(run_dir):
+    return run_scoring.load_evaluation(run_folder.RunFolder(run_dir))[1]
+
+
+def test_comparison_on_an_empty_store_says_what_to_do(empty_workspace):
+    app = page_app(PAGE).run()
+    assert not app.exception
+    assert "Training runs page" in app.info[0].value
+    assert not app.multiselect
+
+
+@pytest.fixture(scope="module")
+def comparison_app(trained_run):
+    """The page with only the trained run chosen, rendered once for the checks below."""
+    app = page_app(PAGE).run()
+    app.multiselect(key="model_comparison_runs").set_value([trained_run.run_id]).run()
+    assert not app.exception
+    return app
+
+
+def test_the_metric_table_has_the_23_registry_metrics_for_the_chosen_run(trained_run, comparison_app):
+    table = comparison_app.dataframe[0].value
+    column = f"{trained_run.run_id} [{trained_run.config.decoding}]"
+    assert len(table) == 23
+    assert list(table["metric"]) == [spec.name for spec in metric_registry.METRICS]
+    assert set(table["direction"]) == {"higher is better", "lower is better"}
+    row = table.set_index("metric").loc["Entity F1"]
+    assert row[column] == metric_registry.format_metric("entity_f1", trained_run.metrics["entity_f1"])
+    assert row["definition"] == metric_registry.metric_spec("entity_f1").definition
+    assert not comparison_app.error
+
+
+def test_the_table_offers_the_other_decoding_by_re_evaluating(trained_run, comparison_app):
+    app = comparison_app
+    app.toggle(key="model_comparison_other_decoding").set_value(True).run()
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value.set_index("metric")
+    own = trained_run.config.decoding
+    other_decoding = "argmax" if own == "constrained" else "constrained"
+    stored, other = f"{trained_run.run_id} [{own}]", f"{trained_run.run_id} [{other_decoding}]"
+    assert len(table) == 23 and {stored, other} <= set(table.columns)
+    assert table.loc["Latency p50", other] == "n/a"  # speed is not re-measured
+    assert table.loc["Entity F1", other] != "n/a"
+    app.toggle(key="model_comparison_other_decoding").set_value(False).run()
+    assert other not in app.dataframe[0].value.columns
+
+
+def test_choosing_a_confusion_cell_lists_its_test_sentences(trained_run, comparison_app):
+    app = comparison_app
+    cells = comparison.confusion_cells(stored_evaluation(trained_run.run_dir))
+    gold, predicted, _ = cells[-1]  # not the default (largest) cell
+    prefix = f"model_comparison_{trained_run.run_id}"
+    app.selectbox(key=f"{prefix}_gold").set_value(gold)
+    app.selectbox(key=f"{prefix}_predicted").set_value(predicted).run()
+    assert not app.exception and not app.error
+    sentences = held_out.test_split_for_run(trained_run.run_dir)
+    from ner_core.serving.predictor import Predictor
+
+    expected = comparison.confusion_examples(sentences, comparison.predict_tags(Predictor.load(trained_run.run_dir),
+                                                                                sentences), gold, predicted)
+    assert expected
+    highlighted = [m.value for m in app.markdown if "ner-highlight" in m.value]
+    assert len(highlighted) == min(len(expected), 10)
+    first = expected[0]
+    assert all(word in highlighted[0] for word in first.words if word.isalpha())
+    assert any(f"gold **{gold}** predicted as **{predicted}**" in m.value for m in app.markdown)
+
+
+def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, empty_workspace):
+    models_dir = Settings.from_env().models_dir
+    store = Store(Settings.from_env().database_url)
+    ids = ["model2-copy-a", "model2-copy-b"]
+    for run_id in ids:
+        shutil.copytree(trained_run.run_dir, models_dir / run_id)
+        store.create_run(run_id, "model2", config=trained_run.config.to_dict(), status="completed")
+        store.update_run(run_id, run_dir=str(models_dir / run_id),
+                         metrics={**trained_run.metrics, "latency_p50_ms": 1.0 if run_id.endswith("a") else 2.0})
+    # The second copy's dataset is gone: its confusion examples must say so, not crash.
+    config_path = models_dir / ids[1] / run_folder.CONFIG_FILE
+    config_path.write_text(config_path.read_text().replace(str(trained_run.config.dataset), "/nonexistent/data.csv"))
+
+    app = page_app(PAGE).run()
+    assert not app.exception
+    assert sorted(app.multiselect(key="model_comparison_runs").value) == sorted(ids)
+    table = app.dataframe[0].value.set_index("metric")
+    decoding = trained_run.config.decoding
+    assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + comparison.BEST_MARK
+    assert table.loc["Latency p50", f"model2-copy-b [{decoding}]"] == "2.00 ms"
+    assert app.selectbox(key="model_comparison_difference_b").value == app.multiselect(key="model_comparison_runs").value[1]
+
+    app.selectbox(key="model_comparison_confusion_run").set_value(ids[1]).run()
+    assert not app.exception
+    assert any("no longer exists" in e.value for e in app.error)

@@ -1,0 +1,277 @@
+import io
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from ner_core.corpus import annotated, writing
+from ner_core.store import Store
+from ner_core.training import config, job_process, jobs
+
+PEOPLE = ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts"]
+PLACES = ["London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Oslo", "Lisbon"]
+TIMEOUT_S = 120
+
+
+def tiny_sentences(count=40):
+    """Short sentences with one person and one place, enough for a split and a two-second fit."""
+    sentences = []
+    for index in range(count):
+        person, place = PEOPLE[index % len(PEOPLE)], PLACES[(index * 3) % len(PLACES)]
+        if index % 2:
+            words = ["Mr.", person, "visited", place, "today", "."]
+            tags = ["B-per", "I-per", "O", "B-geo", "O", "O"]
+        else:
+            words = ["They", "met", person, "in", place, "."]
+            tags = ["O", "O", "B-per", "O", "B-geo", "O"]
+        sentences.append(annotated.Sentence(words, tags))
+    return sentences
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text(writing.corpus_to_gmb_csv(tiny_sentences()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'workbench.db'}")
+
+
+@pytest.fixture
+def models_dir(tmp_path):
+    return tmp_path / "models"
+
+
+@pytest.fixture
+def runner(store, models_dir):
+    runner = jobs.JobRunner(store, models_dir)
+    yield runner
+    runner.shutdown(wait=True)
+
+
+def tiny_config(dataset, **overrides):
+    values = dict(model="baseline", epochs=1, batch_size=8, dataset=str(dataset), max_len=16, embedding_dim=8)
+    values.update(overrides)
+    return config.TrainConfig(**values)
+
+
+def long_config(dataset):
+    """Far more epochs than a test waits for: only cancelling ends it early."""
+    return tiny_config(dataset, epochs=500, early_stopping=False)
+
+
+def wait_until(predicate, timeout=TIMEOUT_S):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def folders_of(models_dir, run_id):
+    return [p.name for p in models_dir.iterdir() if run_id in p.name] if models_dir.exists() else []
+
+
+def test_submit_records_a_queued_run_and_trains_it_to_completion(runner, store, models_dir, dataset):
+    submitted = runner.submit(tiny_config(dataset, epochs=2, early_stopping=False), label="first try")
+    assert submitted.status in ("queued", "running")
+    assert store.get_run(submitted.run_id).model_name == "baseline"
+
+    job = runner.wait(submitted.job_id, TIMEOUT_S)
+
+    assert job.status == "completed", job.error
+    assert job.error is None and job.label == "first try"
+    assert job.started_at >= job.submitted_at and job.finished_at >= job.started_at
+    assert store.get_run(job.run_id).status == "completed"
+    assert (models_dir / job.run_id).is_dir()
+    assert folders_of(models_dir, job.run_id) == [job.run_id]  # no .tmp- left behind
+    assert [log["epoch"] for log in job.epoch_logs] == [1, 2]
+    assert {"loss", "val_loss", "accuracy", "val_accuracy", "lr"} <= set(job.epoch_logs[-1])
+    assert job.batch_losses and all(len(point) == 3 for point in job.batch_losses)
+    assert job.last_event.kind == "finished" and job.last_event.fraction == 1.0
+    assert job.metrics
+    assert runner.active() is None
+
+
+def test_snapshot_is_independent_of_the_runner_state(runner, dataset):
+    job = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    job.epoch_logs.clear()
+    job.batch_losses.clear()
+    job.last_event.logs.clear()
+
+    again = runner.get(job.job_id)
+
+    assert again.epoch_logs and again.batch_losses and again.last_event is not None
+
+
+def test_second_submission_stays_queued_until_the_first_completes(runner, store, dataset):
+    first = runner.submit(tiny_config(dataset))
+    second = runner.submit(tiny_config(dataset, seed=7))
+
+    wait_until(lambda: runner.get(first.job_id).status == "running")  # a fit takes seconds; polling sees it
+    assert runner.active().job_id == first.job_id
+    assert runner.get(second.job_id).status == "queued"
+    assert store.get_run(second.run_id).status == "queued"
+    assert [job.job_id for job in runner.jobs()] == [second.job_id, first.job_id]
+
+    first_done = runner.wait(first.job_id, TIMEOUT_S)
+    second_done = runner.wait(second.job_id, TIMEOUT_S)
+
+    assert first_done.status == second_done.status == "completed"
+    assert second_done.started_at >= first_done.finished_at
+
+
+def test_cancel_running_job_stops_it_and_leaves_no_run_folder(runner, store, models_dir, dataset):
+    job = runner.submit(long_config(dataset))
+    wait_until(lambda: (event := runner.get(job.job_id).last_event) is not None and event.kind == "batch")
+
+    assert runner.cancel(job.job_id) is True
+    done = runner.wait(job.job_id, TIMEOUT_S)
+
+    assert done.status == "cancelled"
+    assert len(done.epoch_logs) <= 2  # stopped within the epoch it was cancelled in, not after 500
+    assert "cancelled" in done.error
+    assert store.get_run(job.run_id).status == "cancelled"
+    assert folders_of(models_dir, job.run_id) == []
+    assert runner.cancel(job.job_id) is False  # already finished
+
+
+def test_cancel_queued_job_means_it_never_runs(runner, store, models_dir, dataset):
+    blocker = runner.submit(long_config(dataset))
+    queued = runner.submit(tiny_config(dataset))
+
+    assert runner.cancel(queued.job_id) is True
+    assert runner.get(queued.job_id).status == "cancelled"
+    assert store.get_run(queued.run_id).status == "cancelled"
+    runner.cancel(blocker.job_id)
+    runner.wait(blocker.job_id, TIMEOUT_S)
+
+    never_ran = runner.wait(queued.job_id, TIMEOUT_S)
+    assert never_ran.started_at is None and never_ran.last_event is None
+    assert store.get_run(queued.run_id).status == "cancelled"
+    assert folders_of(models_dir, queued.run_id) == []
+
+
+def test_failing_job_is_recorded_and_the_runner_keeps_working(runner, store, dataset, tmp_path):
+    broken = runner.submit(tiny_config(tmp_path / "missing.csv"))
+    good = runner.submit(tiny_config(dataset))
+
+    failed = runner.wait(broken.job_id, TIMEOUT_S)
+    assert failed.status == "failed"
+    assert "no such file" in failed.error and "\n" not in failed.error
+    row = store.get_run(broken.run_id)
+    assert row.status == "failed" and "no such file" in row.error_message
+
+    assert runner.wait(good.job_id, TIMEOUT_S).status == "completed"
+
+
+def test_get_runner_shares_one_runner_per_database_and_models_folder(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    store = Store(url)
+    store.create_run("left-running", "baseline", config={}, status="running")
+
+    runner = jobs.get_runner(store, tmp_path / "models")
+    try:
+        assert jobs.get_runner(Store(url), tmp_path / "models") is runner
+        assert store.get_run("left-running").status == "failed"
+
+        # A second runner on the same database must not fail the first runner's queued rows.
+        store.create_run("waiting", "baseline", config={}, status="queued")
+        other = jobs.get_runner(store, tmp_path / "other-models")
+        assert other is not runner
+        assert store.get_run("waiting").status == "queued"
+        other.shutdown(wait=True)
+    finally:
+        runner.shutdown(wait=True)
+    assert jobs.get_runner(store, tmp_path / "models") is not runner  # a shut-down runner is replaced
+    jobs.get_runner(store, tmp_path / "models").shutdown(wait=True)
+
+
+def test_a_job_trains_in_its_own_process_and_forgets_it_when_done(runner, store, dataset):
+    assert runner.isolation == "process"
+    job = runner.submit(long_config(dataset))
+    wait_until(lambda: (event := runner.get(job.job_id).last_event) is not None and event.kind == "batch")
+    pid = runner.get(job.job_id).process_id
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, 0)  # alive
+    runner.cancel(job.job_id)
+    assert runner.wait(job.job_id, TIMEOUT_S).process_id is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # reaped
+
+
+def test_a_killed_training_process_fails_its_job_cleanly_and_the_runner_goes_on(runner, store, models_dir, dataset):
+    doomed = runner.submit(long_config(dataset))
+    after = runner.submit(tiny_config(dataset))
+    wait_until(lambda: (event := runner.get(doomed.job_id).last_event) is not None and event.kind == "batch")
+    assert any(p.name.startswith(".tmp-") for p in models_dir.iterdir())
+
+    os.kill(runner.get(doomed.job_id).process_id, signal.SIGKILL)
+    failed = runner.wait(doomed.job_id, TIMEOUT_S)
+
+    assert failed.status == "failed"
+    assert "killed by signal 9" in failed.error
+    row = store.get_run(doomed.run_id)
+    assert row.status == "failed" and "killed by signal 9" in row.error_message
+    assert folders_of(models_dir, doomed.run_id) == []  # the half-written .tmp- folder is gone
+    assert runner.wait(after.job_id, TIMEOUT_S).status == "completed"
+
+
+def test_thread_isolation_trains_in_this_process(store, models_dir, dataset):
+    runner = jobs.JobRunner(store, models_dir, isolation="thread")
+    try:
+        job = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    finally:
+        runner.shutdown(wait=True)
+    assert job.status == "completed" and job.process_id is None
+    assert store.get_run(job.run_id).status == "completed"
+    with pytest.raises(ValueError, match="isolation"):
+        jobs.JobRunner(store, models_dir, isolation="fork")
+
+
+def test_an_in_memory_database_falls_back_to_thread_isolation(models_dir):
+    runner = jobs.JobRunner(Store("sqlite://"), models_dir)
+    try:
+        assert runner.isolation == "thread"  # a child process would open an empty database of its own
+    finally:
+        runner.shutdown(wait=True)
+
+
+def test_job_process_reports_an_unreadable_job_and_cancels_when_its_parent_hangs_up(store, models_dir, dataset):
+    out = io.StringIO()
+    assert job_process.run(io.StringIO("not json\n"), out) == 0
+    error = json.loads(out.getvalue())["error"]
+    assert error["status"] == "failed" and error["message"].startswith("unreadable job description: Expecting value")
+
+    # Only the job line and then end of input: the parent is gone, so the job stops instead of training.
+    store.create_run("orphan", "baseline", config={}, status="queued")
+    payload = job_process.job_payload(config=long_config(dataset), run_id="orphan", parent_run_id=None,
+                                      models_dir=models_dir, database_url=store.url, extra_train_sentences=[])
+    out = io.StringIO()
+    job_process.run(io.StringIO(payload + "\n"), out)
+    *events, last = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert last["error"]["status"] == "cancelled"
+    assert all("event" in message for message in events)
+    assert store.get_run("orphan").status == "cancelled"
+
+
+def test_the_next_job_gets_a_process_that_has_already_imported_tensorflow(runner, dataset):
+    first = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    spare = runner._spare
+    assert spare is not None and spare.process.poll() is None  # warmed up while the first job trained
+    second = runner.submit(tiny_config(dataset, seed=3))
+    wait_until(lambda: runner.get(second.job_id).process_id is not None or runner.get(second.job_id).finished)
+    assert runner.wait(second.job_id, TIMEOUT_S).status == first.status == "completed"
+    assert spare.process.returncode == 0  # it trained the second job, then exited
+    runner.shutdown(wait=True)
+    assert runner._spare is None
+
+
+def test_job_process_exits_quietly_when_no_job_ever_comes():
+    out = io.StringIO()
+    assert job_process.run(io.StringIO(""), out) == 0
+    assert out.getvalue() == ""

@@ -1,0 +1,160 @@
+"""Review queue ordering, correction checks, saving, export and the retrain comparison."""
+
+from __future__ import annotations
+
+import pytest
+
+from ner_core.corpus import annotated, reading, splitting
+from ner_core.errors import ConfigError, InputTextError, TagSchemeError
+from ner_core.store import Store
+from ner_core.workbench import annotation
+
+TAG_SET = ["O", "B-geo", "I-geo", "B-per", "I-per"]
+
+
+class FakePredictor:
+    """Tags every token O; a token's confidence is read from the table (default 0.9)."""
+
+    def __init__(self, confidences: dict[str, float]):
+        self.confidences = confidences
+        self.calls = 0
+
+    def tag_sentences(self, batch, decoding=None):
+        self.calls += 1
+        return [(["O"] * len(words), [self.confidences.get(w, 0.9) for w in words]) for words in batch]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'a.db'}")
+
+
+def save(db, tags, *, analyst="Ada", tokens=("Anna", "Berg", "ran")):
+    return annotation.save_correction(db, analyst=analyst, text=" ".join(tokens), tokens=list(tokens), tags=tags,
+                                      original_tags=["O"] * len(tokens), model_run_id="run-1", source="typed",
+                                      tag_set=TAG_SET)
+
+
+def test_pool_from_text_splits_sentences_with_the_tokenizer():
+    pool = annotation.pool_from_text("Mr. Smith went to Oslo. He met Anna Berg.\n\nRain fell")
+    assert pool == ["Mr. Smith went to Oslo.", "He met Anna Berg.", "Rain fell"]
+    assert annotation.pool_from_text("  \n ") == []
+
+
+def test_pool_and_upload_refuse_unusable_text():
+    with pytest.raises(InputTextError, match="limit"):
+        annotation.pool_from_text("a" * (annotation.MAX_POOL_CHARS + 1))
+    with pytest.raises(InputTextError, match="binary"):
+        annotation.text_from_upload(b"\x00\x01abc", "x.bin")
+    assert annotation.text_from_upload("Café in Oslo.".encode("latin-1"), "x.txt") == "Café in Oslo."
+
+
+def test_review_queue_puts_least_confident_first_by_minimum_or_mean():
+    predictor = FakePredictor({"doubt": 0.2, "unsure": 0.5, "meh": 0.6})
+    pool = ["all fine here .", "one doubt here but fine", "unsure meh meh"]
+    by_min = annotation.review_queue(predictor, pool, limit=None, measure="min")
+    assert [item.text for item in by_min] == ["one doubt here but fine", "unsure meh meh", "all fine here ."]
+    assert by_min[0].confidence == pytest.approx(0.2)
+    assert by_min[0].uncertainty == pytest.approx(0.8)
+    by_mean = annotation.review_queue(predictor, pool, limit=None, measure="mean")
+    # mean: unsure meh meh = 0.567, one doubt here but fine = (0.2 + 4 * 0.9) / 5 = 0.76
+    assert [item.text for item in by_mean][:2] == ["unsure meh meh", "one doubt here but fine"]
+    assert by_mean[0].confidence == pytest.approx((0.5 + 0.6 + 0.6) / 3)
+    assert predictor.calls == 2  # one batched call per queue
+
+
+def test_review_queue_limits_skips_annotated_and_hides_gold_of_sentences():
+    predictor = FakePredictor({"Oslo": 0.3})
+    sentences = [annotated.Sentence(["Rain", "in", "Oslo"], ["O", "O", "B-geo"]), annotated.Sentence(["Sun", "."], ["O", "O"])]
+    queue = annotation.review_queue(predictor, sentences, limit=1, source="test split")
+    assert len(queue) == 1
+    assert queue[0].tokens == ("Rain", "in", "Oslo")
+    assert queue[0].predicted_tags == ("O", "O", "O")  # the model's tags, never the gold ones
+    assert queue[0].source == "test split"
+    skipped = annotation.review_queue(predictor, sentences, limit=5, skip_texts={"Rain in Oslo"})
+    assert [item.text for item in skipped] == ["Sun ."]
+    with pytest.raises(ConfigError):
+        annotation.review_queue(predictor, sentences, measure="median")
+
+
+def test_model_tag_set_drops_padding_and_orders_by_type():
+    assert annotation.model_tag_set(["<PAD>", "I-per", "B-geo", "O", "B-per", "I-geo"]) == TAG_SET
+
+
+def test_validate_correction_names_each_wrong_token():
+    tokens = ["Anna", "Berg", "visited", "Oslo"]
+    assert annotation.validate_correction(tokens, ["B-per", "I-per", "O", "B-geo"], TAG_SET) == []
+    problems = annotation.validate_correction(tokens, ["I-per", "I-per", "O", "I-geo"], TAG_SET)
+    assert [p.position for p in problems] == [0, 3]
+    assert "'Anna'" in problems[0].message and "B-per" in problems[0].message
+    assert annotation.validate_correction(tokens, ["O", "O"], TAG_SET)[0].position is None
+    unknown = annotation.validate_correction(tokens, ["B-org", "O", None, "O"], TAG_SET)
+    assert [p.position for p in unknown] == [0, 2]
+    assert "not in the model's tag set" in unknown[0].message
+    assert annotation.repair(["I-per", "I-per", "O", "I-geo"]) == ["B-per", "I-per", "O", "B-geo"]
+
+
+def test_save_refuses_invalid_iob2_and_a_missing_analyst(db):
+    with pytest.raises(TagSchemeError, match="not saved"):
+        save(db, ["I-per", "I-per", "O"])
+    with pytest.raises(ConfigError, match="analyst"):
+        save(db, ["B-per", "I-per", "O"], analyst="  ")
+    assert db.list_annotations() == []
+
+
+def test_save_edit_and_delete_keep_original_and_corrected_tags(db):
+    annotation_id = save(db, ["B-per", "I-per", "O"], analyst=" Ada ")
+    [saved] = db.list_annotations()
+    assert (saved.id, saved.analyst) == (annotation_id, "Ada")
+    assert (saved.tags, saved.original_tags) == (["B-per", "I-per", "O"], ["O", "O", "O"])
+    assert annotation.changed_positions(saved) == [0, 1]
+    with pytest.raises(TagSchemeError):
+        annotation.update_correction(db, saved, tags=["O", "I-per", "O"], analyst="Bob", tag_set=TAG_SET)
+    annotation.update_correction(db, saved, tags=["B-per", "O", "O"], analyst="Bob", tag_set=TAG_SET)
+    [edited] = db.list_annotations()
+    assert (edited.tags, edited.analyst, edited.original_tags) == (["B-per", "O", "O"], "Bob", ["O", "O", "O"])
+    records = annotation.annotation_records([edited])
+    assert records[0]["corrected tokens"] == 1 and records[0]["model run"] == "run-1"
+    db.delete_annotation(annotation_id)
+    assert db.list_annotations() == []
+
+
+def test_exports_are_conll_and_gmb_csv_that_read_back(db, tmp_path):
+    save(db, ["B-per", "I-per", "O"])
+    save(db, ["B-geo", "O"], tokens=("Oslo", "."))
+    saved = db.list_annotations()
+    assert annotation.annotations_to_conll(saved) == "Anna\tB-per\nBerg\tI-per\nran\tO\n\nOslo\tB-geo\n.\tO\n"
+    path = tmp_path / "export.csv"
+    path.write_text(annotation.annotations_to_csv(saved), encoding="utf-8")
+    corpus = reading.load_corpus(path)
+    assert [s.words for s in corpus.sentences] == [["Anna", "Berg", "ran"], ["Oslo", "."]]
+    assert [s.tags for s in corpus.sentences] == [["B-per", "I-per", "O"], ["B-geo", "O"]]
+    sentences = annotation.annotations_to_sentences(saved)
+    assert sentences[1].tags == ["B-geo", "O"] and sentences[1].number == saved[1].id
+    assert annotation.annotations_to_conll([]) == ""
+
+
+def test_compare_metrics_gives_deltas_and_tolerates_missing_values():
+    rows = annotation.compare_metrics({"entity_f1": 0.5, "entity_precision": 0.6, "token_accuracy": 0.9},
+                                      {"entity_f1": 0.55, "entity_precision": 0.5, "token_accuracy": 0.9})
+    by_key = {row["key"]: row for row in rows}
+    assert list(by_key) == list(annotation.COMPARISON_METRICS)
+    assert by_key["entity_f1"]["delta"] == pytest.approx(0.05)
+    assert by_key["entity_precision"]["delta"] == pytest.approx(-0.1)
+    assert by_key["entity_recall"]["delta"] is None
+    assert by_key["entity_f1"]["metric"] == "Entity F1"
+
+
+def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv):
+    config = {"model": "model2", "dataset": str(tiny_csv), "seed": 7, "epochs": 2}
+    db.create_run("parent", "model2", config=config, dataset_sha256="abc", status="completed")
+    db.create_run("child", "model2", config=config, dataset_sha256="abc", status="completed", parent_run_id="parent")
+    db.create_run("other", "model2", config=dict(config, seed=8), dataset_sha256="abc", status="completed")
+    parent, child, other = db.get_run("parent"), db.get_run("child"), db.get_run("other")
+    retrain = annotation.retrain_config(parent)
+    assert (retrain.dataset, retrain.seed, retrain.epochs) == (str(tiny_csv), 7, 2)
+    assert annotation.same_test_split(parent, child)
+    assert not annotation.same_test_split(parent, other)
+    held_out = annotation.held_out_sentences(parent)
+    expected = splitting.split_corpus(reading.load_corpus(tiny_csv).sentences, seed=7).test
+    assert [s.words for s in held_out] == [s.words for s in expected]

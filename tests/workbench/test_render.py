@@ -1,0 +1,50 @@
+"""Highlighting escapes every piece of user text and label; colours come from a fixed palette."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ner_core.workbench import render
+
+
+@dataclass
+class E:
+    start: int
+    end: int
+    type: str
+    confidence: float = 0.9
+
+
+def test_html_in_text_and_labels_is_escaped():
+    text = 'Hi <script>alert(1)</script> from <img src=x onerror=alert(2)> Paris'
+    out = render.highlight_text(text, [E(len(text) - 5, len(text), 'geo"><script>x</script>')])
+    assert "<script>" not in out and "<img" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out and "&lt;img src=x onerror=alert(2)&gt;" in out
+    assert 'data-type="geo&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in out
+
+
+def test_entities_are_wrapped_in_order_and_text_is_kept():
+    text = "Anna met Bob in Oslo"
+    out = render.highlight_text(text, [E(16, 20, "geo"), E(0, 4, "per")], show_confidence=False)
+    assert out.index(">Anna") < out.index(">Oslo")
+    assert " met Bob in " in out and out.count("<mark") == 2
+
+
+def test_colours_are_fixed_and_not_taken_from_input():
+    assert render.entity_colour("geo") == render.KNOWN_COLOURS["geo"]
+    for kind in ("CUSTOM", "red;background:url(x)", "x" * 100):
+        assert render.entity_colour(kind) in render.PALETTE
+    assert render.entity_colour("LOC") == render.entity_colour("LOC")
+
+
+def test_token_highlight_uses_strict_iob2_spans():
+    out = render.highlight_tokens(["New", "York", "<b>", "x"], ["B-geo", "I-geo", "O", "I-per"])
+    assert out.count("<mark") == 1 and "New York" in out and "&lt;b&gt;" in out
+
+
+def test_flagged_entities_and_marked_tokens_are_outlined():
+    text = "Anna met Bob in Oslo"
+    out = render.highlight_text(text, [E(0, 4, "per"), E(16, 20, "geo")], flagged={(16, 20, "geo"), (0, 3, "per")})
+    assert out.count(render.FLAGGED_STYLE) == 1 and out.index(render.FLAGGED_STYLE) > out.index(">Anna")
+    tokens = render.highlight_tokens(["Anna", "met", "Oslo"], ["B-per", "O", "B-geo"], marked_tokens=[1, 2])
+    assert tokens.count(render.FLAGGED_STYLE) == 1 and "<u" in tokens
