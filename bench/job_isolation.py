@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from ner_core.store import Store  # noqa: E402
+from ner_core.store import Store
 from ner_core.training import jobs, run_folder
-from ner_core.training.config import TrainConfig, sample_config  # noqa: E402
+from ner_core.training.config import TrainConfig, sample_config
 
 RESULTS = ROOT / "bench" / "results"
 WAYS = [("thread", False), ("process", False), ("thread", True), ("process", True)]
@@ -68,8 +68,14 @@ def one_job(isolation: str, polling: bool, poll_s: float, config: TrainConfig, s
         runner.shutdown(wait=True)
     if job.status != "completed":
         raise RuntimeError(f"{isolation} job ended {job.status}: {job.error}")
-    return {"isolation": isolation, "polling": polling, "seconds": round(seconds, 2), "polls": polls[0],
-            "epochs": len(job.epoch_logs), "entity_f1": job.metrics.get("entity_f1")}
+    return {
+        "isolation": isolation,
+        "polling": polling,
+        "seconds": round(seconds, 2),
+        "polls": polls[0],
+        "epochs": len(job.epoch_logs),
+        "entity_f1": job.metrics.get("entity_f1"),
+    }
 
 
 def main() -> int:
@@ -89,16 +95,15 @@ def main() -> int:
             print(json.dumps(measured[-1]), flush=True)
 
     def median(isolation: str, polling: bool) -> float:
-        return statistics.median(m["seconds"] for m in measured
-                                 if m["isolation"] == isolation and m["polling"] == polling)
+        return statistics.median(m["seconds"] for m in measured if m["isolation"] == isolation and m["polling"] == polling)
 
     table = {f"{isolation}{' + polling' if polling else ''}": median(isolation, polling) for isolation, polling in WAYS}
     ratio = median("thread", True) / median("process", True)
     report = {
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": run_folder.machine_description(),
         "command": f".venv/bin/python bench/job_isolation.py --repetitions {args.repetitions} --poll-s {args.poll_s} "
-                   f"--epochs {args.epochs}",
+        f"--epochs {args.epochs}",
         "job": f"model2 on the bundled sample, {args.epochs} epochs, batch {config.batch_size}",
         "poll_every_s": args.poll_s,
         "median_seconds": table,
@@ -107,12 +112,17 @@ def main() -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "job_isolation.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    lines = ["# Training job isolation: thread vs process, with and without Streamlit-like polling", "",
-             f"- When: {report['when']}; command: `{report['command']}`",
-             f"- Job: {report['job']}; the poller runs `gc.collect(2)` + `keras.backend.clear_session()` "
-             f"every {args.poll_s:g} s in the parent, as Streamlit does after each script run",
-             f"- Machine: {report['machine'].get('cores', '?')} cores; medians of {args.repetitions} alternated "
-             "repetitions", "", "| way | median wall time (s) |", "|---|---|"]
+    lines = [
+        "# Training job isolation: thread vs process, with and without Streamlit-like polling",
+        "",
+        f"- When: {report['when']}; command: `{report['command']}`",
+        f"- Job: {report['job']}; the poller runs `gc.collect(2)` + `keras.backend.clear_session()` "
+        f"every {args.poll_s:g} s in the parent, as Streamlit does after each script run",
+        f"- Machine: {report['machine'].get('cores', '?')} cores; medians of {args.repetitions} alternated repetitions",
+        "",
+        "| way | median wall time (s) |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {seconds:.1f} |" for name, seconds in table.items()]
     lines += ["", f"**Thread over process, both polled: {ratio:.2f}x.**", ""]
     (RESULTS / "job_isolation.md").write_text("\n".join(lines), encoding="utf-8")

@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ner_core.corpus import reading, splitting
-from ner_core.serving.predictor import Predictor  # noqa: E402
-from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402
-from ner_core.store import Store  # noqa: E402
+from ner_core.serving.predictor import Predictor
+from ner_core.settings import SAMPLE_DATA_PATH
+from ner_core.store import Store
 from ner_core.traffic import ab_statistics, experiment, simulator
 from ner_core.training import loop, run_folder
-from ner_core.training.config import TrainConfig  # noqa: E402
+from ner_core.training.config import TrainConfig
 
 WEIGHTS = {"model2": 0.90, "baseline": 0.08, "advanced": 0.02}
 
@@ -43,7 +43,9 @@ def pick_runs(workdir: Path) -> tuple[dict, str]:
         store = Store(f"sqlite:///{bench_db}")
         chosen = {}
         for name in WEIGHTS:
-            completed = [r for r in store.list_runs(status="completed", model_name=name) if r.run_dir and Path(r.run_dir).is_dir()]
+            completed = [
+                r for r in store.list_runs(status="completed", model_name=name) if r.run_dir and Path(r.run_dir).is_dir()
+            ]
             if completed:
                 chosen[name] = completed[0]
         if len(chosen) == len(WEIGHTS):
@@ -81,15 +83,21 @@ def main() -> int:
         result = simulator.simulate(config, predictors, test, store=log_store)
         wall = time.perf_counter() - started
         logged = log_store.count_predictions(simulation_id=result.simulation_id)
-        timings[label] = {"requests": count, "wall_s": wall, "rows_logged": logged,
-                          "observed_split": result.observed_counts("chosen_arm"),
-                          "srm_p_value": ab_statistics.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)}
+        timings[label] = {
+            "requests": count,
+            "wall_s": wall,
+            "rows_logged": logged,
+            "observed_split": result.observed_counts("chosen_arm"),
+            "srm_p_value": ab_statistics.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights),
+        }
         print(f"{count:,} requests: {wall:.1f}s wall, {logged:,} rows logged", flush=True)
     report = {
-        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/simulate_ab.py " + " ".join(sys.argv[1:]),
-        "machine": run_folder.machine_description(), "load_average_start": os.getloadavg()[0],
-        "dataset": Path(dataset).name, "test_sentences": len(test),
+        "machine": run_folder.machine_description(),
+        "load_average_start": os.getloadavg()[0],
+        "dataset": Path(dataset).name,
+        "test_sentences": len(test),
         "arms": {arm.name: {"run": arm.run_id, "weight": arm.weight} for arm in arms},
         "timings": timings,
         "per_request_ms": {k: 1000 * v["wall_s"] / v["requests"] for k, v in timings.items()},
@@ -104,11 +112,16 @@ def main() -> int:
         f"Generated {report['generated']} by `{report['command']}` on {report['machine']['cpu']} "
         f"({report['machine']['cores']} cores, load average {report['load_average_start']:.1f} at start).\n\n"
         f"Traffic: {report['test_sentences']:,} test sentences of `{report['dataset']}`; arms "
-        + ", ".join(f"{k} {v['weight']:.0%} ({v['run']})" for k, v in report["arms"].items()) + ".\n\n"
+        + ", ".join(f"{k} {v['weight']:.0%} ({v['run']})" for k, v in report["arms"].items())
+        + ".\n\n"
         "| requests | wall s | ms per request | rows logged | SRM p-value |\n|---|---|---|---|---|\n"
-        + "".join(f"| {v['requests']:,} | {v['wall_s']:.1f} | {1000 * v['wall_s'] / v['requests']:.2f} | {v['rows_logged']:,} | {v['srm_p_value']:.3f} |\n"
-                  for v in timings.values())
-        + f"\nScaling ratio (time per request at {args.requests:,} vs {args.baseline_requests:,}): {report['scaling_ratio']:.2f}. "
+        + "".join(
+            f"| {v['requests']:,} | {v['wall_s']:.1f} | {1000 * v['wall_s'] / v['requests']:.2f} "
+            f"| {v['rows_logged']:,} | {v['srm_p_value']:.3f} |\n"
+            for v in timings.values()
+        )
+        + f"\nScaling ratio (time per request at {args.requests:,} vs {args.baseline_requests:,}): "
+        f"{report['scaling_ratio']:.2f}. "
         f"Under a minute for {args.requests:,}: {'yes' if report['target_met'] else 'no'}.\n"
     )
     return 0

@@ -45,17 +45,49 @@ def run(splits, *, steps: int, workdir: Path, latency_sentences: int, reuse: boo
     _docbin(blank, splits.train, workdir / "train.spacy")  # cheap; rebuilt so the split always matches
     _docbin(blank, splits.validation, workdir / "dev.spacy")
     config = workdir / "config.cfg"
-    subprocess.run([sys.executable, "-m", "spacy", "init", "config", str(config), "--lang", "en", "--pipeline", "ner",
-                    "--optimize", "efficiency", "--force"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "init",
+            "config",
+            str(config),
+            "--lang",
+            "en",
+            "--pipeline",
+            "ner",
+            "--optimize",
+            "efficiency",
+            "--force",
+        ],
+        check=True,
+    )
     timing_file = workdir / f"training_time_{steps}_steps.txt"
     if reuse and timing_file.exists() and (workdir / "out" / "model-best").exists():
         training_time = float(timing_file.read_text())
     else:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "out"),
-                        "--paths.train", str(workdir / "train.spacy"), "--paths.dev", str(workdir / "dev.spacy"),
-                        "--training.max_steps", str(steps),
-                        "--training.eval_frequency", str(max(100, min(1000, steps // 5)))], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spacy",
+                "train",
+                str(config),
+                "--output",
+                str(workdir / "out"),
+                "--paths.train",
+                str(workdir / "train.spacy"),
+                "--paths.dev",
+                str(workdir / "dev.spacy"),
+                "--training.max_steps",
+                str(steps),
+                "--training.eval_frequency",
+                str(max(100, min(1000, steps // 5))),
+            ],
+            check=True,
+        )
         training_time = time.perf_counter() - started
         timing_file.write_text(str(training_time))
     nlp = spacy.load(workdir / "out" / "model-best")

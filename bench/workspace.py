@@ -29,5 +29,10 @@ def open_workspace(workdir: str | Path, seed: int) -> BenchWorkspace | None:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     corpus = reading.load_corpus(corpus_path)
-    return BenchWorkspace(corpus_path=corpus_path, workdir=workdir, store=Store(f"sqlite:///{workdir / 'bench.db'}"),
-                          corpus=corpus, splits=splitting.split_corpus(corpus.sentences, seed=seed))
+    return BenchWorkspace(
+        corpus_path=corpus_path,
+        workdir=workdir,
+        store=Store(f"sqlite:///{workdir / 'bench.db'}"),
+        corpus=corpus,
+        splits=splitting.split_corpus(corpus.sentences, seed=seed),
+    )

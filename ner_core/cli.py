@@ -10,9 +10,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from ner_core.corpus import splitting
 from ner_core.errors import NerError, RunNotFoundError
 
 EXIT_USER_ERROR = 2
@@ -40,9 +41,20 @@ def cmd_data_inspect(args) -> int:
     splits = splitting.split_corpus(corpus.sentences, seed=args.seed)
     stats = statistics.corpus_statistics(corpus.sentences, splits)
     if args.json:
-        print(json.dumps({"source": corpus.source, "sha256": corpus.sha256, "format": corpus.format,
-                          "encoding": corpus.encoding, "findings": corpus.report.to_records(),
-                          "statistics": stats.to_dict()}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "source": corpus.source,
+                    "sha256": corpus.sha256,
+                    "format": corpus.format,
+                    "encoding": corpus.encoding,
+                    "findings": corpus.report.to_records(),
+                    "statistics": stats.to_dict(),
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return 0 if corpus.report.ok else 1
     print(f"file      {corpus.source}")
     print(f"format    {corpus.format}, {corpus.encoding}, sha256 {corpus.sha256[:16]}...")
@@ -56,8 +68,10 @@ def cmd_data_inspect(args) -> int:
     if len(report.findings) > len(shown):
         print(f"  ... {len(report.findings) - len(shown):,} more (use --max-findings or --json)")
     print(f"sentences {stats.sentences:,}   tokens {stats.tokens:,}   vocabulary {stats.vocabulary_size:,}")
-    print(f"length    min {stats.length_min}  mean {stats.length_mean:.1f}  p50 {stats.length_percentiles['p50']:.0f}"
-          f"  p90 {stats.length_percentiles['p90']:.0f}  p99 {stats.length_percentiles['p99']:.0f}  max {stats.length_max}")
+    print(
+        f"length    min {stats.length_min}  mean {stats.length_mean:.1f}  p50 {stats.length_percentiles['p50']:.0f}"
+        f"  p90 {stats.length_percentiles['p90']:.0f}  p99 {stats.length_percentiles['p99']:.0f}  max {stats.length_max}"
+    )
     print("splits    " + "  ".join(f"{k} {v:,}" for k, v in stats.split_sizes.items()) + f"  (seed {args.seed})")
     print("OOV       " + "  ".join(f"{k} {v:.2%}" for k, v in stats.oov_rate.items()) + "  (against train)")
     print("tags      " + "  ".join(f"{k} {v:,}" for k, v in stats.tags.items()))
@@ -83,10 +97,18 @@ def cmd_data_encode(args) -> int:
     tags = encoding.build_tag_vocabulary(corpus.tag_names)
     encoded = {name: encoding.encode_sentences(part, words, tags, max_len) for name, part in splits.items()}
     out = Path(args.out)
-    metadata = {"source": corpus.source, "source_sha256": corpus.sha256, "model": args.model, "max_len": max_len,
-                "encoding": definition.target_encoding, "seed": args.seed, "min_freq": args.min_freq,
-                "sizes": {name: len(part) for name, part in splits.items()},
-                "tag_map": {tag: index for index, tag in enumerate(tags.tokens)}, "vocabulary_size": len(words)}
+    metadata = {
+        "source": corpus.source,
+        "source_sha256": corpus.sha256,
+        "model": args.model,
+        "max_len": max_len,
+        "encoding": definition.target_encoding,
+        "seed": args.seed,
+        "min_freq": args.min_freq,
+        "sizes": {name: len(part) for name, part in splits.items()},
+        "tag_map": {tag: index for index, tag in enumerate(tags.tokens)},
+        "vocabulary_size": len(words),
+    }
     encoding.save_processed(out, encoded, metadata)
     words.save(out / "word_vocab.json")
     tags.save(out / "tag_vocab.json")
@@ -100,18 +122,30 @@ def cmd_data_encode(args) -> int:
 def _train_config(args):
     from ner_core.training.config import TrainConfig
 
-    return TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                       max_len=args.max_len, embedding_dim=args.embedding_dim, patience=args.patience, seed=args.seed,
-                       min_freq=args.min_freq, dataset=args.data, repair_iob=args.repair_iob, bucketed=args.bucketed,
-                       early_stopping=not args.no_early_stopping, max_train_sentences=args.max_train_sentences,
-                       decoding=args.decoding, monitor=args.monitor)
+    return TrainConfig(
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_len=args.max_len,
+        embedding_dim=args.embedding_dim,
+        patience=args.patience,
+        seed=args.seed,
+        min_freq=args.min_freq,
+        dataset=args.data,
+        repair_iob=args.repair_iob,
+        bucketed=args.bucketed,
+        early_stopping=not args.no_early_stopping,
+        max_train_sentences=args.max_train_sentences,
+        decoding=args.decoding,
+        monitor=args.monitor,
+    )
 
 
 def cmd_train(args) -> int:
     from ner_core.corpus import reading
     from ner_core.evaluation import metric_registry
     from ner_core.training import callbacks, loop
-
 
     config = _train_config(args)
     settings = _settings()
@@ -120,7 +154,11 @@ def cmd_train(args) -> int:
 
     def report(event: callbacks.ProgressEvent) -> None:
         if event.kind == "epoch_end":
-            logs = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1"))
+            logs = "  ".join(
+                f"{k} {v:.4f}"
+                for k, v in event.logs.items()
+                if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1")
+            )
             eta = f"  eta {event.eta_s:.0f}s" if event.eta_s is not None else ""
             print(f"epoch {event.epoch}/{event.epochs}  {logs}  elapsed {event.elapsed_s:.0f}s{eta}", flush=True)
         elif event.kind in ("started", "evaluating", "finished"):
@@ -160,7 +198,7 @@ def cmd_evaluate(args) -> int:
     corpus = reading.load_corpus(dataset, repair_iob=bool(train_config.get("repair_iob")))
     if corpus.sha256 != config["dataset"]["sha256"] and not args.data:
         raise NerError(f"{dataset} changed since run {folder.run_id} was trained; pass --data to evaluate on it anyway.")
-    splits = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", 42)))
+    splits = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", splitting.DEFAULT_SEED)))
     result = run_scoring.evaluate_folder(folder, splits.test, decoding=args.decoding, write=args.decoding is None)
     if args.decoding is None:
         try:
@@ -169,7 +207,8 @@ def cmd_evaluate(args) -> int:
             pass
     print(f"run {folder.run_id} on {len(splits.test):,} test sentences, decoding {result.decoding}")
     for spec in metric_registry.METRICS:
-        print(f"  {spec.name:30} {metric_registry.format_metric(spec.key, result.metrics.get(spec.key)):>14}  ({'higher' if spec.higher_is_better else 'lower'} is better)")
+        value = metric_registry.format_metric(spec.key, result.metrics.get(spec.key))
+        print(f"  {spec.name:30} {value:>14}  ({'higher' if spec.higher_is_better else 'lower'} is better)")
     return 0
 
 
@@ -206,7 +245,9 @@ def cmd_compare(args) -> int:
         writer = csv.writer(sys.stdout)
         writer.writerow(["metric", "direction", *table])
         for spec in metric_registry.METRICS:
-            writer.writerow([spec.key, "higher" if spec.higher_is_better else "lower", *[table[r].get(spec.key, "") for r in table]])
+            writer.writerow(
+                [spec.key, "higher" if spec.higher_is_better else "lower", *[table[r].get(spec.key, "") for r in table]]
+            )
         return 0
     ids = list(table)
     width = max(14, *(len(i) for i in ids))
@@ -243,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("path")
     inspect.add_argument("--repair-iob", action="store_true", help="turn stray I-X into B-X (IOB1 -> IOB2) and report it")
     inspect.add_argument("--format", choices=("gmb_csv", "conll"), default=None)
-    inspect.add_argument("--seed", type=int, default=42)
+    inspect.add_argument("--seed", type=int, default=splitting.DEFAULT_SEED)
     inspect.add_argument("--max-findings", type=int, default=20)
     inspect.add_argument("--json", action="store_true")
     inspect.set_defaults(handler=cmd_data_inspect)
@@ -253,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--out", required=True)
     encode.add_argument("--max-len", type=int)
     encode.add_argument("--min-freq", type=int, default=1)
-    encode.add_argument("--seed", type=int, default=42)
+    encode.add_argument("--seed", type=int, default=splitting.DEFAULT_SEED)
     encode.add_argument("--repair-iob", action="store_true")
     encode.set_defaults(handler=cmd_data_encode)
 
@@ -268,16 +309,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-len", type=int)
     train.add_argument("--embedding-dim", type=int)
     train.add_argument("--patience", type=int)
-    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--seed", type=int, default=splitting.DEFAULT_SEED)
     train.add_argument("--min-freq", type=int, default=1)
     train.add_argument("--max-train-sentences", type=int)
     train.add_argument("--repair-iob", action="store_true")
     train.add_argument("--bucketed", action="store_true", help="batches of similar length, padded to their own longest sentence")
     train.add_argument("--no-early-stopping", action="store_true")
-    train.add_argument("--decoding", choices=("argmax", "constrained"), default="constrained",
-                       help="how the run decodes for users and evaluation (default: IOB2-constrained Viterbi)")
-    train.add_argument("--monitor", choices=("val_entity_f1", "val_loss"), default="val_entity_f1",
-                       help="what early stopping and the best checkpoint watch (default: validation entity F1)")
+    train.add_argument(
+        "--decoding",
+        choices=("argmax", "constrained"),
+        default="constrained",
+        help="how the run decodes for users and evaluation (default: IOB2-constrained Viterbi)",
+    )
+    train.add_argument(
+        "--monitor",
+        choices=("val_entity_f1", "val_loss"),
+        default="val_entity_f1",
+        help="what early stopping and the best checkpoint watch (default: validation entity F1)",
+    )
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a run on its test split (all 23 metrics)")

@@ -30,7 +30,7 @@ class Settings:
     uploads_dir: Path
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         corpus = os.environ.get(CORPUS_ENV, "").strip()
         models_dir = Path(os.environ.get(MODELS_DIR_ENV, "") or PROJECT_ROOT / "models")
         database_url = os.environ.get(DATABASE_URL_ENV, "") or f"sqlite:///{models_dir / 'workbench.db'}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -24,7 +25,7 @@ RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -139,7 +140,7 @@ class Store:
         self.url = url
         try:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
             connect_args = {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
             self.engine = sa.create_engine(url, connect_args=connect_args)
             if self.engine.dialect.name == "sqlite":
@@ -164,10 +165,26 @@ class Store:
 
     # ----------------------------------------------------------------- runs
 
-    def create_run(self, run_id: str, model_name: str, *, config: dict, dataset_path: str = "",
-                   dataset_sha256: str = "", status: str = "queued", parent_run_id: str | None = None) -> Run:
-        run = Run(id=run_id, model_name=model_name, status=status, config_json=json.dumps(config),
-                  dataset_path=dataset_path, dataset_sha256=dataset_sha256, parent_run_id=parent_run_id)
+    def create_run(
+        self,
+        run_id: str,
+        model_name: str,
+        *,
+        config: dict,
+        dataset_path: str = "",
+        dataset_sha256: str = "",
+        status: str = "queued",
+        parent_run_id: str | None = None,
+    ) -> Run:
+        run = Run(
+            id=run_id,
+            model_name=model_name,
+            status=status,
+            config_json=json.dumps(config),
+            dataset_path=dataset_path,
+            dataset_sha256=dataset_sha256,
+            parent_run_id=parent_run_id,
+        )
         self._write(lambda s: s.add(run))
         return run
 
@@ -209,13 +226,19 @@ class Store:
 
     def mark_interrupted_runs(self) -> int:
         """Runs left 'running' by a process that died are failed, not forever running."""
+
         def work(session: Session) -> int:
             result = session.execute(
-                sa.update(Run).where(Run.status.in_(["running", "queued"]))
-                .values(status="failed", error_message="interrupted: the process stopped before the run finished",
-                        finished_at=utcnow())
+                sa.update(Run)
+                .where(Run.status.in_(["running", "queued"]))
+                .values(
+                    status="failed",
+                    error_message="interrupted: the process stopped before the run finished",
+                    finished_at=utcnow(),
+                )
             )
             return result.rowcount or 0
+
         return self._write(work)
 
     # ----------------------------------------------------------------- prediction log
@@ -256,22 +279,44 @@ class Store:
     def simulation_summaries(self) -> list[dict]:
         """Simulations in the prediction log, newest first: ``simulation_id``, ``requests``, ``first``/``last`` logged."""
         query = (
-            sa.select(PredictionLog.simulation_id, sa.func.count(), sa.func.min(PredictionLog.created_at),
-                      sa.func.max(PredictionLog.created_at))
+            sa.select(
+                PredictionLog.simulation_id,
+                sa.func.count(),
+                sa.func.min(PredictionLog.created_at),
+                sa.func.max(PredictionLog.created_at),
+            )
             .where(PredictionLog.simulation_id.is_not(None))
             .group_by(PredictionLog.simulation_id)
             .order_by(sa.func.max(PredictionLog.id).desc())
         )
         with self.session() as session:
-            return [{"simulation_id": sim, "requests": int(count), "first": first, "last": last}
-                    for sim, count, first, last in session.execute(query)]
+            return [
+                {"simulation_id": sim, "requests": int(count), "first": first, "last": last}
+                for sim, count, first, last in session.execute(query)
+            ]
 
     # ----------------------------------------------------------------- annotations
 
-    def add_annotation(self, *, analyst: str, text: str, tokens: list[str], tags: list[str],
-                       original_tags: list[str], model_run_id: str | None, source: str = "typed") -> int:
-        annotation = Annotation(analyst=analyst, text=text, tokens_json=json.dumps(tokens), tags_json=json.dumps(tags),
-                                original_tags_json=json.dumps(original_tags), model_run_id=model_run_id, source=source)
+    def add_annotation(
+        self,
+        *,
+        analyst: str,
+        text: str,
+        tokens: list[str],
+        tags: list[str],
+        original_tags: list[str],
+        model_run_id: str | None,
+        source: str = "typed",
+    ) -> int:
+        annotation = Annotation(
+            analyst=analyst,
+            text=text,
+            tokens_json=json.dumps(tokens),
+            tags_json=json.dumps(tags),
+            original_tags_json=json.dumps(original_tags),
+            model_run_id=model_run_id,
+            source=source,
+        )
 
         def work(session: Session) -> int:
             session.add(annotation)

@@ -17,8 +17,18 @@ RESULTS_STATE = f"{KEY}_results"  # simulation id -> SimulationResult, for simul
 LAST_STATE = f"{KEY}_last_simulation"
 MAX_ARMS = 6
 STATE_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
-LOG_COLUMNS = ["id", "simulated_time_s", "arm", "run_id", "latency_ms", "error", "breaker_state", "routing_reason",
-               "text", "entities_json"]
+LOG_COLUMNS = [
+    "id",
+    "simulated_time_s",
+    "arm",
+    "run_id",
+    "latency_ms",
+    "error",
+    "breaker_state",
+    "routing_reason",
+    "text",
+    "entities_json",
+]
 
 
 @st.cache_data(show_spinner="Reading the test split...", max_entries=4)
@@ -42,8 +52,9 @@ def quality_by_arm(requests: pd.DataFrame) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def f1_difference(requests: pd.DataFrame, arm_a: str, arm_b: str) -> tuple[float, float, float, float]:
-    return ab_statistics.f1_difference_test(ab_statistics.per_request_counts(requests, arm_a),
-                                      ab_statistics.per_request_counts(requests, arm_b), n_boot=1000)
+    return ab_statistics.f1_difference_test(
+        ab_statistics.per_request_counts(requests, arm_a), ab_statistics.per_request_counts(requests, arm_b), n_boot=1000
+    )
 
 
 def default_arms(runs) -> list[dict]:
@@ -52,8 +63,11 @@ def default_arms(runs) -> list[dict]:
     latest = {}
     for run in runs:  # newest first
         latest.setdefault(run.model_name, run)
-    arms = [{"name": model, "run": latest[model], "weight": share * 100}
-            for model, share in experiment.DEFAULT_WEIGHTS.items() if model in latest]
+    arms = [
+        {"name": model, "run": latest[model], "weight": share * 100}
+        for model, share in experiment.DEFAULT_WEIGHTS.items()
+        if model in latest
+    ]
     if len(arms) >= 2:
         return arms
     if len(runs) >= 2:
@@ -80,35 +94,74 @@ def arm_inputs(runs) -> list[tuple[experiment.Arm, object]]:
         default = defaults[i] if i < len(defaults) else {"name": f"arm {i + 1}", "run": runs[0], "weight": 0.0}
         cells = st.columns([2, 4, 2, 2, 2])
         name = cells[0].text_input("name", value=default["name"], key=f"{KEY}_arm{i}_name", label_visibility="collapsed")
-        run = cells[1].selectbox("run", runs, index=runs.index(default["run"]) if default["run"] in runs else 0,
-                                 format_func=util.run_label, key=f"{KEY}_arm{i}_run", label_visibility="collapsed")
-        weight = cells[2].number_input("weight", min_value=0.0, max_value=100.0, value=float(default["weight"]),
-                                       step=1.0, key=f"{KEY}_arm{i}_weight", label_visibility="collapsed")
-        error = cells[3].number_input("error probability", min_value=0.0, max_value=1.0, value=0.0, step=0.05,
-                                      key=f"{KEY}_arm{i}_error", label_visibility="collapsed")
-        delay = cells[4].number_input("added latency", min_value=0.0, max_value=60_000.0, value=0.0, step=10.0,
-                                      key=f"{KEY}_arm{i}_latency", label_visibility="collapsed")
+        run = cells[1].selectbox(
+            "run",
+            runs,
+            index=runs.index(default["run"]) if default["run"] in runs else 0,
+            format_func=util.run_label,
+            key=f"{KEY}_arm{i}_run",
+            label_visibility="collapsed",
+        )
+        weight = cells[2].number_input(
+            "weight",
+            min_value=0.0,
+            max_value=100.0,
+            value=float(default["weight"]),
+            step=1.0,
+            key=f"{KEY}_arm{i}_weight",
+            label_visibility="collapsed",
+        )
+        error = cells[3].number_input(
+            "error probability",
+            min_value=0.0,
+            max_value=1.0,
+            value=0.0,
+            step=0.05,
+            key=f"{KEY}_arm{i}_error",
+            label_visibility="collapsed",
+        )
+        delay = cells[4].number_input(
+            "added latency",
+            min_value=0.0,
+            max_value=60_000.0,
+            value=0.0,
+            step=10.0,
+            key=f"{KEY}_arm{i}_latency",
+            label_visibility="collapsed",
+        )
         arm = experiment.arm_from_run(run, weight=weight, name=name.strip(), error_probability=error, added_latency_ms=delay)
         arms.append((arm, run))
     return arms
 
 
 def strategy_inputs() -> dict:
-    strategy = st.radio("Routing strategy", experiment.STRATEGIES, horizontal=True, key=f"{KEY}_strategy",
-                        format_func={"weighted": "weighted split", "rules": "rules on measured latency and F1"}.get)
+    strategy = st.radio(
+        "Routing strategy",
+        experiment.STRATEGIES,
+        horizontal=True,
+        key=f"{KEY}_strategy",
+        format_func={"weighted": "weighted split", "rules": "rules on measured latency and F1"}.get,
+    )
     if strategy == "weighted":
         return {"strategy": strategy}
-    st.caption("Rules compare your thresholds with each run's measured latency p50 (+ added latency) and test-split "
-               "entity F1; an arm with an unmeasured fact never qualifies, and no qualifying arm means the fallback arm.")
+    st.caption(
+        "Rules compare your thresholds with each run's measured latency p50 (+ added latency) and test-split "
+        "entity F1; an arm with an unmeasured fact never qualifies, and no qualifying arm means the fallback arm."
+    )
     cells = st.columns(3)
     speed = cells[0].checkbox("Speed priority (fastest qualifying arm)", key=f"{KEY}_speed")
     use_latency = cells[1].checkbox("Maximum latency", key=f"{KEY}_use_max_latency")
     max_latency = cells[1].number_input("ms", min_value=0.001, value=50.0, key=f"{KEY}_max_latency", disabled=not use_latency)
     use_f1 = cells[2].checkbox("Minimum entity F1", key=f"{KEY}_use_min_f1")
-    min_f1 = cells[2].number_input("F1", min_value=0.0, max_value=1.0, value=0.5, step=0.05, key=f"{KEY}_min_f1",
-                                   disabled=not use_f1)
-    return {"strategy": strategy, "speed_priority": speed, "max_latency_ms": max_latency if use_latency else None,
-            "min_entity_f1": min_f1 if use_f1 else None}
+    min_f1 = cells[2].number_input(
+        "F1", min_value=0.0, max_value=1.0, value=0.5, step=0.05, key=f"{KEY}_min_f1", disabled=not use_f1
+    )
+    return {
+        "strategy": strategy,
+        "speed_priority": speed,
+        "max_latency_ms": max_latency if use_latency else None,
+        "min_entity_f1": min_f1 if use_f1 else None,
+    }
 
 
 def simulation_inputs(arms: list[experiment.Arm]) -> dict:
@@ -122,19 +175,39 @@ def simulation_inputs(arms: list[experiment.Arm]) -> dict:
     names = [arm.name for arm in arms]
     default_fallback = next((arm.name for arm in arms if arm.model_name == experiment.BASELINE_MODEL), names[0])
     fallback = cells[2].selectbox("Fallback arm", names, index=names.index(default_fallback), key=f"{KEY}_fallback")
-    return {"requests": int(requests), "arrival_rate_per_s": float(rate), "seed": int(seed),
-            "breaker_failure_threshold": int(threshold), "breaker_reset_s": float(reset), "fallback_arm": fallback}
+    return {
+        "requests": int(requests),
+        "arrival_rate_per_s": float(rate),
+        "seed": int(seed),
+        "breaker_failure_threshold": int(threshold),
+        "breaker_reset_s": float(reset),
+        "fallback_arm": fallback,
+    }
 
 
 def visualize_plan(config: experiment.SimulationConfig) -> None:
     """The arms' measured facts and the split the router will aim for, before anything runs."""
     planned = routing.Router(config).planned_split()
-    st.dataframe(pd.DataFrame([{
-        "arm": arm.name, "run": arm.run_id, "model": arm.model_name, "planned share": planned[arm.name],
-        "measured latency p50 (ms)": arm.latency_p50_ms, "measured entity F1": arm.entity_f1,
-        "error probability": arm.error_probability, "added latency (ms)": arm.added_latency_ms,
-    } for arm in config.arms]), hide_index=True, width="stretch",
-        column_config={"planned share": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "arm": arm.name,
+                    "run": arm.run_id,
+                    "model": arm.model_name,
+                    "planned share": planned[arm.name],
+                    "measured latency p50 (ms)": arm.latency_p50_ms,
+                    "measured entity F1": arm.entity_f1,
+                    "error probability": arm.error_probability,
+                    "added latency (ms)": arm.added_latency_ms,
+                }
+                for arm in config.arms
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"planned share": st.column_config.NumberColumn(format="percent")},
+    )
 
 
 def run_simulation(config: experiment.SimulationConfig, arm_runs: list, store) -> simulator.SimulationResult:
@@ -142,8 +215,13 @@ def run_simulation(config: experiment.SimulationConfig, arm_runs: list, store) -
     sentences = test_sentences(first_run.id, first_run.config_json)
     predictors = {arm.name: util.get_predictor(run.run_dir) for arm, run in zip(config.arms, arm_runs)}
     bar = st.progress(0.0, text="Measuring each arm's latency...")
-    result = simulator.simulate(config, predictors, sentences, store=store,
-                              progress=lambda done, total: bar.progress(done / total, text=f"{done:,} / {total:,} requests"))
+    result = simulator.simulate(
+        config,
+        predictors,
+        sentences,
+        store=store,
+        progress=lambda done, total: bar.progress(done / total, text=f"{done:,} / {total:,} requests"),
+    )
     bar.empty()
     st.session_state.setdefault(RESULTS_STATE, {})[result.simulation_id] = result
     st.session_state[LAST_STATE] = st.session_state[f"{KEY}_simulation"] = result.simulation_id
@@ -161,19 +239,25 @@ def visualize_setup(runs, store) -> None:
         return
     visualize_plan(config)
     datasets = {(run.dataset_sha256, run.config.get("seed")) for _, run in arm_runs}
-    st.caption(f"Traffic: the labelled test split of `{arm_runs[0][1].config.get('dataset')}` (seed "
-               f"{arm_runs[0][1].config.get('seed')}), the first arm's dataset, replayed on a simulated clock.")
+    st.caption(
+        f"Traffic: the labelled test split of `{arm_runs[0][1].config.get('dataset')}` (seed "
+        f"{arm_runs[0][1].config.get('seed')}), the first arm's dataset, replayed on a simulated clock."
+    )
     if len(datasets) > 1:
-        st.warning("The arms were not trained on the same dataset and seed; some test sentences may be training "
-                   "data for another arm, which flatters its F1.")
+        st.warning(
+            "The arms were not trained on the same dataset and seed; some test sentences may be training "
+            "data for another arm, which flatters its F1."
+        )
     if st.button("Run simulation", type="primary", key=f"{KEY}_run"):
         try:
             result = run_simulation(config, [run for _, run in arm_runs], store)
         except NerError as exc:
             util.show_error(exc)
         else:
-            st.success(f"Simulation {result.simulation_id}: {len(result.requests):,} requests in "
-                       f"{result.elapsed_s:.1f} s, {result.rows_logged:,} rows logged.")
+            st.success(
+                f"Simulation {result.simulation_id}: {len(result.requests):,} requests in "
+                f"{result.elapsed_s:.1f} s, {result.rows_logged:,} rows logged."
+            )
 
 
 # --------------------------------------------------------------------------- results
@@ -188,13 +272,14 @@ def choose_simulation(store) -> simulator.SimulationResult | None:
     if st.session_state.get(f"{KEY}_simulation") not in ids:
         last = st.session_state.get(LAST_STATE)
         st.session_state[f"{KEY}_simulation"] = last if last in ids else ids[0]
-    chosen = st.selectbox("Simulation", ids, key=f"{KEY}_simulation",
-                          format_func=lambda sim: f"{sim} ({counts[sim]:,} requests)")
+    chosen = st.selectbox("Simulation", ids, key=f"{KEY}_simulation", format_func=lambda sim: f"{sim} ({counts[sim]:,} requests)")
     in_session = st.session_state.get(RESULTS_STATE, {}).get(chosen)
     if in_session is not None:
         return in_session
-    st.caption("A simulation from an earlier session, rebuilt from the prediction log: its planned split was not "
-               "logged, so there is no sample-ratio test, and breaker states are those its requests saw.")
+    st.caption(
+        "A simulation from an earlier session, rebuilt from the prediction log: its planned split was not "
+        "logged, so there is no sample-ratio test, and breaker states are those its requests saw."
+    )
     return replay.result_from_log(chosen, log_rows(store.url, chosen, counts[chosen]))
 
 
@@ -203,27 +288,36 @@ def visualize_split(result: simulator.SimulationResult) -> None:
     arms = sorted(set(result.planned_weights) | set(requests["arm"]) | set(requests["chosen_arm"]))
     chosen, served = requests["chosen_arm"].value_counts(), requests["arm"].value_counts()
     total = max(1, len(requests))
-    table = pd.DataFrame({
-        "arm": arms,
-        "planned share": [result.planned_weights.get(arm) for arm in arms],
-        "router picks": [int(chosen.get(arm, 0)) for arm in arms],
-        "picked share": [chosen.get(arm, 0) / total for arm in arms],
-        "served": [int(served.get(arm, 0)) for arm in arms],
-        "served share": [served.get(arm, 0) / total for arm in arms],
-    })
+    table = pd.DataFrame(
+        {
+            "arm": arms,
+            "planned share": [result.planned_weights.get(arm) for arm in arms],
+            "router picks": [int(chosen.get(arm, 0)) for arm in arms],
+            "picked share": [chosen.get(arm, 0) / total for arm in arms],
+            "served": [int(served.get(arm, 0)) for arm in arms],
+            "served share": [served.get(arm, 0) / total for arm in arms],
+        }
+    )
     percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"planned share": percent, "picked share": percent, "served share": percent})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"planned share": percent, "picked share": percent, "served share": percent},
+    )
     if result.planned_weights:
         p_value = ab_statistics.sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)
         st.metric("Sample-ratio mismatch p-value (chi-square, router picks vs plan)", f"{p_value:.4f}")
         if p_value < 0.001:
             st.warning("The router's picks differ from the planned split more than chance explains (p < 0.001).")
         else:
-            st.caption("p >= 0.001: the observed split is consistent with the plan. Served counts also move "
-                       "with breaker fallbacks, by design.")
-    long = table.melt(id_vars="arm", value_vars=["planned share", "picked share", "served share"],
-                      var_name="split", value_name="share").dropna()
+            st.caption(
+                "p >= 0.001: the observed split is consistent with the plan. Served counts also move "
+                "with breaker fallbacks, by design."
+            )
+    long = table.melt(
+        id_vars="arm", value_vars=["planned share", "picked share", "served share"], var_name="split", value_name="share"
+    ).dropna()
     st.plotly_chart(px.bar(long, x="arm", y="share", color="split", barmode="group"), width="stretch")
 
 
@@ -231,31 +325,51 @@ def visualize_latency(result: simulator.SimulationResult) -> None:
     st.dataframe(ab_statistics.latency_percentiles(result).reset_index(), hide_index=True, width="stretch")
     duration = float(result.requests["time_s"].max() or 1.0)
     cells = st.columns(2)
-    bucket = cells[0].number_input("Time bucket (simulated s)", min_value=0.1, value=max(1.0, round(duration / 20, 1)),
-                                   key=f"{KEY}_bucket")
+    bucket = cells[0].number_input(
+        "Time bucket (simulated s)", min_value=0.1, value=max(1.0, round(duration / 20, 1)), key=f"{KEY}_bucket"
+    )
     percentile = cells[1].radio("Percentile", ["p50", "p95", "p99"], index=1, horizontal=True, key=f"{KEY}_percentile")
     over_time = ab_statistics.latency_over_time(result, bucket)
     if not over_time.empty:
-        st.plotly_chart(px.line(over_time, x="time_s", y=percentile, color="arm", markers=True,
-                                labels={"time_s": "simulated time (s)", percentile: f"latency {percentile} (ms)"}),
-                        width="stretch")
+        st.plotly_chart(
+            px.line(
+                over_time,
+                x="time_s",
+                y=percentile,
+                color="arm",
+                markers=True,
+                labels={"time_s": "simulated time (s)", percentile: f"latency {percentile} (ms)"},
+            ),
+            width="stretch",
+        )
     errors = ab_statistics.error_rates(result)
     failed = result.requests[result.requests["error"].astype(bool)]
-    st.dataframe(pd.DataFrame({
-        "arm": list(errors),
-        "error rate": list(errors.values()),
-        "injected faults": [int(((failed["arm"] == arm) & (failed["error_message"] == experiment.INJECTED_FAULT)).sum())
-                            for arm in errors],
-        "rejected (breaker open)": [int(((failed["arm"] == arm) & failed["error_message"].str.startswith("rejected")).sum())
-                                    for arm in errors],
-    }), hide_index=True, width="stretch", column_config={"error rate": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "arm": list(errors),
+                "error rate": list(errors.values()),
+                "injected faults": [
+                    int(((failed["arm"] == arm) & (failed["error_message"] == experiment.INJECTED_FAULT)).sum()) for arm in errors
+                ],
+                "rejected (breaker open)": [
+                    int(((failed["arm"] == arm) & failed["error_message"].str.startswith("rejected")).sum()) for arm in errors
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"error rate": st.column_config.NumberColumn(format="percent")},
+    )
 
 
 def visualize_quality(result: simulator.SimulationResult) -> None:
     quality = quality_by_arm(result.requests)
     st.dataframe(quality.reset_index(), hide_index=True, width="stretch")
-    st.caption("Micro entity F1 of each serving arm against the gold tags, with a 95% bootstrap interval over "
-               "requests (1,000 resamples); an errored request predicts nothing, so its entities count as missed.")
+    st.caption(
+        "Micro entity F1 of each serving arm against the gold tags, with a 95% bootstrap interval over "
+        "requests (1,000 resamples); an errored request predicts nothing, so its entities count as missed."
+    )
     arms = list(quality.index)
     if len(arms) < 2:
         return
@@ -280,15 +394,28 @@ def visualize_breakers(result: simulator.SimulationResult) -> None:
     last = timeline.sort_values("time_s").groupby("arm").tail(1).assign(time_s=end)
     steps = pd.concat([timeline, last]).sort_values(["arm", "time_s"], kind="stable")
     steps["level"] = steps["state"].map(STATE_LEVELS)
-    figure = px.line(steps, x="time_s", y="level", color="arm", line_shape="hv", markers=True,
-                     labels={"time_s": "simulated time (s)", "level": "breaker state"})
+    figure = px.line(
+        steps,
+        x="time_s",
+        y="level",
+        color="arm",
+        line_shape="hv",
+        markers=True,
+        labels={"time_s": "simulated time (s)", "level": "breaker state"},
+    )
     figure.update_yaxes(tickvals=list(STATE_LEVELS.values()), ticktext=list(STATE_LEVELS))
     st.plotly_chart(figure, width="stretch")
     opened = timeline[timeline["state"] == "open"].groupby("arm").size()
-    st.dataframe(pd.DataFrame({"arm": sorted(timeline["arm"].unique())}).assign(
-        **{"times opened": lambda f: [int(opened.get(arm, 0)) for arm in f["arm"]],
-           "final state": lambda f: [timeline[timeline["arm"] == arm]["state"].iloc[-1] for arm in f["arm"]]}),
-        hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame({"arm": sorted(timeline["arm"].unique())}).assign(
+            **{
+                "times opened": lambda f: [int(opened.get(arm, 0)) for arm in f["arm"]],
+                "final state": lambda f: [timeline[timeline["arm"] == arm]["state"].iloc[-1] for arm in f["arm"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def visualize_log(result: simulator.SimulationResult, store) -> None:
@@ -309,15 +436,22 @@ def visualize_log(result: simulator.SimulationResult, store) -> None:
         log = log[log["error"].notna()]
     st.caption(f"{len(log):,} of {len(rows):,} logged requests")
     st.dataframe(log, hide_index=True, width="stretch", height=320)
-    st.download_button("Export these rows as CSV", log.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{result.simulation_id}.csv", mime="text/csv", key=f"{KEY}_log_export")
+    st.download_button(
+        "Export these rows as CSV",
+        log.to_csv(index=False).encode("utf-8"),
+        file_name=f"{result.simulation_id}.csv",
+        mime="text/csv",
+        key=f"{KEY}_log_export",
+    )
 
 
 # --------------------------------------------------------------------------- page
 
 st.title("A/B traffic")
-st.caption("Replay labelled test sentences as requests through a router over your registered runs, "
-           "with fault injection and circuit breakers on a simulated clock; every request is logged.")
+st.caption(
+    "Replay labelled test sentences as requests through a router over your registered runs, "
+    "with fault injection and circuit breakers on a simulated clock; every request is logged."
+)
 
 try:
     store = util.get_store()
@@ -327,8 +461,10 @@ except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable er
     st.stop()
 
 if not runs:
-    st.info("No trained model yet. Train at least one model on the Training runs page (or from Home); "
-            "its runs become the arms of the experiment.")
+    st.info(
+        "No trained model yet. Train at least one model on the Training runs page (or from Home); "
+        "its runs become the arms of the experiment."
+    )
     st.stop()
 
 with st.expander("Experiment setup", expanded=True):
@@ -340,7 +476,8 @@ if result is None:
     st.stop()
 
 split_tab, latency_tab, quality_tab, breaker_tab, log_tab = st.tabs(
-    ["Split", "Latency and errors", "Entity F1", "Circuit breakers", "Request log"])
+    ["Split", "Latency and errors", "Entity F1", "Circuit breakers", "Request log"]
+)
 with split_tab:
     visualize_split(result)
 with latency_tab:

@@ -46,7 +46,12 @@ def show_problems(problems: list[annotation.Problem]) -> None:
 def tag_editor(frame: pd.DataFrame, *, tag_set: list[str], key: str) -> list[str | None]:
     """The token table with an editable tag column restricted to the model's tag set."""
     edited = st.data_editor(
-        frame, key=key, hide_index=True, width="stretch", num_rows="fixed", height=min(720, 40 + 35 * len(frame)),
+        frame,
+        key=key,
+        hide_index=True,
+        width="stretch",
+        num_rows="fixed",
+        height=min(720, 40 + 35 * len(frame)),
         disabled=[column for column in frame.columns if column != "tag"],
         column_config={
             "#": st.column_config.NumberColumn("#", width="small"),
@@ -59,8 +64,7 @@ def tag_editor(frame: pd.DataFrame, *, tag_set: list[str], key: str) -> list[str
 
 def highlight(tokens, tags, problems) -> None:
     marked = [p.position for p in problems if p.position is not None]
-    st.markdown(render.highlight_tokens(list(tokens), [t or "O" for t in tags], marked_tokens=marked),
-                unsafe_allow_html=True)
+    st.markdown(render.highlight_tokens(list(tokens), [t or "O" for t in tags], marked_tokens=marked), unsafe_allow_html=True)
 
 
 # --------------------------------------------------------------------------- review queue
@@ -71,8 +75,12 @@ def pool_input(source: str, run) -> tuple:
     if source == "test split":
         return held_out_words(run.id, run.config_json)
     if source == "typed":
-        text = st.text_area("Text to annotate", key=f"{KEY}_text", height=120,
-                            placeholder="Paste or type text; it is split into sentences and ranked by the model's confidence.")
+        text = st.text_area(
+            "Text to annotate",
+            key=f"{KEY}_text",
+            height=120,
+            placeholder="Paste or type text; it is split into sentences and ranked by the model's confidence.",
+        )
         return tuple(annotation.pool_from_text(text)) if text.strip() else ()
     uploaded = st.file_uploader("Plain-text file", type=["txt"], key=f"{KEY}_upload")
     if uploaded is None:
@@ -83,8 +91,12 @@ def pool_input(source: str, run) -> tuple:
 def visualize_queue(*, run, tag_set: list[str], analyst: str, store) -> None:
     columns = st.columns([3, 2, 1])
     source = columns[0].radio("Pool", list(POOL_SOURCES), format_func=POOL_SOURCES.get, key=f"{KEY}_source")
-    measure = columns[1].radio("Rank by", list(annotation.UNCERTAINTY_MEASURES), key=f"{KEY}_measure",
-                               format_func=lambda m: f"lowest {annotation.UNCERTAINTY_MEASURES[m]} first")
+    measure = columns[1].radio(
+        "Rank by",
+        list(annotation.UNCERTAINTY_MEASURES),
+        key=f"{KEY}_measure",
+        format_func=lambda m: f"lowest {annotation.UNCERTAINTY_MEASURES[m]} first",
+    )
     limit = columns[2].number_input("Queue length", min_value=1, max_value=500, value=25, key=f"{KEY}_limit")
     pool = pool_input(source, run)
     if not pool:
@@ -94,25 +106,41 @@ def visualize_queue(*, run, tag_set: list[str], analyst: str, store) -> None:
     done = {saved.text for saved in store.list_annotations()}
     queue = [item for item in items if item.text not in done][: int(limit)]
     annotated = sum(item.text in done for item in items)
-    st.caption(f"{len(items)} sentences in the pool, {annotated} already "
-               f"annotated. A sentence's confidence is its {annotation.UNCERTAINTY_MEASURES[measure]} "
-               "(probability of the predicted tag); the least confident come first.")
+    st.caption(
+        f"{len(items)} sentences in the pool, {annotated} already "
+        f"annotated. A sentence's confidence is its {annotation.UNCERTAINTY_MEASURES[measure]} "
+        "(probability of the predicted tag); the least confident come first."
+    )
     if not queue:
         st.success("Every sentence of this pool is annotated.")
         return
     confidence = st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")
-    st.dataframe(pd.DataFrame({"rank": range(1, len(queue) + 1), "confidence": [i.confidence for i in queue],
-                               "tokens": [len(i.tokens) for i in queue], "sentence": [i.text for i in queue]}),
-                 hide_index=True, width="stretch", height=min(300, 38 + 35 * len(queue)),
-                 column_config={"confidence": confidence})
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "rank": range(1, len(queue) + 1),
+                "confidence": [i.confidence for i in queue],
+                "tokens": [len(i.tokens) for i in queue],
+                "sentence": [i.text for i in queue],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        height=min(300, 38 + 35 * len(queue)),
+        column_config={"confidence": confidence},
+    )
     # The options are the sentences, not their positions: after a save the queue moves up by one, and a
     # position-valued selectbox kept showing the saved sentence's label over the next sentence's editor.
     ranks, by_text = {}, {}
     for rank, item in enumerate(queue, start=1):  # a sentence can occur twice in a pool: keep its first place
         ranks.setdefault(item.text, rank)
         by_text.setdefault(item.text, item)
-    text = st.selectbox("Sentence to correct", list(ranks), key=f"{KEY}_item",
-                        format_func=lambda t: f"#{ranks[t]} - {by_text[t].confidence:.3f} - {t[:90]}")
+    text = st.selectbox(
+        "Sentence to correct",
+        list(ranks),
+        key=f"{KEY}_item",
+        format_func=lambda t: f"#{ranks[t]} - {by_text[t].confidence:.3f} - {t[:90]}",
+    )
     visualize_correction(by_text.get(text, queue[0]), run=run, tag_set=tag_set, analyst=analyst, store=store)
 
 
@@ -121,8 +149,15 @@ def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str]
     item_key = editor_key(item.text)
     base_state, version_state = f"{KEY}_base_{item_key}", f"{KEY}_version_{item_key}"
     base_tags = st.session_state.get(base_state, list(item.predicted_tags))
-    frame = pd.DataFrame({"#": range(1, len(item.tokens) + 1), "token": item.tokens, "predicted": item.predicted_tags,
-                          "confidence": item.confidences, "tag": base_tags})
+    frame = pd.DataFrame(
+        {
+            "#": range(1, len(item.tokens) + 1),
+            "token": item.tokens,
+            "predicted": item.predicted_tags,
+            "confidence": item.confidences,
+            "tag": base_tags,
+        }
+    )
     st.markdown("**Correct the tags** (the `corrected tag` column; IOB2: an entity starts with B-type, continues with I-type)")
     tags = tag_editor(frame, tag_set=tag_set, key=f"{KEY}_editor_{item_key}_{st.session_state.get(version_state, 0)}")
     problems = annotation.validate_correction(item.tokens, tags, tag_set)
@@ -137,8 +172,16 @@ def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str]
     if right.button("Save correction", type="primary", key=f"{KEY}_save"):
         try:
             saved_id = annotation.save_correction(
-                store, analyst=analyst, text=item.text, tokens=list(item.tokens), tags=tags,
-                original_tags=list(item.predicted_tags), model_run_id=run.id, source=item.source, tag_set=tag_set)
+                store,
+                analyst=analyst,
+                text=item.text,
+                tokens=list(item.tokens),
+                tags=tags,
+                original_tags=list(item.predicted_tags),
+                model_run_id=run.id,
+                source=item.source,
+                tag_set=tag_set,
+            )
         except NerError as exc:
             util.show_error(exc)
         else:
@@ -160,11 +203,13 @@ def visualize_saved(*, store, tag_set: list[str] | None, analyst: str) -> None:
     if tag_set is None:
         return
     st.markdown("**Edit or delete an annotation**")
-    chosen = st.selectbox("Annotation", saved, key=f"{KEY}_saved_pick",
-                          format_func=lambda a: f"#{a.id} - {a.analyst} - {a.text[:80]}")
+    chosen = st.selectbox(
+        "Annotation", saved, key=f"{KEY}_saved_pick", format_func=lambda a: f"#{a.id} - {a.analyst} - {a.text[:80]}"
+    )
     allowed = annotation.model_tag_set([*tag_set, *chosen.tags])
-    frame = pd.DataFrame({"#": range(1, len(chosen.tokens) + 1), "token": chosen.tokens,
-                          "predicted": chosen.original_tags, "tag": chosen.tags})
+    frame = pd.DataFrame(
+        {"#": range(1, len(chosen.tokens) + 1), "token": chosen.tokens, "predicted": chosen.original_tags, "tag": chosen.tags}
+    )
     version = chosen.updated_at.strftime("%Y%m%d%H%M%S%f") if chosen.updated_at else "0"
     tags = tag_editor(frame, tag_set=allowed, key=f"{KEY}_saved_editor_{chosen.id}_{version}")
     problems = annotation.validate_correction(chosen.tokens, tags, allowed)
@@ -193,8 +238,9 @@ def visualize_export(saved) -> None:
         content, name, mime = annotation.annotations_to_conll(saved), "annotations.conll", "text/plain"
     else:
         content, name, mime = annotation.annotations_to_csv(saved), "annotations.csv", "text/csv"
-    st.download_button(f"Download {len(saved)} annotations ({fmt})", content.encode("utf-8"), file_name=name,
-                       mime=mime, key=f"{KEY}_export")
+    st.download_button(
+        f"Download {len(saved)} annotations ({fmt})", content.encode("utf-8"), file_name=name, mime=mime, key=f"{KEY}_export"
+    )
     with st.expander("Preview of the export"):
         st.code(content[:20_000], language=None)
 
@@ -204,18 +250,28 @@ def visualize_export(saved) -> None:
 
 def visualize_retrain(*, run, runs, store, runner) -> None:
     saved = store.list_annotations()
-    st.write(f"The new run trains `{run.model_name}` with the parent's configuration (same dataset and seed, so the "
-             f"same test split) on the training split plus {len(saved)} saved annotation(s), then is scored on that "
-             "test split.")
+    st.write(
+        f"The new run trains `{run.model_name}` with the parent's configuration (same dataset and seed, so the "
+        f"same test split) on the training split plus {len(saved)} saved annotation(s), then is scored on that "
+        "test split."
+    )
     busy = job_running(runner, st.session_state.get(JOB_STATE))
     if not saved:
         st.info("Save at least one annotation first.")
-    elif st.button(f"Retrain with my annotations ({len(saved)})", type="primary", key=f"{KEY}_retrain", disabled=busy,
-                   help="One retraining at a time from this page; wait for the current one or cancel it." if busy else None):
+    elif st.button(
+        f"Retrain with my annotations ({len(saved)})",
+        type="primary",
+        key=f"{KEY}_retrain",
+        disabled=busy,
+        help="One retraining at a time from this page; wait for the current one or cancel it." if busy else None,
+    ):
         try:
-            job = runner.submit(annotation.retrain_config(run), parent_run_id=run.id,
-                                extra_train_sentences=annotation.annotations_to_sentences(saved),
-                                label=f"{run.model_name} + {len(saved)} annotations")
+            job = runner.submit(
+                annotation.retrain_config(run),
+                parent_run_id=run.id,
+                extra_train_sentences=annotation.annotations_to_sentences(saved),
+                label=f"{run.model_name} + {len(saved)} annotations",
+            )
         except NerError as exc:
             util.show_error(exc)
         else:
@@ -267,12 +323,14 @@ def visualize_comparison(parent, child) -> None:
     if not annotation.same_test_split(parent, child):
         st.warning("These runs were not split from the same dataset with the same seed; their test sets differ.")
     rows = annotation.compare_metrics(parent.metrics, child.metrics)
-    table = pd.DataFrame({
-        "metric": [row["metric"] for row in rows],
-        f"parent ({parent.id})": [metric_registry.format_metric(row["key"], row["parent"]) for row in rows],
-        f"retrained ({child.id})": [metric_registry.format_metric(row["key"], row["child"]) for row in rows],
-        "delta": ["n/a" if row["delta"] is None else f"{row['delta']:+.4f}" for row in rows],
-    })
+    table = pd.DataFrame(
+        {
+            "metric": [row["metric"] for row in rows],
+            f"parent ({parent.id})": [metric_registry.format_metric(row["key"], row["parent"]) for row in rows],
+            f"retrained ({child.id})": [metric_registry.format_metric(row["key"], row["child"]) for row in rows],
+            "delta": ["n/a" if row["delta"] is None else f"{row['delta']:+.4f}" for row in rows],
+        }
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     st.caption(f"Both scored on the test split of `{child.config.get('dataset')}` with seed {child.config.get('seed')}.")
 
@@ -280,8 +338,7 @@ def visualize_comparison(parent, child) -> None:
 # --------------------------------------------------------------------------- page
 
 st.title("Annotate and retrain")
-st.caption("Correct the model's least confident sentences token by token, keep the corrections, "
-           "and retrain the model with them.")
+st.caption("Correct the model's least confident sentences token by token, keep the corrections, and retrain the model with them.")
 
 try:
     store = util.get_store()
@@ -295,8 +352,9 @@ if NOTICE_STATE in st.session_state:
     st.success(st.session_state.pop(NOTICE_STATE))
 
 if not runs:
-    st.info("No trained model yet. Train one on the Training runs page (or from Home); "
-            "its predictions are what you correct here.")
+    st.info(
+        "No trained model yet. Train one on the Training runs page (or from Home); its predictions are what you correct here."
+    )
     visualize_saved(store=store, tag_set=None, analyst="")
     st.stop()
 

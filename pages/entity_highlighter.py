@@ -49,13 +49,18 @@ def visualize_entities(*, predictions: dict, runs_by_id: dict, key: str) -> None
     for column, (run_id, prediction) in zip(st.columns(len(predictions)), predictions.items()):
         with column:
             st.markdown(f"**{util.run_label(runs_by_id[run_id])}**" if run_id in runs_by_id else f"**{run_id}**")
-            st.markdown(render.highlight_text(prediction.text, prediction.entities, flagged=flagged[run_id]),
-                        unsafe_allow_html=True)
-            st.caption(f"{len(prediction.entities)} entities, {prediction.decoding} decoding, "
-                       f"{prediction.latency_ms:,.1f} ms")
-            st.download_button(f"Download ({fmt})", prediction.render(fmt),
-                               file_name=comparison.download_name(prediction, fmt), mime=comparison.download_mime(fmt),
-                               key=f"{key}_download_{run_id}", on_click="ignore")
+            st.markdown(
+                render.highlight_text(prediction.text, prediction.entities, flagged=flagged[run_id]), unsafe_allow_html=True
+            )
+            st.caption(f"{len(prediction.entities)} entities, {prediction.decoding} decoding, {prediction.latency_ms:,.1f} ms")
+            st.download_button(
+                f"Download ({fmt})",
+                prediction.render(fmt),
+                file_name=comparison.download_name(prediction, fmt),
+                mime=comparison.download_mime(fmt),
+                key=f"{key}_download_{run_id}",
+                on_click="ignore",
+            )
     if len(predictions) > 1:
         visualize_disagreements(entities_by_run=entities_by_run, key=key)
 
@@ -66,8 +71,9 @@ def visualize_disagreements(*, entities_by_run: dict, key: str) -> None:
     if table.empty:
         st.success("All chosen models found exactly the same entities.")
         return
-    st.caption("Entities not output identically (same start, end and type) by every model; "
-               "they are outlined in each model's column.")
+    st.caption(
+        "Entities not output identically (same start, end and type) by every model; they are outlined in each model's column."
+    )
     st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_disagreements")
 
 
@@ -78,14 +84,24 @@ def visualize_tokens(*, predictions: dict, threshold: float, key: str) -> None:
             table = comparison.token_table(prediction, threshold=threshold)
             low = int(table["low_confidence"].sum())
             st.caption(f"{low} of {len(table)} tokens below confidence {threshold:.2f}.")
-            st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_tokens_{run_id}",
-                         column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0,
-                                                                                      max_value=1.0, format="%.3f"),
-                                        "low_confidence": st.column_config.CheckboxColumn("low confidence")})
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                key=f"{key}_tokens_{run_id}",
+                column_config={
+                    "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
+                    "low_confidence": st.column_config.CheckboxColumn("low confidence"),
+                },
+            )
             st.markdown("**Entities**")
-            st.dataframe(comparison.entity_frame(prediction), hide_index=True, width="stretch",
-                         key=f"{key}_entities_{run_id}",
-                         column_config={"confidence": st.column_config.NumberColumn("confidence", format="%.3f")})
+            st.dataframe(
+                comparison.entity_frame(prediction),
+                hide_index=True,
+                width="stretch",
+                key=f"{key}_entities_{run_id}",
+                column_config={"confidence": st.column_config.NumberColumn("confidence", format="%.3f")},
+            )
 
 
 # ------------------------------------------------------------------ page
@@ -98,14 +114,23 @@ available = util.completed_runs_or_stop(then="highlight entities here")
 runs_by_id = {run.id: run for run in available}
 text = st.text_area("Text", value=SAMPLE_TEXT, height=140, key=f"{KEY}_text")
 models_column, decoding_column, threshold_column = st.columns([3, 1, 1])
-chosen_ids = models_column.multiselect(f"Models (up to {MAX_MODELS}, side by side)", list(runs_by_id),
-                                       default=list(runs_by_id)[:1], max_selections=MAX_MODELS,
-                                       format_func=lambda i: util.run_label(runs_by_id[i]), key=f"{KEY}_runs")
-decoding = decoding_column.radio("Decoding", predictor.DECODING_METHODS, key=f"{KEY}_decoding",
-                                 help="argmax takes each token's best tag (stray I- repaired to B-); "
-                                      "constrained finds the best valid IOB2 sequence.")
-threshold = threshold_column.slider("Low-confidence below", 0.0, 1.0, value=predictor.LOW_CONFIDENCE, step=0.05,
-                                    key=f"{KEY}_threshold")
+chosen_ids = models_column.multiselect(
+    f"Models (up to {MAX_MODELS}, side by side)",
+    list(runs_by_id),
+    default=list(runs_by_id)[:1],
+    max_selections=MAX_MODELS,
+    format_func=lambda i: util.run_label(runs_by_id[i]),
+    key=f"{KEY}_runs",
+)
+decoding = decoding_column.radio(
+    "Decoding",
+    predictor.DECODING_METHODS,
+    key=f"{KEY}_decoding",
+    help="argmax takes each token's best tag (stray I- repaired to B-); constrained finds the best valid IOB2 sequence.",
+)
+threshold = threshold_column.slider(
+    "Low-confidence below", 0.0, 1.0, value=predictor.LOW_CONFIDENCE, step=0.05, key=f"{KEY}_threshold"
+)
 
 if not text.strip():
     st.info("Type or paste some text above to find its entities.")

@@ -16,7 +16,9 @@ st.caption("Explore an annotated corpus, train named-entity models, compare them
 current = util.settings()
 dataset = current.default_dataset
 if dataset == SAMPLE_DATA_PATH:
-    st.info(f"Active dataset: the bundled sample (`{dataset.name}`). Set `NER_CORPUS_PATH` or upload a corpus in the Data explorer.")
+    st.info(
+        f"Active dataset: the bundled sample (`{dataset.name}`). Set `NER_CORPUS_PATH` or upload a corpus in the Data explorer."
+    )
 else:
     st.success(f"Active dataset: `{dataset}`")
 
@@ -33,26 +35,32 @@ rows = []
 for definition in architectures.REGISTRY.values():
     latest = next((r for r in runs if r.model_name == definition.name), None)
     values = latest.metrics if latest else {}
-    rows.append({
-        "model": definition.name,
-        "description": definition.description,
-        "latest run": latest.id if latest else "-",
-        "entity F1": metric_registry.format_metric("entity_f1", values.get("entity_f1")) if latest else "-",
-        "token accuracy": metric_registry.format_metric("token_accuracy", values.get("token_accuracy")) if latest else "-",
-        "latency p50": metric_registry.format_metric("latency_p50_ms", values.get("latency_p50_ms")) if latest else "-",
-    })
+    rows.append(
+        {
+            "model": definition.name,
+            "description": definition.description,
+            "latest run": latest.id if latest else "-",
+            "entity F1": metric_registry.format_metric("entity_f1", values.get("entity_f1")) if latest else "-",
+            "token accuracy": metric_registry.format_metric("token_accuracy", values.get("token_accuracy")) if latest else "-",
+            "latency p50": metric_registry.format_metric("latency_p50_ms", values.get("latency_p50_ms")) if latest else "-",
+        }
+    )
 st.dataframe(rows, hide_index=True, width="stretch")
 
 active_jobs = [j for j in runner.jobs() if j.status in ("queued", "running")]
 if not runs:
     st.subheader("First start")
     if active_jobs:
-        st.info(f"{len(active_jobs)} training job(s) queued or running; follow them on the Training runs page. "
-                "The rest of the app stays usable meanwhile.")
+        st.info(
+            f"{len(active_jobs)} training job(s) queued or running; follow them on the Training runs page. "
+            "The rest of the app stays usable meanwhile."
+        )
     else:
-        st.write("No trained models yet. Train the three default models on the bundled sample "
-                 "(about a minute each on two cores, small batches so 250 sentences teach something); "
-                 "training runs in the background.")
+        st.write(
+            "No trained models yet. Train the three default models on the bundled sample "
+            "(about a minute each on two cores, small batches so 250 sentences teach something); "
+            "training runs in the background."
+        )
         if st.button("Train baseline, advanced and model2 on the sample", type="primary", key="home_train_defaults"):
             for name in architectures.DEFAULT_MODELS:
                 runner.submit(sample_config(name), label=f"{name} on the sample")

@@ -69,9 +69,12 @@ def load_evaluations(chosen: list) -> dict:
 
 def visualize_metric_table(*, chosen: list, key: str) -> None:
     other = {run.id: "constrained" if run_decoding(run) == "argmax" else "argmax" for run in chosen}
-    add_other = st.toggle("Also evaluate with the other decoding (argmax vs IOB2-constrained)", key=f"{key}_other_decoding",
-                          help="Stored metrics use each run's configured decoding. This re-scores the rebuilt test "
-                               "split with the other one; nothing is written, speed is not re-measured.")
+    add_other = st.toggle(
+        "Also evaluate with the other decoding (argmax vs IOB2-constrained)",
+        key=f"{key}_other_decoding",
+        help="Stored metrics use each run's configured decoding. This re-scores the rebuilt test "
+        "split with the other one; nothing is written, speed is not re-measured.",
+    )
     columns = {}
     for run in chosen:
         columns[column_name(run, run_decoding(run))] = run.metrics
@@ -83,15 +86,25 @@ def visualize_metric_table(*, chosen: list, key: str) -> None:
     # The star marks the best value; the CSV keeps the "best" column for machines.
     st.dataframe(
         comparison.formatted_metric_table(columns).drop(columns=["key", "best"]),
-        hide_index=True, width="stretch", height="content", key=f"{key}_table",
-        column_config={"metric": st.column_config.TextColumn("metric", pinned=True),
-                       "definition": st.column_config.TextColumn("definition", width="large",
-                                                                 help="What the metric measures and how")},
+        hide_index=True,
+        width="stretch",
+        height="content",
+        key=f"{key}_table",
+        column_config={
+            "metric": st.column_config.TextColumn("metric", pinned=True),
+            "definition": st.column_config.TextColumn("definition", width="large", help="What the metric measures and how"),
+        },
     )
     if len(columns) > 1:
         st.caption(f"{comparison.BEST_MARK.strip()} best value of the metric in its direction.")
-    st.download_button("Download the table as CSV", comparison.metric_table_csv(columns), file_name="model_comparison.csv",
-                       mime="text/csv", key=f"{key}_csv", on_click="ignore")
+    st.download_button(
+        "Download the table as CSV",
+        comparison.metric_table_csv(columns),
+        file_name="model_comparison.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+    )
 
 
 def visualize_per_type(*, evaluations: dict, key: str) -> None:
@@ -99,8 +112,9 @@ def visualize_per_type(*, evaluations: dict, key: str) -> None:
     if frame.empty:
         st.info("No per-type scores: the chosen runs have no stored evaluation with entities.")
         return
-    figure = px.bar(frame, x="type", y="value", color="run", barmode="group", facet_col="measure",
-                    hover_data=["support"], range_y=[0, 1])
+    figure = px.bar(
+        frame, x="type", y="value", color="run", barmode="group", facet_col="measure", hover_data=["support"], range_y=[0, 1]
+    )
     figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
     st.plotly_chart(figure, key=f"{key}_per_type_chart")
 
@@ -114,36 +128,53 @@ def make_cells_clickable(figure, frame) -> None:
     gold = [row for row in frame.index for _ in frame.columns]
     predicted = [column for _ in frame.index for column in frame.columns]
     figure.update_traces(hoverinfo="skip", selector={"type": "heatmap"})
-    figure.add_trace(go.Scatter(
-        x=predicted, y=gold, customdata=frame.to_numpy().ravel(), mode="markers", showlegend=False,
-        marker={"size": 22, "opacity": 0, "symbol": "square"},
-        hovertemplate="gold %{y}<br>predicted %{x}<br>%{customdata} tokens<extra></extra>",
-    ))
+    figure.add_trace(
+        go.Scatter(
+            x=predicted,
+            y=gold,
+            customdata=frame.to_numpy().ravel(),
+            mode="markers",
+            showlegend=False,
+            marker={"size": 22, "opacity": 0, "symbol": "square"},
+            hovertemplate="gold %{y}<br>predicted %{x}<br>%{customdata} tokens<extra></extra>",
+        )
+    )
     # Markers would pad the axes; keep them tight around the cells.
     figure.update_xaxes(range=[-0.5, len(frame.columns) - 0.5])
     figure.update_yaxes(range=[len(frame.index) - 0.5, -0.5])
 
 
 def visualize_confusion(*, evaluations: dict, runs_by_id: dict, key: str) -> None:
-    run_id = st.selectbox("Run", list(evaluations), format_func=lambda i: util.run_label(runs_by_id[i]),
-                          key=f"{key}_confusion_run")
+    run_id = st.selectbox(
+        "Run", list(evaluations), format_func=lambda i: util.run_label(runs_by_id[i]), key=f"{key}_confusion_run"
+    )
     stored = evaluations[run_id]
     raw_column, normalised_column = st.columns(2)
     with raw_column:
         st.markdown("**Tokens** (click a cell to list its sentences)")
         frame = stored.confusion_frame()
-        figure = px.imshow(frame, text_auto=True, aspect="auto", color_continuous_scale="Blues",
-                           labels={"x": "predicted", "y": "gold", "color": "tokens"},
-                           height=heatmap_height(stored.confusion_labels))
+        figure = px.imshow(
+            frame,
+            text_auto=True,
+            aspect="auto",
+            color_continuous_scale="Blues",
+            labels={"x": "predicted", "y": "gold", "color": "tokens"},
+            height=heatmap_height(stored.confusion_labels),
+        )
         make_cells_clickable(figure, frame)
-        event = st.plotly_chart(figure, key=f"{key}_confusion_chart_{run_id}", on_select="rerun",
-                                selection_mode="points")
+        event = st.plotly_chart(figure, key=f"{key}_confusion_chart_{run_id}", on_select="rerun", selection_mode="points")
     with normalised_column:
         st.markdown("**Share of each gold tag** (rows sum to 1)")
-        figure = px.imshow(stored.confusion_frame(normalize=True).round(3), text_auto=True, aspect="auto",
-                           color_continuous_scale="Blues", zmin=0, zmax=1,
-                           labels={"x": "predicted", "y": "gold", "color": "share"},
-                           height=heatmap_height(stored.confusion_labels))
+        figure = px.imshow(
+            stored.confusion_frame(normalize=True).round(3),
+            text_auto=True,
+            aspect="auto",
+            color_continuous_scale="Blues",
+            zmin=0,
+            zmax=1,
+            labels={"x": "predicted", "y": "gold", "color": "share"},
+            height=heatmap_height(stored.confusion_labels),
+        )
         st.plotly_chart(figure, key=f"{key}_confusion_normalised_{run_id}")
     apply_clicked_cell(event, stored.confusion_labels, key=f"{key}_{run_id}")
     visualize_confusion_examples(run=runs_by_id[run_id], stored=stored, key=f"{key}_{run_id}")
@@ -185,16 +216,21 @@ def visualize_confusion_examples(*, run, stored, key: str) -> None:
     if not examples:
         st.info(f"No test token with gold {gold} was predicted as {predicted}.")
         return
-    st.write(f"{len(examples)} test sentence(s) have a token with gold **{gold}** predicted as **{predicted}**"
-             f"{f'; the first {EXAMPLES_SHOWN} are shown' if len(examples) > EXAMPLES_SHOWN else ''}. "
-             "Confused tokens are underlined or outlined.")
+    st.write(
+        f"{len(examples)} test sentence(s) have a token with gold **{gold}** predicted as **{predicted}**"
+        f"{f'; the first {EXAMPLES_SHOWN} are shown' if len(examples) > EXAMPLES_SHOWN else ''}. "
+        "Confused tokens are underlined or outlined."
+    )
     for example in examples[:EXAMPLES_SHOWN]:
         gold_html = render.highlight_tokens(example.words, example.gold_tags, marked_tokens=example.positions)
         predicted_html = render.highlight_tokens(example.words, example.predicted_tags, marked_tokens=example.positions)
         # Only fixed labels are added here; every piece of sentence text went through render.
-        st.markdown(f'<div style="display:grid;grid-template-columns:6em 1fr;align-items:center;margin-bottom:0.8em">'
-                    f'<b>sentence {example.number}</b><span></span><span>gold</span>{gold_html}'
-                    f'<span>predicted</span>{predicted_html}</div>', unsafe_allow_html=True)
+        st.markdown(
+            f'<div style="display:grid;grid-template-columns:6em 1fr;align-items:center;margin-bottom:0.8em">'
+            f"<b>sentence {example.number}</b><span></span><span>gold</span>{gold_html}"
+            f"<span>predicted</span>{predicted_html}</div>",
+            unsafe_allow_html=True,
+        )
 
 
 def visualize_confusion_difference(*, evaluations: dict, key: str) -> None:
@@ -208,12 +244,21 @@ def visualize_confusion_difference(*, evaluations: dict, key: str) -> None:
     normalize = normalize_column.toggle("Row-normalised", value=True, key=f"{key}_difference_normalised")
     difference = comparison.confusion_difference(evaluations[first], evaluations[second], normalize=normalize)
     limit = float(difference.abs().to_numpy().max()) or 1.0
-    figure = px.imshow(difference.round(3), text_auto=True, aspect="auto", color_continuous_scale="RdBu_r",
-                       zmin=-limit, zmax=limit, labels={"x": "predicted", "y": "gold", "color": "B - A"},
-                       height=heatmap_height(list(difference.index)))
+    figure = px.imshow(
+        difference.round(3),
+        text_auto=True,
+        aspect="auto",
+        color_continuous_scale="RdBu_r",
+        zmin=-limit,
+        zmax=limit,
+        labels={"x": "predicted", "y": "gold", "color": "B - A"},
+        height=heatmap_height(list(difference.index)),
+    )
     st.plotly_chart(figure, key=f"{key}_difference_chart")
-    st.caption("B minus A: red cells are where B puts more tokens than A, blue where it puts fewer. "
-               "Labels are aligned; a tag only one run knows counts as zero for the other.")
+    st.caption(
+        "B minus A: red cells are where B puts more tokens than A, blue where it puts fewer. "
+        "Labels are aligned; a tag only one run knows counts as zero for the other."
+    )
 
 
 def visualize_errors(*, evaluations: dict, key: str) -> None:
@@ -223,8 +268,13 @@ def visualize_errors(*, evaluations: dict, key: str) -> None:
         return
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_errors_table")
     kinds = ["missed", "spurious", "wrong_type", "wrong_boundary"]
-    figure = px.bar(frame.melt(id_vars="run", value_vars=kinds, var_name="error", value_name="entities"),
-                    x="error", y="entities", color="run", barmode="group")
+    figure = px.bar(
+        frame.melt(id_vars="run", value_vars=kinds, var_name="error", value_name="entities"),
+        x="error",
+        y="entities",
+        color="run",
+        barmode="group",
+    )
     st.plotly_chart(figure, key=f"{key}_errors_chart")
 
 
@@ -239,37 +289,49 @@ def visualize_learning_curves(*, chosen: list, key: str) -> None:
     if frame.empty:
         st.info("No training history stored for the chosen runs.")
         return
-    figure = px.line(frame, x="epoch", y="value", color="run", line_dash="series", markers=True,
-                     labels={"value": "loss"})
+    figure = px.line(frame, x="epoch", y="value", color="run", line_dash="series", markers=True, labels={"value": "loss"})
     st.plotly_chart(figure, key=f"{key}_curves_chart")
     scores = comparison.learning_curve_frame(histories, series=comparison.SCORE_SERIES)
     if not scores.empty:
         st.caption("Validation entity F1 per epoch (what early stopping watches in newer runs)")
-        st.plotly_chart(px.line(scores, x="epoch", y="value", color="run", markers=True, labels={"value": "entity F1"}),
-                        key=f"{key}_score_curves_chart")
+        st.plotly_chart(
+            px.line(scores, x="epoch", y="value", color="run", markers=True, labels={"value": "entity F1"}),
+            key=f"{key}_score_curves_chart",
+        )
 
 
 # ------------------------------------------------------------------ page
 
 st.title("Model comparison")
-st.caption("Compare trained runs on the test split: every metric with its definition, per-type scores, "
-           "where tags get confused and on which sentences, error kinds and learning curves.")
+st.caption(
+    "Compare trained runs on the test split: every metric with its definition, per-type scores, "
+    "where tags get confused and on which sentences, error kinds and learning curves."
+)
 
 available = util.completed_runs_or_stop(then="compare runs here")
 
 runs_by_id = {run.id: run for run in available}
-chosen_ids = st.multiselect("Runs to compare", list(runs_by_id), default=list(runs_by_id)[:2],
-                            format_func=lambda i: util.run_label(runs_by_id[i]), key=f"{KEY}_runs")
+chosen_ids = st.multiselect(
+    "Runs to compare",
+    list(runs_by_id),
+    default=list(runs_by_id)[:2],
+    format_func=lambda i: util.run_label(runs_by_id[i]),
+    key=f"{KEY}_runs",
+)
 if not chosen_ids:
     st.info("Pick at least one run to compare.")
     st.stop()
 chosen = [runs_by_id[i] for i in chosen_ids]
-st.caption("Decoding of the stored metrics: " + ", ".join(f"{run.id}: {run_decoding(run)}" for run in chosen)
-           + f" (choices: {', '.join(predictor.DECODING_METHODS)}).")
+st.caption(
+    "Decoding of the stored metrics: "
+    + ", ".join(f"{run.id}: {run_decoding(run)}" for run in chosen)
+    + f" (choices: {', '.join(predictor.DECODING_METHODS)})."
+)
 evaluations = load_evaluations(chosen)
 
 metrics_tab, per_type_tab, confusion_tab, errors_tab, curves_tab = st.tabs(
-    ["Metrics", "Per type", "Confusion", "Errors", "Learning curves"])
+    ["Metrics", "Per type", "Confusion", "Errors", "Learning curves"]
+)
 with metrics_tab:
     visualize_metric_table(chosen=chosen, key=KEY)
 with per_type_tab:

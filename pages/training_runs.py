@@ -23,8 +23,14 @@ KEY = "training_runs"
 # (ner_core.training.jobs), and polling every two seconds keeps the server's own load low as well.
 POLL_ACTIVE_S = 2.0
 POLL_IDLE_S = 5.0  # still poll: a job may be started from another page or session
-STAGES = {"started": "Building the model", "epoch_begin": "Training", "batch": "Training",
-          "epoch_end": "Epoch done", "evaluating": "Scoring on the test split", "finished": "Saved"}
+STAGES = {
+    "started": "Building the model",
+    "epoch_begin": "Training",
+    "batch": "Training",
+    "epoch_end": "Epoch done",
+    "evaluating": "Scoring on the test split",
+    "finished": "Saved",
+}
 HEADLINE_METRICS = ("entity_f1", "token_accuracy", "latency_p50_ms")
 
 # One widget per TrainConfig field: (label, minimum, maximum, step, help). Defaults come from the chosen model.
@@ -41,8 +47,10 @@ NUMBER_FIELDS = {
 }
 TOGGLE_FIELDS = {
     "bucketed": ("Bucketed batches", "Batches of similar-length sentences: less padding, faster epochs."),
-    "early_stopping": ("Early stopping", "Stop when the monitored score has not improved for `patience` epochs, "
-                                         "and keep the best epoch's weights."),
+    "early_stopping": (
+        "Early stopping",
+        "Stop when the monitored score has not improved for `patience` epochs, and keep the best epoch's weights.",
+    ),
     "repair_iob": ("Repair stray I- tags", "Needed for IOB1 data and for uploads accepted with repair."),
 }
 
@@ -61,15 +69,18 @@ def visualize_launch_form(*, key: str) -> None:
     model = left.selectbox("Model", names, index=names.index("model2") if "model2" in names else 0, key=f"{key}_model")
     default_path = str(util.settings().default_dataset)
     paths = list(choices.values())
-    dataset_label = right.selectbox("Dataset", list(choices), key=f"{key}_dataset",
-                                    index=paths.index(default_path) if default_path in paths else 0)
+    dataset_label = right.selectbox(
+        "Dataset", list(choices), key=f"{key}_dataset", index=paths.index(default_path) if default_path in paths else 0
+    )
     st.caption(architectures.get_definition(model).description)
     sentences = util.known_sentence_count(choices[dataset_label])
     defaults = suggested_config(model, choices[dataset_label], sentences)
     sample = uses_small_data_settings(choices[dataset_label], sentences)
     if sample:
-        st.caption("Settings for a small dataset: small batches and a higher learning rate; "
-                   "the model's own defaults take a few steps an epoch here and never get past tagging everything O.")
+        st.caption(
+            "Settings for a small dataset: small batches and a higher learning rate; "
+            "the model's own defaults take a few steps an epoch here and never get past tagging everything O."
+        )
     # Widget keys include the model and the kind of dataset, so each keeps its own defaults and edits.
     prefix = f"{key}_{model}" + ("_sample" if sample else "")
     with st.form(f"{key}_form"):
@@ -78,18 +89,39 @@ def visualize_launch_form(*, key: str) -> None:
         for position, (name, (label, low, high, step, help_text)) in enumerate(NUMBER_FIELDS.items()):
             is_float = isinstance(step, float)
             values[name] = columns[position % 3].number_input(
-                label, min_value=low, max_value=high, step=step, value=getattr(defaults, name), help=help_text,
-                format="%.5f" if is_float else None, key=f"{prefix}_{name}")
+                label,
+                min_value=low,
+                max_value=high,
+                step=step,
+                value=getattr(defaults, name),
+                help=help_text,
+                format="%.5f" if is_float else None,
+                key=f"{prefix}_{name}",
+            )
         values["max_train_sentences"] = columns[0].number_input(
-            "Max training sentences", min_value=1, value=None, step=100, placeholder="all",
-            help="Train on the first N training sentences only (quick experiments).", key=f"{prefix}_max_train_sentences")
+            "Max training sentences",
+            min_value=1,
+            value=None,
+            step=100,
+            placeholder="all",
+            help="Train on the first N training sentences only (quick experiments).",
+            key=f"{prefix}_max_train_sentences",
+        )
         values["decoding"] = columns[1].selectbox(
-            "Decoding", DECODING_METHODS, index=DECODING_METHODS.index(defaults.decoding), key=f"{prefix}_decoding",
-            help="constrained: Viterbi over IOB2-valid transitions; argmax: the most likely tag per token.")
+            "Decoding",
+            DECODING_METHODS,
+            index=DECODING_METHODS.index(defaults.decoding),
+            key=f"{prefix}_decoding",
+            help="constrained: Viterbi over IOB2-valid transitions; argmax: the most likely tag per token.",
+        )
         values["monitor"] = columns[1].selectbox(
-            "Monitor", MONITORS, index=MONITORS.index(defaults.monitor), key=f"{prefix}_monitor",
+            "Monitor",
+            MONITORS,
+            index=MONITORS.index(defaults.monitor),
+            key=f"{prefix}_monitor",
             help="What early stopping, the best checkpoint and learning-rate decay watch: validation entity F1 "
-                 "(seqeval strict, with the chosen decoding) or validation loss.")
+            "(seqeval strict, with the chosen decoding) or validation loss.",
+        )
         for name, (label, help_text) in TOGGLE_FIELDS.items():
             values[name] = columns[2].toggle(label, value=getattr(defaults, name), help=help_text, key=f"{prefix}_{name}")
         submitted = st.form_submit_button("Start training", type="primary", key=f"{key}_submit")
@@ -138,8 +170,13 @@ def visualize_job(job: jobs.JobState, *, runner: jobs.JobRunner, key: str) -> No
     with st.container(border=True):
         header, button = st.columns([5, 1])
         header.markdown(f"**{job.label or job.config.model}** · `{job.run_id}` · {job.status}")
-        button.button("Cancel", key=f"{key}_cancel_{job.job_id}", on_click=runner.cancel, args=(job.job_id,),
-                      help="A running job stops after its current batch; nothing is saved.")
+        button.button(
+            "Cancel",
+            key=f"{key}_cancel_{job.job_id}",
+            on_click=runner.cancel,
+            args=(job.job_id,),
+            help="A running job stops after its current batch; nothing is saved.",
+        )
         if job.status == jobs.QUEUED:
             st.caption("Queued: starts when the jobs before it are done (one job trains at a time).")
             return
@@ -175,8 +212,9 @@ def visualize_live_curves(job: jobs.JobState) -> None:
     if job.epoch_logs:
         epochs = pandas.DataFrame(job.epoch_logs)
         right.caption("Loss per epoch (training and validation)")
-        right.vega_lite_chart(epochs, _line_spec("epoch", [c for c in ("loss", "val_loss") if c in epochs]),
-                              height=220, width="stretch")
+        right.vega_lite_chart(
+            epochs, _line_spec("epoch", [c for c in ("loss", "val_loss") if c in epochs]), height=220, width="stretch"
+        )
         if VALIDATION_F1 in epochs:
             right.caption("Validation entity F1 per epoch")
             right.vega_lite_chart(epochs, _line_spec("epoch", [VALIDATION_F1]), height=160, width="stretch")
@@ -190,8 +228,12 @@ def _line_spec(x: str, series: list[str]) -> dict:
         "encoding": {
             "x": {"field": x, "type": "quantitative", "title": None, "axis": {"tickMinStep": 1, "format": "d"}},
             "y": {"field": "value", "type": "quantitative", "title": None, "axis": {"format": "~g"}},
-            "color": {"field": "series", "type": "nominal", "title": None,
-                      "legend": {"orient": "right"} if len(series) > 1 else None},
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "title": None,
+                "legend": {"orient": "right"} if len(series) > 1 else None,
+            },
         },
     }
 
@@ -212,7 +254,9 @@ def runs_table(all_runs: list) -> pandas.DataFrame:
         }
         for metric_key in HEADLINE_METRICS:
             value = run.metrics.get(metric_key) if run.status == "completed" else None
-            row[metric_registry.metric_spec(metric_key).name] = metric_registry.format_metric(metric_key, value) if value is not None else ""
+            row[metric_registry.metric_spec(metric_key).name] = (
+                metric_registry.format_metric(metric_key, value) if value is not None else ""
+            )
         row["error"] = (run.error_message or "").strip().split("\n")[0]
         rows.append(row)
     return pandas.DataFrame(rows)
@@ -221,8 +265,10 @@ def runs_table(all_runs: list) -> pandas.DataFrame:
 def visualize_history(all_runs: list, *, key: str) -> None:
     st.subheader("Run history")
     if not all_runs:
-        st.info("No training runs yet: choose a model and a dataset above and press **Start training** "
-                "(the defaults on the bundled sample take about a minute).")
+        st.info(
+            "No training runs yet: choose a model and a dataset above and press **Start training** "
+            "(the defaults on the bundled sample take about a minute)."
+        )
         return
     st.dataframe(runs_table(all_runs), hide_index=True, width="stretch", key=f"{key}_history")
     labels = {f"{run.id} ({run.status})": run for run in all_runs}
@@ -251,11 +297,18 @@ def visualize_run_detail(run, *, key: str) -> None:
 
 
 def metrics_table(values: dict) -> pandas.DataFrame:
-    return pandas.DataFrame([
-        {"metric": spec.name, "group": spec.group, "value": metric_registry.format_metric(spec.key, values.get(spec.key)),
-         "better": "higher" if spec.higher_is_better else "lower", "definition": spec.definition}
-        for spec in metric_registry.METRICS
-    ])
+    return pandas.DataFrame(
+        [
+            {
+                "metric": spec.name,
+                "group": spec.group,
+                "value": metric_registry.format_metric(spec.key, values.get(spec.key)),
+                "better": "higher" if spec.higher_is_better else "lower",
+                "definition": spec.definition,
+            }
+            for spec in metric_registry.METRICS
+        ]
+    )
 
 
 def visualize_history_curves(folder: run_folder.RunFolder | None) -> None:
@@ -289,8 +342,12 @@ def visualize_per_type(folder: run_folder.RunFolder | None, *, key: str) -> None
     if detail is None:
         st.info("No per-type scores: the run was not evaluated.")
         return
-    st.dataframe(detail.per_type, width="stretch", key=f"{key}_per_type",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("precision", "recall", "f1")})
+    st.dataframe(
+        detail.per_type,
+        width="stretch",
+        key=f"{key}_per_type",
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("precision", "recall", "f1")},
+    )
 
 
 def _duration(seconds: float | None) -> str:

@@ -47,9 +47,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,8 +57,16 @@ sys.path.insert(0, str(ROOT))
 from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402 - needs the path above
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 MAX_SCREENSHOT_HEIGHT = 15_000
 MODEL = "model2"
@@ -69,9 +77,14 @@ SEARCH_WORD = "Iran"
 GRID_ROW_PX = 35  # row (and header) height of st.dataframe / st.data_editor
 CHECK_BACK_S = 10  # while a run trains, look at it this often (from Home in between; see wait_for_run)
 # Sidebar label -> (URL path of its link, the page's st.title, which tells that the page has been switched).
-PAGES = {"Home": ("", "NER Workbench"), "Data explorer": ("data_explorer", "Data explorer"),
-         "Training runs": ("training_runs", "Training runs"), "Model comparison": ("model_comparison", "Model comparison"),
-         "Annotate and retrain": ("annotate", "Annotate and retrain"), "A/B traffic": ("ab_traffic", "A/B traffic")}
+PAGES = {
+    "Home": ("", "NER Workbench"),
+    "Data explorer": ("data_explorer", "Data explorer"),
+    "Training runs": ("training_runs", "Training runs"),
+    "Model comparison": ("model_comparison", "Model comparison"),
+    "Annotate and retrain": ("annotate", "Annotate and retrain"),
+    "A/B traffic": ("ab_traffic", "A/B traffic"),
+}
 
 
 # --------------------------------------------------------------------------- options and records
@@ -97,19 +110,32 @@ class Options:
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=SAMPLE_DATA_PATH,
-                        help="corpus file to upload in the Data explorer (default: the bundled sample)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs for the model2 run (default: leave the form's model default)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=SAMPLE_DATA_PATH,
+        help="corpus file to upload in the Data explorer (default: the bundled sample)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs for the model2 run (default: leave the form's model default)"
+    )
     parser.add_argument("--requests", type=int, default=10_000, help="requests of the A/B simulation (default 10000)")
-    parser.add_argument("--train-timeout", type=float, default=3600.0,
-                        help="seconds to wait for each training run and for the simulation (default 3600)")
-    parser.add_argument("--page-timeout", type=float, default=180.0,
-                        help="seconds to wait for a page or a widget to settle (default 180)")
-    parser.add_argument("--out", type=Path, default=ROOT / "test-output" / "walkthrough",
-                        help="screenshots, report.md, streamlit.log and the workspace go here")
+    parser.add_argument(
+        "--train-timeout",
+        type=float,
+        default=3600.0,
+        help="seconds to wait for each training run and for the simulation (default 3600)",
+    )
+    parser.add_argument(
+        "--page-timeout", type=float, default=180.0, help="seconds to wait for a page or a widget to settle (default 180)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "test-output" / "walkthrough",
+        help="screenshots, report.md, streamlit.log and the workspace go here",
+    )
     parser.add_argument("--analyst", default="Walkthrough Analyst", help="analyst name on the annotations")
     args = parser.parse_args(argv)
     data = args.data.expanduser().resolve()
@@ -119,8 +145,15 @@ def parse_options(argv: list[str] | None = None) -> Options:
         parser.error("--epochs must be at least 1")
     if not 1 <= args.requests <= 100_000:
         parser.error("--requests must be from 1 to 100000 (the A/B page's limit)")
-    return Options(data=data, epochs=args.epochs, requests=args.requests, train_timeout=args.train_timeout,
-                   page_timeout=args.page_timeout, out=args.out.resolve(), analyst=args.analyst)
+    return Options(
+        data=data,
+        epochs=args.epochs,
+        requests=args.requests,
+        train_timeout=args.train_timeout,
+        page_timeout=args.page_timeout,
+        out=args.out.resolve(),
+        analyst=args.analyst,
+    )
 
 
 class WalkFailure(Exception):
@@ -183,17 +216,37 @@ class Server:
         env = os.environ.copy()
         env.pop("NER_CORPUS_PATH", None)  # the corpus must arrive through the browser
         workspace = self.options.workspace.resolve()
-        env.update(NER_MODELS_DIR=str(workspace / "models"), NER_DATABASE_URL=self.options.database_url,
-                   NER_UPLOADS_DIR=str(workspace / "uploads"))
+        env.update(
+            NER_MODELS_DIR=str(workspace / "models"),
+            NER_DATABASE_URL=self.options.database_url,
+            NER_UPLOADS_DIR=str(workspace / "uploads"),
+        )
         return env
 
     def start(self) -> None:
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.time() + self.options.page_timeout
         while time.time() < deadline:
@@ -271,13 +324,16 @@ class Ui:
             try:
                 self.page.wait_for_function(
                     "t => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === t)",
-                    arg=title, timeout=max(1.0, min(window, deadline - time.time())) * 1000)
+                    arg=title,
+                    timeout=max(1.0, min(window, deadline - time.time())) * 1000,
+                )
                 break
             except PlaywrightTimeout:
                 self.check()
                 if time.time() >= deadline:
-                    raise WalkFailure(f"the sidebar link {label!r} did not open its page within "
-                                      f"{self.options.page_timeout:.0f} s") from None
+                    raise WalkFailure(
+                        f"the sidebar link {label!r} did not open its page within {self.options.page_timeout:.0f} s"
+                    ) from None
                 print(f"    (the {label!r} page did not open after {window:.0f} s; clicking its link again)", flush=True)
                 window *= 2
         self.live = live
@@ -313,8 +369,7 @@ class Ui:
             raise WalkFailure(f"the page did not settle within {timeout:.0f} s")
         return False
 
-    def wait_for(self, what: str, condition: Callable[[], object], timeout: float | None = None,
-                 interval: float = 1.0):
+    def wait_for(self, what: str, condition: Callable[[], object], timeout: float | None = None, interval: float = 1.0):
         """Poll ``condition`` (checking the page for errors each time) until it returns something truthy."""
         timeout = timeout or self.options.page_timeout
         deadline = time.time() + timeout
@@ -350,7 +405,8 @@ class Ui:
         self.shots += 1
         path = self.options.out / f"{self.shots:02d}-{name}.png"
         height = self.page.evaluate(
-            '() => { const m = document.querySelector(\'[data-testid="stMain"]\'); return m ? m.scrollHeight : 0; }')
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 0; }"
+        )
         height = max(VIEWPORT["height"], min(int(height or 0), MAX_SCREENSHOT_HEIGHT))
         try:
             if height > VIEWPORT["height"]:
@@ -379,8 +435,11 @@ class Ui:
         if (current == option) if exact else (option in current):
             return current
         box.click()
-        options = self.page.get_by_role("option", name=option, exact=True) if exact \
+        options = (
+            self.page.get_by_role("option", name=option, exact=True)
+            if exact
             else self.page.get_by_role("option").filter(has_text=option)
+        )
         options.first.wait_for(timeout=self.options.page_timeout * 1000)
         options.first.click()
         if rerun:
@@ -420,7 +479,8 @@ class Ui:
         """
         return self.page.locator('[data-testid="stDataFrame"]').evaluate_all(
             """els => els.filter(e => e.getClientRects().length > 0).map(
-                   e => [...e.querySelectorAll('table tr')].map(r => [...r.children].map(c => c.innerText)))""")
+                   e => [...e.querySelectorAll('table tr')].map(r => [...r.children].map(c => c.innerText)))"""
+        )
 
     def grid(self, *headers: str) -> list[dict]:
         """The rows (as dicts) of the first visible grid whose header has all ``headers``."""
@@ -437,8 +497,9 @@ class Ui:
         accessible table tells which cell is selected; it is checked after every
         move, since keys typed into a grid that is still redrawing get lost.
         """
-        editor = self.page.locator('[data-testid="stDataFrame"]:visible').filter(
-            has=self.page.locator("th", has_text=header)).first
+        editor = (
+            self.page.locator('[data-testid="stDataFrame"]:visible').filter(has=self.page.locator("th", has_text=header)).first
+        )
         editor.scroll_into_view_if_needed()
         box = editor.bounding_box()
         selected = lambda: editor.evaluate("e => (e.querySelector('td[aria-selected=true]') || {}).id || ''")  # noqa: E731
@@ -495,9 +556,11 @@ def step_data_explorer(ui: Ui, evidence: Evidence, options: Options) -> None:
     uploader = ui.page.locator('[data-testid="stFileUploader"] input[type=file]')
     uploader.set_input_files(str(options.data))
     started = time.time()
-    stored = ui.wait_for("the upload to be validated and stored",
-                         lambda: ui.alert_match(r"Stored (\S+) \(([\d,]+) sentences\)"),
-                         timeout=max(options.page_timeout, 600))
+    stored = ui.wait_for(
+        "the upload to be validated and stored",
+        lambda: ui.alert_match(r"Stored (\S+) \(([\d,]+) sentences\)"),
+        timeout=max(options.page_timeout, 600),
+    )
     ui.wait_idle(timeout=max(options.page_timeout, 600))
     evidence.upload_name = stored.group(1)
     ui.note(f"upload accepted in {time.time() - started:.0f} s: {stored.group(0)}")
@@ -600,8 +663,11 @@ def wait_for_run(ui: Ui, run_id: str, options: Options) -> dict:
         if status in ("failed", "cancelled"):
             raise WalkFailure(f"run {run_id} {status}: {row.get('error', '')}")
         # The job's bordered box: the innermost block with its run id and a progress bar.
-        job = ui.page.locator('[data-testid="stVerticalBlock"]').filter(has_text=run_id).filter(
-            has=ui.page.locator('[data-testid="stProgress"]'))
+        job = (
+            ui.page.locator('[data-testid="stVerticalBlock"]')
+            .filter(has_text=run_id)
+            .filter(has=ui.page.locator('[data-testid="stProgress"]'))
+        )
         job_text = job.last.inner_text() if job.count() else ""
         watch = False
         if status == "queued":
@@ -612,8 +678,9 @@ def wait_for_run(ui: Ui, run_id: str, options: Options) -> dict:
         elif status == "running":
             if "running" not in seen and "Epoch" in job_text:
                 seen.add("running")
-                ui.note("live progress: " + " / ".join(
-                    line for line in job_text.splitlines() if "Epoch" in line or "elapsed" in line))
+                ui.note(
+                    "live progress: " + " / ".join(line for line in job_text.splitlines() if "Epoch" in line or "elapsed" in line)
+                )
                 ui.shot("training-live")
             if "curves" not in seen and "Loss per epoch" in job_text:
                 seen.add("curves")
@@ -685,14 +752,19 @@ def step_annotate(ui: Ui, evidence: Evidence, options: Options) -> None:
         edits = planned_edits([r["token"] for r in rows], [r["predicted"] for r in rows], gold.get(text))
         for position, tag in edits:
             ui.edit_select_cell("corrected tag", position, 4, tag)
-            ui.wait_for(f"token {position + 1} to show {tag}",
-                        lambda: ui.grid("token", "predicted", "corrected tag")[position]["corrected tag"] == tag)
+            ui.wait_for(
+                f"token {position + 1} to show {tag}",
+                lambda position=position, tag=tag: (
+                    ui.grid("token", "predicted", "corrected tag")[position]["corrected tag"] == tag
+                ),
+            )
         if ui.page.get_by_role("button", name="Repair IOB2 (stray I-X becomes B-X)").count():
             ui.note("the partial correction broke IOB2; used the page's Repair button")
             ui.click("Repair IOB2 (stray I-X becomes B-X)")
             ui.wait_idle()
-        ui.note(f"sentence {number}: {text[:80]!r}: " + ", ".join(
-            f"{rows[p]['token']} {rows[p]['predicted']}->{t}" for p, t in edits))
+        ui.note(
+            f"sentence {number}: {text[:80]!r}: " + ", ".join(f"{rows[p]['token']} {rows[p]['predicted']}->{t}" for p, t in edits)
+        )
         ui.shot(f"annotate-edit-{number}")
         ui.click("Save correction")
         ui.wait_idle()
@@ -721,7 +793,7 @@ def current_review_item(ui: Ui) -> tuple[list[dict], str, list[dict]]:
             return None
         rows = ui.grid("token", "predicted", "corrected tag")  # only the rows the grid has drawn
         tokens, words = [r["token"] for r in rows], row["sentence"].split(" ")
-        same = tokens == words[:len(tokens)] and len(tokens) >= min(len(words), EDITOR_VISIBLE_ROWS)
+        same = tokens == words[: len(tokens)] and len(tokens) >= min(len(words), EDITOR_VISIBLE_ROWS)
         return (queue, row["sentence"], rows) if same else None
 
     return ui.wait_for("the review queue and the tag editor to show the chosen sentence", agreeing)
@@ -778,8 +850,7 @@ def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
     evidence.child_run_id = ready.group(1)
     ui.note(f"child run {evidence.child_run_id} ready after {time.time() - started:.0f} s")
     ui.live = False
-    ui.wait_for("the parent/child comparison",
-                lambda: ui.page.get_by_role("combobox", name="Retrained run", exact=True).count())
+    ui.wait_for("the parent/child comparison", lambda: ui.page.get_by_role("combobox", name="Retrained run", exact=True).count())
     ui.wait_idle()
     ui.choose("Retrained run", evidence.child_run_id)
     table = ui.grid("metric", "delta")
@@ -818,9 +889,13 @@ def step_ab_traffic(ui: Ui, evidence: Evidence, options: Options) -> None:
         ui.tab(name)
         if name == "Entity F1":
             quality = ui.grid("arm", "requests", "f1", "ci_low")
-            ui.note("entity F1 by serving arm: " + "; ".join(
-                f"{r['arm']}: {r['requests']} requests, F1 {_num(r['f1'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
-                for r in quality))
+            ui.note(
+                "entity F1 by serving arm: "
+                + "; ".join(
+                    f"{r['arm']}: {r['requests']} requests, F1 {_num(r['f1'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+                    for r in quality
+                )
+            )
         ui.shot("ab-" + name.lower().replace(" ", "-"))
 
 
@@ -841,53 +916,92 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
     datasets = store.list_datasets()
     upload = next((d for d in datasets if d.name == evidence.upload_name), None)
     prefix = re.search(r"\(([0-9a-f]{8})\)$", evidence.upload_label)
-    check("upload stored in datasets with its checksum",
-          upload is not None and re.fullmatch(r"[0-9a-f]{64}", upload.sha256 or "") and Path(upload.path).is_file()
-          and (prefix is None or upload.sha256.startswith(prefix.group(1))),
-          f"{upload.name}: {upload.format}, {upload.sentences:,} sentences, {upload.tokens:,} tokens, "
-          f"sha256 {upload.sha256}, file {upload.path}" if upload else f"no dataset named {evidence.upload_name!r}")
+    check(
+        "upload stored in datasets with its checksum",
+        upload is not None
+        and re.fullmatch(r"[0-9a-f]{64}", upload.sha256 or "")
+        and Path(upload.path).is_file()
+        and (prefix is None or upload.sha256.startswith(prefix.group(1))),
+        f"{upload.name}: {upload.format}, {upload.sentences:,} sentences, {upload.tokens:,} tokens, "
+        f"sha256 {upload.sha256}, file {upload.path}"
+        if upload
+        else f"no dataset named {evidence.upload_name!r}",
+    )
 
     runs = {run.id: run for run in store.list_runs()}
-    facts["runs"] = [(r.id, r.model_name, r.status, r.metrics.get("entity_f1"), r.parent_run_id, r.duration_s)
-                     for r in runs.values()]
+    facts["runs"] = [
+        (r.id, r.model_name, r.status, r.metrics.get("entity_f1"), r.parent_run_id, r.duration_s) for r in runs.values()
+    ]
     parent = runs.get(evidence.model2_run_id)
-    check("model2 run completed with metrics on the upload",
-          parent is not None and parent.status == "completed" and "entity_f1" in parent.metrics
-          and upload is not None and parent.dataset_sha256 == upload.sha256,
-          f"{parent.id}: {parent.status}, entity_f1 {parent.metrics.get('entity_f1')}, "
-          f"token_accuracy {parent.metrics.get('token_accuracy')}, epochs {parent.config.get('epochs')}, "
-          f"dataset {Path(parent.dataset_path).name}" if parent else f"no run {evidence.model2_run_id!r}")
+    check(
+        "model2 run completed with metrics on the upload",
+        parent is not None
+        and parent.status == "completed"
+        and "entity_f1" in parent.metrics
+        and upload is not None
+        and parent.dataset_sha256 == upload.sha256,
+        f"{parent.id}: {parent.status}, entity_f1 {parent.metrics.get('entity_f1')}, "
+        f"token_accuracy {parent.metrics.get('token_accuracy')}, epochs {parent.config.get('epochs')}, "
+        f"dataset {Path(parent.dataset_path).name}"
+        if parent
+        else f"no run {evidence.model2_run_id!r}",
+    )
 
     if parent is not None and parent.metrics.get("entity_f1") == 0:
         facts.setdefault("warnings", []).append(
             f"{parent.id} has entity F1 0: it predicts only O. The form's model2 defaults (batch "
             f"{parent.config.get('batch_size')}, learning rate {parent.config.get('learning_rate')}) barely take a few "
-            "steps per epoch on a corpus this small; the Home defaults for the sample use batch 8 and rate 5e-3.")
+            "steps per epoch on a corpus this small; the Home defaults for the sample use batch 8 and rate 5e-3."
+        )
 
     annotations = [a for a in store.list_annotations() if a.id in evidence.annotation_ids]
-    good = [a for a in annotations if a.analyst == options.analyst and a.original_tags and len(a.original_tags) == len(a.tags)
-            and a.tags != a.original_tags and a.model_run_id == evidence.model2_run_id]
-    check(f"{ANNOTATIONS} annotations with analyst and original prediction",
-          len(good) == ANNOTATIONS and len(store.list_annotations()) == ANNOTATIONS,
-          "; ".join(f"#{a.id} by {a.analyst!r} on {a.model_run_id}: "
-                    f"{sum(t != o for t, o in zip(a.tags, a.original_tags))} tag(s) changed, source {a.source}"
-                    for a in annotations) or "none")
+    good = [
+        a
+        for a in annotations
+        if a.analyst == options.analyst
+        and a.original_tags
+        and len(a.original_tags) == len(a.tags)
+        and a.tags != a.original_tags
+        and a.model_run_id == evidence.model2_run_id
+    ]
+    check(
+        f"{ANNOTATIONS} annotations with analyst and original prediction",
+        len(good) == ANNOTATIONS and len(store.list_annotations()) == ANNOTATIONS,
+        "; ".join(
+            f"#{a.id} by {a.analyst!r} on {a.model_run_id}: "
+            f"{sum(t != o for t, o in zip(a.tags, a.original_tags))} tag(s) changed, source {a.source}"
+            for a in annotations
+        )
+        or "none",
+    )
 
     child = runs.get(evidence.child_run_id)
-    check("retrained child run completed, parent = model2 run",
-          child is not None and child.status == "completed" and child.parent_run_id == evidence.model2_run_id
-          and "entity_f1" in child.metrics,
-          f"{child.id}: {child.status}, parent {child.parent_run_id}, entity_f1 {child.metrics.get('entity_f1')}"
-          if child else f"no run {evidence.child_run_id!r}")
+    check(
+        "retrained child run completed, parent = model2 run",
+        child is not None
+        and child.status == "completed"
+        and child.parent_run_id == evidence.model2_run_id
+        and "entity_f1" in child.metrics,
+        f"{child.id}: {child.status}, parent {child.parent_run_id}, entity_f1 {child.metrics.get('entity_f1')}"
+        if child
+        else f"no run {evidence.child_run_id!r}",
+    )
 
     logged = store.count_predictions(simulation_id=evidence.simulation_id) if evidence.simulation_id else 0
-    check(f"prediction log has >= {options.requests:,} rows for the simulation", logged >= options.requests,
-          f"{logged:,} rows for {evidence.simulation_id or '(no simulation)'}; {store.count_predictions():,} rows in total")
+    check(
+        f"prediction log has >= {options.requests:,} rows for the simulation",
+        logged >= options.requests,
+        f"{logged:,} rows for {evidence.simulation_id or '(no simulation)'}; {store.count_predictions():,} rows in total",
+    )
     summaries = {s["simulation_id"]: s for s in store.simulation_summaries()}
     summary = summaries.get(evidence.simulation_id)
-    check("simulation summary exists", summary is not None and summary["requests"] >= options.requests,
-          f"{summary['simulation_id']}: {summary['requests']:,} requests, logged {summary['first']} .. {summary['last']}"
-          if summary else "none")
+    check(
+        "simulation summary exists",
+        summary is not None and summary["requests"] >= options.requests,
+        f"{summary['simulation_id']}: {summary['requests']:,} requests, logged {summary['first']} .. {summary['last']}"
+        if summary
+        else "none",
+    )
     if summary is not None:
         rows = store.prediction_rows(simulation_id=evidence.simulation_id)
         arms: dict[str, int] = {}
@@ -902,45 +1016,71 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
 # --------------------------------------------------------------------------- report
 
 
-def write_report(options: Options, steps: list[StepRecord], checks: list[Check], facts: dict, evidence: Evidence,
-                 total_s: float, failure: str | None, server_log: str) -> Path:
+def write_report(
+    options: Options,
+    steps: list[StepRecord],
+    checks: list[Check],
+    facts: dict,
+    evidence: Evidence,
+    total_s: float,
+    failure: str | None,
+    server_log: str,
+) -> Path:
     lines = ["# NER Workbench walk-through", ""]
     python = Path(sys.executable)
     python = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
-    lines += [f"- Command: `{' '.join([str(python), *sys.argv])}`",
-              f"- Data: `{options.data}`",
-              f"- Epochs: {options.epochs if options.epochs is not None else 'model default'}; "
-              f"requests: {options.requests:,}; analyst: {options.analyst}",
-              f"- Finished: {time.strftime('%Y-%m-%d %H:%M:%S')}; total wall time {_duration(total_s)}",
-              f"- Result: **{'PASS' if failure is None and all(c.ok for c in checks) else 'FAIL'}**", ""]
+    lines += [
+        f"- Command: `{' '.join([str(python), *sys.argv])}`",
+        f"- Data: `{options.data}`",
+        f"- Epochs: {options.epochs if options.epochs is not None else 'model default'}; "
+        f"requests: {options.requests:,}; analyst: {options.analyst}",
+        f"- Finished: {time.strftime('%Y-%m-%d %H:%M:%S')}; total wall time {_duration(total_s)}",
+        f"- Result: **{'PASS' if failure is None and all(c.ok for c in checks) else 'FAIL'}**",
+        "",
+    ]
     if failure:
         lines += ["## Failure", "", "```", failure.strip(), "```", ""]
     lines += ["## Steps", "", "| step | wall time | result | screenshots |", "|---|---|---|---|"]
     for step in steps:
         result = {True: "ok", False: "FAILED", None: "not run"}[step.ok]
-        lines.append(f"| {step.key}. {step.title} | {_duration(step.seconds)} | {result} | "
-                     f"{', '.join(step.screenshots)} |")
+        lines.append(f"| {step.key}. {step.title} | {_duration(step.seconds)} | {result} | {', '.join(step.screenshots)} |")
     lines.append("")
     for step in steps:
         if step.notes:
             lines += [f"### {step.key}. {step.title}", ""] + [f"- {note}" for note in step.notes] + [""]
     if facts.get("warnings"):
         lines += ["## Warnings", ""] + [f"- {warning}" for warning in facts["warnings"]] + [""]
-    lines += ["## Database evidence", "", f"Database: `{options.database_url}`", "",
-              "| check | result | evidence |", "|---|---|---|"]
+    lines += [
+        "## Database evidence",
+        "",
+        f"Database: `{options.database_url}`",
+        "",
+        "| check | result | evidence |",
+        "|---|---|---|",
+    ]
     for item in checks:
         lines.append(f"| {item.name} | {'PASS' if item.ok else 'FAIL'} | {item.detail.replace('|', '/')} |")
     lines.append("")
     if facts.get("runs"):
-        lines += ["Runs in the workspace:", "", "| run | model | status | entity F1 | parent | duration |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "Runs in the workspace:",
+            "",
+            "| run | model | status | entity F1 | parent | duration |",
+            "|---|---|---|---|---|---|",
+        ]
         for run_id, model, status, f1, parent, duration in facts["runs"]:
-            lines.append(f"| {run_id} | {model} | {status} | {f1:.4f} | {parent or ''} | {_duration(duration)} |"
-                         if isinstance(f1, float) else f"| {run_id} | {model} | {status} | | {parent or ''} | |")
+            lines.append(
+                f"| {run_id} | {model} | {status} | {f1:.4f} | {parent or ''} | {_duration(duration)} |"
+                if isinstance(f1, float)
+                else f"| {run_id} | {model} | {status} | | {parent or ''} | |"
+            )
         lines.append("")
     if facts.get("arms"):
-        lines.append("Simulation rows per serving arm: " + ", ".join(f"{arm}: {n:,}" for arm, n in facts["arms"].items())
-                     + f"; errored requests: {facts['errors']:,}.")
+        lines.append(
+            "Simulation rows per serving arm: "
+            + ", ".join(f"{arm}: {n:,}" for arm, n in facts["arms"].items())
+            + f"; errored requests: {facts['errors']:,}."
+        )
         lines.append("")
     tracebacks = server_log.count("Traceback (most recent call last)")
     lines += ["## Server log", "", f"`streamlit.log`: {tracebacks} traceback(s)."]
@@ -985,10 +1125,15 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     evidence = Evidence()
-    steps = [StepRecord("a", "Home"), StepRecord("b", "Data explorer: upload, report, charts, sentences"),
-             StepRecord("c", "Training runs: model2 on the upload"), StepRecord("d", "Model comparison"),
-             StepRecord("e", "Annotate three sentences"), StepRecord("f", "Retrain with the annotations"),
-             StepRecord("g", f"A/B traffic: {options.requests:,} requests")]
+    steps = [
+        StepRecord("a", "Home"),
+        StepRecord("b", "Data explorer: upload, report, charts, sentences"),
+        StepRecord("c", "Training runs: model2 on the upload"),
+        StepRecord("d", "Model comparison"),
+        StepRecord("e", "Annotate three sentences"),
+        StepRecord("f", "Retrain with the annotations"),
+        StepRecord("g", f"A/B traffic: {options.requests:,} requests"),
+    ]
     actions = {
         "a": lambda ui: step_home(ui, evidence),
         "b": lambda ui: step_data_explorer(ui, evidence, options),
@@ -1040,8 +1185,16 @@ def main(argv: list[str] | None = None) -> int:
         checks, facts = verify_database(options, evidence)
     except Exception as exc:  # noqa: BLE001 - reported as a failed check
         checks.append(Check("database readable", False, f"{exc.__class__.__name__}: {exc}"))
-    report = write_report(options, steps, checks, facts, evidence, time.time() - started, failure,
-                          server.log_path.read_text(errors="replace") if server.log_path.exists() else "")
+    report = write_report(
+        options,
+        steps,
+        checks,
+        facts,
+        evidence,
+        time.time() - started,
+        failure,
+        server.log_path.read_text(errors="replace") if server.log_path.exists() else "",
+    )
     print("\nDatabase evidence:")
     for item in checks:
         print(f"  [{'PASS' if item.ok else 'FAIL'}] {item.name}: {item.detail}")

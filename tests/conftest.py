@@ -13,10 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # shapes would pay again and again. tests/test_inference.py checks the compiled path gives the same tags.
 os.environ["NER_XLA"] = "0"
 
-from ner_core.corpus import annotated, reading, writing
-from ner_core.settings import CORPUS_ENV, SAMPLE_DATA_PATH  # noqa: E402
+from ner_core.corpus import reading, writing
+from ner_core.settings import CORPUS_ENV, SAMPLE_DATA_PATH
 from ner_core.training import loop
-from ner_core.training.config import sample_config  # noqa: E402
+from ner_core.training.config import sample_config
+from tests.helpers import make_sentence
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,12 +56,6 @@ def gmb_path() -> Path:
 @pytest.fixture(scope="session")
 def gmb_corpus(gmb_path):
     return reading.load_corpus(gmb_path)
-
-
-def make_sentence(spec: str, number: int = 0) -> annotated.Sentence:
-    """``"John/B-per lives/O in/O Paris/B-geo"`` -> Sentence."""
-    words, tags = zip(*(item.rsplit("/", 1) for item in spec.split()))
-    return annotated.Sentence(list(words), list(tags), None, number=number)
 
 
 TINY_SENTENCES = [
@@ -108,16 +103,6 @@ def trained_run(isolated_workspace, store, sample_path):
     return loop.train(config, models_dir=Settings.from_env().models_dir, store=store)
 
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def page_app(name: str, timeout: float = 90):
-    """An AppTest for one page file under pages/."""
-    from streamlit.testing.v1 import AppTest
-
-    return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=timeout)
-
-
 @pytest.fixture
 def empty_workspace(monkeypatch, tmp_path):
     """A brand-new models folder and database and no configured corpus, as on a fresh clone's first start."""
@@ -126,3 +111,17 @@ def empty_workspace(monkeypatch, tmp_path):
     monkeypatch.setenv("NER_DATABASE_URL", f"sqlite:///{tmp_path / 'models' / 'workbench.db'}")
     monkeypatch.setenv("NER_UPLOADS_DIR", str(tmp_path / "uploads"))
     return tmp_path
+
+
+@pytest.fixture
+def runner(empty_workspace):
+    """The job runner the pages use (one per database and models folder) on a fresh workspace,
+    shut down after the test."""
+    from ner_core.settings import Settings
+    from ner_core.store import Store
+    from ner_core.training import jobs
+
+    settings = Settings.from_env()
+    runner = jobs.get_runner(Store(settings.database_url), settings.models_dir)
+    yield runner
+    runner.shutdown(wait=True)

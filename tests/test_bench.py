@@ -17,23 +17,39 @@ import pytest
 
 from ner_core.corpus import reading, splitting, statistics
 from ner_core.evaluation import metric_registry
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TIMEOUT_S = 600
 
 
 def run_bench(script: str, sample_path, *args: str) -> None:
     env = {**os.environ, "NER_CORPUS_PATH": str(sample_path)}
-    completed = subprocess.run([sys.executable, f"bench/{script}", *args], cwd=ROOT, env=env, capture_output=True,
-                               text=True, timeout=TIMEOUT_S)
+    completed = subprocess.run(
+        [sys.executable, f"bench/{script}", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
 
 
 def test_accuracy_speed_measures_every_section_on_the_sample(tmp_path, sample_path):
     out = tmp_path / "accuracy_speed"
-    run_bench("accuracy_speed.py", sample_path, "--models", "model2", "--epochs", "1", "--timing-rounds", "2",
-              "--latency-sentences", "10", "--throughput-repetitions", "1", "--out", str(out),
-              "--workdir", str(tmp_path / "work"))
+    run_bench(
+        "accuracy_speed.py",
+        sample_path,
+        "--models",
+        "model2",
+        "--epochs",
+        "1",
+        "--timing-rounds",
+        "2",
+        "--latency-sentences",
+        "10",
+        "--throughput-repetitions",
+        "1",
+        "--out",
+        str(out),
+        "--workdir",
+        str(tmp_path / "work"),
+    )
     report = json.loads(out.with_suffix(".json").read_text())
     corpus = reading.load_corpus(sample_path)
     test = splitting.split_corpus(corpus.sentences, seed=42).test
@@ -43,14 +59,16 @@ def test_accuracy_speed_measures_every_section_on_the_sample(tmp_path, sample_pa
         assert set(report["quality"]["model2"][method]["metrics"]) == set(metric_registry.METRIC_KEYS)
     assert report["latency"]["sentences"] == 10
     assert report["latency"]["p50_ratio"] == pytest.approx(
-        report["latency"]["model_predict"]["p50"] / report["latency"]["predictor_tag_sentences"]["p50"])
+        report["latency"]["model_predict"]["p50"] / report["latency"]["predictor_tag_sentences"]["p50"]
+    )
     assert report["throughput"]["real_tokens"] == sum(len(s) for s in test)
     timing = report["epoch_timing"]
     assert len(timing["seconds"]["padded"]) == len(timing["seconds"]["bucketed"]) == 2
     assert timing["positions_per_epoch"]["bucketed"] < timing["positions_per_epoch"]["padded"]
     assert report["bucketing_f1"]["padded"]["epochs"] == 1
     assert report["targets"]["model2_entity_f1 >= 0.82"]["value"] == max(
-        report["quality"]["model2"][m]["metrics"]["entity_f1"] for m in ("argmax", "constrained"))
+        report["quality"]["model2"][m]["metrics"]["entity_f1"] for m in ("argmax", "constrained")
+    )
     markdown = out.with_suffix(".md").read_text()
     assert markdown.startswith(f"# Accuracy and speed on {sample_path.name}")
     assert "## Targets" in markdown and "| Entity F1 | higher |" in markdown
@@ -58,8 +76,19 @@ def test_accuracy_speed_measures_every_section_on_the_sample(tmp_path, sample_pa
 
 def test_f1_gap_reports_consistency_curve_and_errors_on_the_sample(tmp_path, sample_path):
     out = tmp_path / "f1_gap"
-    run_bench("f1_gap.py", sample_path, "--epochs", "3", "--fractions", "0.5", "1",
-              "--out", str(out), "--workdir", str(tmp_path / "work"))
+    run_bench(
+        "f1_gap.py",
+        sample_path,
+        "--epochs",
+        "3",
+        "--fractions",
+        "0.5",
+        "1",
+        "--out",
+        str(out),
+        "--workdir",
+        str(tmp_path / "work"),
+    )
     report = json.loads(out.with_suffix(".json").read_text())
     splits = splitting.split_corpus(reading.load_corpus(sample_path).sentences, seed=42)
     assert report["annotation_consistency"]["pairs"] == 0  # the sample has no repeated sentence

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "ner_core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ner_core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture
@@ -54,8 +56,13 @@ def test_bad_inputs_give_one_line_errors_and_change_nothing(bad_inputs, tmp_path
         for command in (["data", "inspect", str(path)], ["train", "--model", "baseline", "--data", str(path), "--epochs", "1"]):
             result = run_cli(*command, env_extra=env)
             assert result.returncode != 0, (name, command)
-            lines = [line for line in result.stderr.splitlines() if line.strip() and "tensorflow" not in line.lower()
-                     and not line.startswith(("W0000", "I0000", "E0000", "WARNING: All log messages"))]
+            lines = [
+                line
+                for line in result.stderr.splitlines()
+                if line.strip()
+                and "tensorflow" not in line.lower()
+                and not line.startswith(("W0000", "I0000", "E0000", "WARNING: All log messages"))
+            ]
             assert len(lines) == 1 and lines[0].startswith("error: "), (name, command, result.stderr)
             assert "Traceback" not in result.stderr
             assert EXPECTED_MESSAGES[name] in lines[0], (name, lines[0])

@@ -50,8 +50,18 @@ def test_interrupted_runs_are_marked_failed(db):
 
 
 def test_prediction_log_bulk_insert(db):
-    rows = [{"source": "simulation", "simulation_id": "s1", "arm": "A", "text": f"t{i}", "entities": [{"type": "geo"}],
-             "latency_ms": 1.5, "gold": ["O"]} for i in range(250)]
+    rows = [
+        {
+            "source": "simulation",
+            "simulation_id": "s1",
+            "arm": "A",
+            "text": f"t{i}",
+            "entities": [{"type": "geo"}],
+            "latency_ms": 1.5,
+            "gold": ["O"],
+        }
+        for i in range(250)
+    ]
     assert db.log_predictions(rows) == 250
     assert db.count_predictions(source="simulation") == 250
     first = db.prediction_rows(simulation_id="s1", limit=1)[0]
@@ -59,8 +69,9 @@ def test_prediction_log_bulk_insert(db):
 
 
 def test_annotations_round_trip(db):
-    annotation_id = db.add_annotation(analyst="ana", text="Anna runs", tokens=["Anna", "runs"], tags=["B-per", "O"],
-                                      original_tags=["O", "O"], model_run_id="r1")
+    annotation_id = db.add_annotation(
+        analyst="ana", text="Anna runs", tokens=["Anna", "runs"], tags=["B-per", "O"], original_tags=["O", "O"], model_run_id="r1"
+    )
     db.update_annotation(annotation_id, tags=["B-org", "O"])
     saved = db.list_annotations()[0]
     assert (saved.analyst, saved.tokens, saved.tags, saved.original_tags) == ("ana", ["Anna", "runs"], ["B-org", "O"], ["O", "O"])

@@ -62,8 +62,9 @@ def completed_runs_or_stop(then: str) -> list:
         show_error(exc)
         st.stop()
     if not available:
-        st.info(f"No trained models yet. Train one on the Training runs page (or start the three defaults from Home), "
-                f"then {then}.")
+        st.info(
+            f"No trained models yet. Train one on the Training runs page (or start the three defaults from Home), then {then}."
+        )
         st.stop()
     return available
 

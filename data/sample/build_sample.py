@@ -129,31 +129,73 @@ VBG: ending getting extending speaking meeting saying fasting carrying melting m
 VBG: pushing handing flooding
 """
 
-LEXICON: dict[str, str] = {}          # word -> default tag
-ALTERNATIVES: dict[str, set] = {}     # word -> every tag it is listed under
+LEXICON: dict[str, str] = {}  # word -> default tag
+ALTERNATIVES: dict[str, set] = {}  # word -> every tag it is listed under
 for _line in _LEXICON_SPEC.strip().splitlines():
     _tag, _, _words = _line.partition(":")
     for _w in _words.split():
         LEXICON.setdefault(_w, _tag.strip())
         ALTERNATIVES.setdefault(_w, set()).add(_tag.strip())
 
-PUNCT = {".": ".", ",": ",", '"': "``", "(": "LRB", ")": "RRB", ":": ":", ";": ";",
-         "?": ".", "!": ".", "$": "$", "--": ":", "'s": "POS", "'": "POS"}
+PUNCT = {
+    ".": ".",
+    ",": ",",
+    '"': "``",
+    "(": "LRB",
+    ")": "RRB",
+    ":": ":",
+    ";": ";",
+    "?": ".",
+    "!": ".",
+    "$": "$",
+    "--": ":",
+    "'s": "POS",
+    "'": "POS",
+}
 BE_HAVE = {"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "get", "got"}
-TO_BASE = {"to", "will", "would", "could", "can", "may", "might", "must", "should",
-           "shall", "not", "did", "does", "do"}
-DETERMINERS = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that",
-               "these", "those", "any", "every", "each", "no", "'s"}
-SKIPPED_ADVERBS = {"also", "still", "already", "never", "just", "now", "formally",
-                   "again", "yet"}
-PLURAL_PROPER = {"Nations", "States", "Borders", "Games", "Olympics", "Emirates",
-                 "Himalayas", "Alps", "Philippines", "Balkans", "Airlines", "Motors",
-                 "Rights", "Americans", "Britons"}
+TO_BASE = {"to", "will", "would", "could", "can", "may", "might", "must", "should", "shall", "not", "did", "does", "do"}
+DETERMINERS = {
+    "the",
+    "a",
+    "an",
+    "its",
+    "his",
+    "her",
+    "their",
+    "our",
+    "this",
+    "that",
+    "these",
+    "those",
+    "any",
+    "every",
+    "each",
+    "no",
+    "'s",
+}
+SKIPPED_ADVERBS = {"also", "still", "already", "never", "just", "now", "formally", "again", "yet"}
+PLURAL_PROPER = {
+    "Nations",
+    "States",
+    "Borders",
+    "Games",
+    "Olympics",
+    "Emirates",
+    "Himalayas",
+    "Alps",
+    "Philippines",
+    "Balkans",
+    "Airlines",
+    "Motors",
+    "Rights",
+    "Americans",
+    "Britons",
+}
 GPE_NOUNS = {"North", "South", "Sri", "Saudi", "East", "West"}
 NUMBER = re.compile(r"^\d[\d,.]*$|^\d+-\d+$|^\d+s$")
 NUMERIC_ADJ = re.compile(r"^\d[\d,.]*(-[a-z]+)+$|^\d+(st|nd|rd|th)$")
 
-UNKNOWN: Counter = Counter()   # words tagged by suffix heuristics (for review)
+UNKNOWN: Counter = Counter()  # words tagged by suffix heuristics (for review)
 
 
 def _common_word(word: str, prev: str, nxt: str, initial: bool) -> str:
@@ -196,8 +238,9 @@ def pos_tag(tokens: list[str], types: list[str], forced: list[str]) -> list[str]
         initial = i == 0 or tokens[i - 1] == '"'
         # the word a verb form depends on, looking past "also", "not yet" ...
         j = i - 1
-        while j > 0 and (tokens[j].lower() in SKIPPED_ADVERBS
-                         or (tokens[j].lower() == "not" and tokens[j - 1].lower() in BE_HAVE)):
+        while j > 0 and (
+            tokens[j].lower() in SKIPPED_ADVERBS or (tokens[j].lower() == "not" and tokens[j - 1].lower() in BE_HAVE)
+        ):
             j -= 1
         prev = tokens[j].lower() if j >= 0 else ""
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
@@ -225,7 +268,7 @@ def pos_tag(tokens: list[str], types: list[str], forced: list[str]) -> list[str]
             else:
                 tags.append("NNP")
         elif word[0].isupper() and not initial:
-            tags.append("NNP")            # e.g. NA
+            tags.append("NNP")  # e.g. NA
         else:
             tags.append(_common_word(word, prev, nxt, initial))
     return tags
@@ -770,9 +813,15 @@ def read_stats(path: Path = OUT) -> dict:
         elif tag.startswith("I-") and prev_tag.startswith("B-"):
             multi[tag[2:]] += 1
         prev_tag = tag
-    return {"sentences": len(lengths), "tokens": len(rows), "tags": tags,
-            "entities": entities, "multi": multi,
-            "min_len": min(lengths), "max_len": max(lengths)}
+    return {
+        "sentences": len(lengths),
+        "tokens": len(rows),
+        "tags": tags,
+        "entities": entities,
+        "multi": multi,
+        "min_len": min(lengths),
+        "max_len": max(lengths),
+    }
 
 
 README_TEMPLATE = """\
@@ -824,14 +873,16 @@ Tests: `tests/test_sample_data.py`.
 
 
 def write_readme(stats: dict, path: Path = HERE / "README.md") -> None:
-    entity_rows = "\n".join(
-        f"| {t} | {stats['entities'][t]} | {stats['multi'][t]} |" for t in ENTITY_TYPES)
+    entity_rows = "\n".join(f"| {t} | {stats['entities'][t]} | {stats['multi'][t]} |" for t in ENTITY_TYPES)
     order = ["O"] + [p + t for t in ENTITY_TYPES for p in ("B-", "I-")]
     tag_rows = "\n".join(f"| {tag} | {stats['tags'][tag]} |" for tag in order)
     text = README_TEMPLATE.format(
-        entity_rows=entity_rows, tag_rows=tag_rows,
+        entity_rows=entity_rows,
+        tag_rows=tag_rows,
         entity_total=sum(stats["entities"].values()),
-        multi_total=sum(stats["multi"].values()), **stats)
+        multi_total=sum(stats["multi"].values()),
+        **stats,
+    )
     path.write_text(text, encoding="ascii")
 
 

@@ -120,9 +120,11 @@ def parse_gmb_csv(text: str, report: ValidationReport) -> list[Sentence]:
             continue
         if len(row) < needed:
             report.add(
-                "error", "unparsable_line",
+                "error",
+                "unparsable_line",
                 f"expected {needed} columns, found {len(row)}: {','.join(row)[:80]!r}",
-                current.number if current else None, line_number,
+                current.number if current else None,
+                line_number,
             )
             if current is not None:
                 bad_sentences.add(current.number)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ner_core.corpus import tags as tagging
 from ner_core.corpus.annotated import DatasetSplits, Sentence

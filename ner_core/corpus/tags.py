@@ -8,8 +8,8 @@ the spans we show users and the spans we score are the same spans.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 OUTSIDE = "O"
 PAD_TAG = "<PAD>"

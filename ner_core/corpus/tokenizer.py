@@ -64,8 +64,7 @@ def _combining_mark_class() -> str:
                 ranges.append([code, code])
     ranges.append([0xE0100, 0xE01EF])
     return "".join(
-        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
-        for low, high in ranges
+        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in ranges
     )
 
 
@@ -133,10 +132,7 @@ def tokenize_sentences(text: str) -> list[list[Token]]:
 def _tokenize_range(text: str, start: int, end: int) -> list[Token]:
     # pos/endpos instead of slicing: offsets come out relative to ``text`` and
     # lookaheads cannot see past the sentence end, as if it had been sliced.
-    return [
-        Token(match.group(), match.start(), match.end())
-        for match in _TOKEN_PATTERN.finditer(text, start, end)
-    ]
+    return [Token(match.group(), match.start(), match.end()) for match in _TOKEN_PATTERN.finditer(text, start, end)]
 
 
 # --- sentences -------------------------------------------------------------
@@ -162,9 +158,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     _require_text(text)
     cuts = [match.start() for match in _BLANK_LINE.finditer(text)]
-    cuts.extend(
-        match.end() for match in _SENTENCE_END.finditer(text) if _ends_sentence(text, match)
-    )
+    cuts.extend(match.end() for match in _SENTENCE_END.finditer(text) if _ends_sentence(text, match))
     cuts.sort()
     spans = []
     start = 0
@@ -209,6 +203,5 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
 def _require_text(text: object) -> None:
     if not isinstance(text, str):
         raise errors.InputTextError(
-            f"Text to tokenize must be a string, not {type(text).__name__}; "
-            "decode bytes (for example as UTF-8) first."
+            f"Text to tokenize must be a string, not {type(text).__name__}; decode bytes (for example as UTF-8) first."
         )

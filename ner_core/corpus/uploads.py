@@ -105,9 +105,14 @@ def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: 
     if created:
         _write_atomic(target, raw)
     try:
-        return store.register_dataset(name=safe_file_name(name), sha256=corpus.sha256, path=str(target),
-                                      format=corpus.format, sentences=len(corpus.sentences),
-                                      tokens=sum(len(s) for s in corpus.sentences))
+        return store.register_dataset(
+            name=safe_file_name(name),
+            sha256=corpus.sha256,
+            path=str(target),
+            format=corpus.format,
+            sentences=len(corpus.sentences),
+            tokens=sum(len(s) for s in corpus.sentences),
+        )
     except BaseException:
         if created:  # no row, so no file either
             target.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ names the sentence and the source line, repaired or refused as the caller asked.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ner_core.corpus import tags as tagging
 from ner_core.corpus.annotated import Sentence, ValidationReport
@@ -30,22 +30,28 @@ def validate_sentences(sentences: Sequence[Sentence], report: ValidationReport, 
                 for position in violations:
                     old = sentence.tags[position]
                     report.add(
-                        "repaired", "iob2_repaired",
+                        "repaired",
+                        "iob2_repaired",
                         f"token {position + 1} {sentence.words[position]!r}: {old} -> B-{tagging.split_tag(old)[1]}",
-                        sentence.number, sentence.line + position,
+                        sentence.number,
+                        sentence.line + position,
                     )
                 sentence.tags = tagging.repair_iob2(sentence.tags)
             else:
                 for position in violations:
                     previous = sentence.tags[position - 1] if position else "sentence start"
                     report.add(
-                        "error", "iob2_violation",
+                        "error",
+                        "iob2_violation",
                         f"token {position + 1} {sentence.words[position]!r} is {sentence.tags[position]} after "
                         f"{previous}; IOB2 needs B- first (repair with --repair-iob)",
-                        sentence.number, sentence.line + position,
+                        sentence.number,
+                        sentence.line + position,
                     )
         key = (tuple(sentence.words), tuple(sentence.tags))
         if key in seen:
-            report.add("warning", "duplicate_sentence", f"same words and tags as sentence {seen[key]}", sentence.number, sentence.line)
+            report.add(
+                "warning", "duplicate_sentence", f"same words and tags as sentence {seen[key]}", sentence.number, sentence.line
+            )
         else:
             seen[key] = sentence.number

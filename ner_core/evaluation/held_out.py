@@ -38,22 +38,28 @@ def test_split_for_run(run_dir: str | Path) -> list[annotated.Sentence]:
     train_config = config.get("train_config") or {}
     source, recorded_sha = dataset.get("source"), dataset.get("sha256")
     if not source or not recorded_sha:
-        raise DataFormatError(f"run {folder.run_id}: config.json does not record its dataset, "
-                              "so its test split cannot be rebuilt.")
+        raise DataFormatError(
+            f"run {folder.run_id}: config.json does not record its dataset, so its test split cannot be rebuilt."
+        )
     path = _dataset_path(source)
     if not path.is_file():
-        raise DataFormatError(f"run {folder.run_id} was trained on {source}, which no longer exists; "
-                              "restore that file to see its test sentences.")
+        raise DataFormatError(
+            f"run {folder.run_id} was trained on {source}, which no longer exists; restore that file to see its test sentences."
+        )
     corpus = reading.load_corpus(path, repair_iob=bool(train_config.get("repair_iob", False)))
     if corpus.sha256 != recorded_sha:
-        raise DataFormatError(f"{source} has changed since run {folder.run_id} was trained on it "
-                              f"(sha256 {recorded_sha[:12]}... then, {corpus.sha256[:12]}... now); "
-                              "restore the original file to see its test sentences.")
-    test = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", 42))).test
+        raise DataFormatError(
+            f"{source} has changed since run {folder.run_id} was trained on it "
+            f"(sha256 {recorded_sha[:12]}... then, {corpus.sha256[:12]}... now); "
+            "restore the original file to see its test sentences."
+        )
+    test = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", splitting.DEFAULT_SEED))).test
     expected = dataset.get("test")
     if expected is not None and int(expected) != len(test):
-        raise DataFormatError(f"run {folder.run_id}: the rebuilt test split has {len(test)} sentences "
-                              f"but the run recorded {expected}; it cannot be reproduced.")
+        raise DataFormatError(
+            f"run {folder.run_id}: the rebuilt test split has {len(test)} sentences "
+            f"but the run recorded {expected}; it cannot be reproduced."
+        )
     return test
 
 

@@ -5,7 +5,7 @@ latency metrics and the A/B simulator's latency samples (same warm-up for both).
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,7 +15,9 @@ LATENCY_SENTENCES = 200
 WARMUP_CALLS = 10
 
 
-def measure_latency(predictor: Predictor, sentences: Sequence, *, count: int = LATENCY_SENTENCES, decoding: str | None = None) -> tuple[float, float]:
+def measure_latency(
+    predictor: Predictor, sentences: Sequence, *, count: int = LATENCY_SENTENCES, decoding: str | None = None
+) -> tuple[float, float]:
     """p50 and p95 wall milliseconds of ``predictor.predict`` on single sentences, after warm-up.
 
     Uses the text of each sentence, so tokenisation and entity assembly (what an

@@ -16,10 +16,7 @@ from typing import Any
 GROUPS = ("token", "entity", "sequence", "errors", "efficiency")
 UNITS = ("ratio", "count", "ms", "s", "MB", "tokens/s", "params", "epochs")
 
-_NO_REPAIR = (
-    "predictions are scored as the predictor returns them (no extra IOB2 repair); "
-    "a stray I-X starts no entity"
-)
+_NO_REPAIR = "predictions are scored as the predictor returns them (no extra IOB2 repair); a stray I-X starts no entity"
 
 
 @dataclass(frozen=True)
@@ -74,8 +71,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "token_recall_macro",
         "Token recall (macro)",
         "token",
-        "Unweighted mean over entity tags (O and padding excluded) of per-tag recall on "
-        "real tokens, scikit-learn.",
+        "Unweighted mean over entity tags (O and padding excluded) of per-tag recall on real tokens, scikit-learn.",
         True,
         "ratio",
     ),
@@ -83,8 +79,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "token_f1_macro",
         "Token F1 (macro)",
         "token",
-        "Unweighted mean over entity tags (O and padding excluded) of per-tag F1 on real "
-        "tokens, scikit-learn.",
+        "Unweighted mean over entity tags (O and padding excluded) of per-tag F1 on real tokens, scikit-learn.",
         True,
         "ratio",
     ),
@@ -101,8 +96,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "entity_precision",
         "Entity precision",
         "entity",
-        "Exactly matching predicted spans / predicted spans, micro over types, seqeval "
-        f"strict IOB2; {_NO_REPAIR}.",
+        f"Exactly matching predicted spans / predicted spans, micro over types, seqeval strict IOB2; {_NO_REPAIR}.",
         True,
         "ratio",
     ),
@@ -110,8 +104,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "entity_recall",
         "Entity recall",
         "entity",
-        "Exactly matching predicted spans / gold spans, micro over types, seqeval strict "
-        f"IOB2; {_NO_REPAIR}.",
+        f"Exactly matching predicted spans / gold spans, micro over types, seqeval strict IOB2; {_NO_REPAIR}.",
         True,
         "ratio",
     ),
@@ -128,8 +121,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "entity_f1_macro",
         "Entity F1 (macro)",
         "entity",
-        "Unweighted mean of per-type span F1, seqeval strict IOB2; rare types count as "
-        "much as common ones.",
+        "Unweighted mean of per-type span F1, seqeval strict IOB2; rare types count as much as common ones.",
         True,
         "ratio",
     ),
@@ -179,8 +171,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "entity_error_count",
         "Entity errors",
         "errors",
-        "Missed + spurious + wrong-type + wrong-boundary entities (each also shown "
-        "separately in the error analysis).",
+        "Missed + spurious + wrong-type + wrong-boundary entities (each also shown separately in the error analysis).",
         False,
         "count",
     ),
@@ -237,8 +228,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "throughput_tokens_per_s",
         "Throughput",
         "efficiency",
-        "Real tokens tagged per second in batched prediction over the whole test split; "
-        "machine recorded.",
+        "Real tokens tagged per second in batched prediction over the whole test split; machine recorded.",
         True,
         "tokens/s",
     ),
@@ -255,9 +245,7 @@ def metric_spec(key: str) -> MetricSpec:
     try:
         return _SPECS_BY_KEY[key]
     except KeyError:
-        raise ValueError(
-            f"unknown metric {key!r}; valid metric keys are: {', '.join(METRIC_KEYS)}"
-        ) from None
+        raise ValueError(f"unknown metric {key!r}; valid metric keys are: {', '.join(METRIC_KEYS)}") from None
 
 
 # --------------------------------------------------------------------------

@@ -8,9 +8,9 @@ get. Timing is measured here, never typed in, and recorded with the machine.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ner_core.evaluation import metric_registry, scoring
 from ner_core.evaluation.latency import LATENCY_SENTENCES, measure_latency
@@ -28,12 +28,23 @@ class RunEvaluation:
     predictions: list[list[str]]
 
     def to_dict(self) -> dict:
-        return {"metrics": self.metrics, "evaluation": self.evaluation.to_dict(), "decoding": self.decoding,
-                "machine": self.machine}
+        return {
+            "metrics": self.metrics,
+            "evaluation": self.evaluation.to_dict(),
+            "decoding": self.decoding,
+            "machine": self.machine,
+        }
 
 
-def evaluate_predictor(predictor: Predictor, test: Sequence, *, decoding: str | None = None, run_folder: RunFolder | None = None,
-                       measure_speed: bool = True, latency_count: int = LATENCY_SENTENCES) -> RunEvaluation:
+def evaluate_predictor(
+    predictor: Predictor,
+    test: Sequence,
+    *,
+    decoding: str | None = None,
+    run_folder: RunFolder | None = None,
+    measure_speed: bool = True,
+    latency_count: int = LATENCY_SENTENCES,
+) -> RunEvaluation:
     method = decoding or predictor.default_decoding
     gold = [list(s.tags) for s in test]
     tagged = predictor.tag_sentences([s.words for s in test], method)
@@ -49,7 +60,9 @@ def evaluate_predictor(predictor: Predictor, test: Sequence, *, decoding: str | 
     values["parameter_count"] = float(predictor.count_params())
     values["throughput_tokens_per_s"] = real_tokens / batch_seconds if measure_speed else float("nan")
     if measure_speed:
-        values["latency_p50_ms"], values["latency_p95_ms"] = measure_latency(predictor, test, count=latency_count, decoding=method)
+        values["latency_p50_ms"], values["latency_p95_ms"] = measure_latency(
+            predictor, test, count=latency_count, decoding=method
+        )
     else:
         values["latency_p50_ms"] = values["latency_p95_ms"] = float("nan")
     values["model_size_mb"] = float("nan")
@@ -67,16 +80,18 @@ def evaluate_predictor(predictor: Predictor, test: Sequence, *, decoding: str | 
     return RunEvaluation(ordered, evaluation, method, machine_description(), predicted)
 
 
-def evaluate_folder(folder: RunFolder | Path, test: Sequence, *, decoding: str | None = None, write: bool = True,
-                    measure_speed: bool = True) -> RunEvaluation:
+def evaluate_folder(
+    folder: RunFolder | Path, test: Sequence, *, decoding: str | None = None, write: bool = True, measure_speed: bool = True
+) -> RunEvaluation:
     """Evaluate a run folder and (by default) write ``metrics.json`` and ``evaluation.json`` into it."""
     # Accept any object with a ``path`` (a RunFolder from a reloaded module too) or a path.
     folder = RunFolder(Path(getattr(folder, "path", folder)))
     predictor = Predictor.load(folder.path, decoding=decoding)
     result = evaluate_predictor(predictor, test, decoding=decoding, run_folder=folder, measure_speed=measure_speed)
     if write:
-        encoding.write_json_atomic(folder.file(METRICS_FILE), {"metrics": result.metrics, "decoding": result.decoding,
-                                                                     "machine": result.machine})
+        encoding.write_json_atomic(
+            folder.file(METRICS_FILE), {"metrics": result.metrics, "decoding": result.decoding, "machine": result.machine}
+        )
         encoding.write_json_atomic(folder.file(EVALUATION_FILE), result.to_dict())
     return result
 

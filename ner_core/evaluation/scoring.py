@@ -69,9 +69,7 @@ class Evaluation:
         matrix = self.confusion.astype(float) if normalize else self.confusion.copy()
         if normalize:
             row_totals = matrix.sum(axis=1, keepdims=True)
-            matrix = numpy.divide(
-                matrix, row_totals, out=numpy.zeros_like(matrix), where=row_totals > 0
-            )
+            matrix = numpy.divide(matrix, row_totals, out=numpy.zeros_like(matrix), where=row_totals > 0)
         return pandas.DataFrame(
             matrix,
             index=pandas.Index(self.confusion_labels, name="gold"),
@@ -113,9 +111,7 @@ class Evaluation:
         if not labels:
             confusion = confusion.reshape(0, 0)
         if confusion.shape != (len(labels), len(labels)):
-            raise ValueError(
-                f"confusion matrix is {confusion.shape} but there are {len(labels)} labels"
-            )
+            raise ValueError(f"confusion matrix is {confusion.shape} but there are {len(labels)} labels")
         try:
             errors = EntityErrorBreakdown(**{k: int(v) for k, v in data["errors"].items()})
         except TypeError as error:
@@ -154,8 +150,7 @@ def _flatten(sentences: Sequence[Sequence[str]], side: str) -> list[str]:
         for tag in tags:
             if not isinstance(tag, str):
                 raise ValueError(
-                    f"{side} sentence {index} holds {tag!r} ({type(tag).__name__}); "
-                    "tags must be strings such as 'B-PER' or 'O'"
+                    f"{side} sentence {index} holds {tag!r} ({type(tag).__name__}); tags must be strings such as 'B-PER' or 'O'"
                 )
         flat.extend(tags)
     return flat
@@ -195,9 +190,7 @@ def evaluate_tags(
     ``token_accuracy_padded``.
     """
     check_pair(gold, pred)
-    if max_len is not None and (
-        isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1
-    ):
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
         raise ValueError(f"max_len must be a positive integer or None, got {max_len!r}")
     gold_flat = _flatten(gold, "gold")
     pred_flat = _flatten(pred, "pred")
@@ -216,9 +209,7 @@ def evaluate_tags(
     errors = _breakdown_from_spans(sentence_spans)
     entity_values, per_type = _entity_scores(gold, pred)
     entity_codes = _entity_codes(gold_flat, pred_flat, labels, confusion_labels)
-    precision_macro, recall_macro, f1_macro = _token_macro_scores(
-        gold_codes, pred_codes, entity_codes
-    )
+    precision_macro, recall_macro, f1_macro = _token_macro_scores(gold_codes, pred_codes, entity_codes)
 
     values = {
         "token_accuracy": correct / token_count,
@@ -266,8 +257,7 @@ def _entity_codes(
 ) -> list[int]:
     """Codes of the tags the macro token metrics average over."""
     candidates = set(labels) if labels is not None else set(gold_flat) | set(pred_flat)
-    return [code for code, tag in enumerate(confusion_labels)
-            if tag in candidates and _is_entity_tag(tag)]
+    return [code for code, tag in enumerate(confusion_labels) if tag in candidates and _is_entity_tag(tag)]
 
 
 def _token_macro_scores(
@@ -300,9 +290,7 @@ def _seqeval_tag(tag: str) -> str:
     return f"{prefix}-{kind}" if prefix in ("B", "I") else OUTSIDE
 
 
-def _entity_scores(
-    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
-) -> tuple[dict[str, float], pandas.DataFrame]:
+def _entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> tuple[dict[str, float], pandas.DataFrame]:
     """seqeval strict IOB2 span scores plus the per-type table.
 
     With no gold and no predicted entity every score is 0.0 and the table is
@@ -313,19 +301,21 @@ def _entity_scores(
     pred_seq = [[_seqeval_tag(t) for t in tags] for tags in pred]
     has_entities = any(extract_spans(tags) for tags in (*gold_seq, *pred_seq))
     if not has_entities:
-        keys = ("entity_precision", "entity_recall", "entity_f1", "entity_f1_macro",
-                "entity_f1_weighted")
+        keys = ("entity_precision", "entity_recall", "entity_f1", "entity_f1_macro", "entity_f1_weighted")
         zeros = dict.fromkeys(keys, 0.0)
         return zeros, _per_type_frame([])
 
     with _quiet_metric_warnings():
-        report = seqeval_classification_report(
-            gold_seq, pred_seq, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
-        )
+        report = seqeval_classification_report(gold_seq, pred_seq, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
     averages = ("micro avg", "macro avg", "weighted avg")
     rows = [
-        {"type": entity_type, "precision": row["precision"], "recall": row["recall"],
-         "f1": row["f1-score"], "support": row["support"]}
+        {
+            "type": entity_type,
+            "precision": row["precision"],
+            "recall": row["recall"],
+            "f1": row["f1-score"],
+            "support": row["support"],
+        }
         for entity_type, row in report.items()
         if entity_type not in averages
     ]
@@ -360,9 +350,7 @@ def _tag_sort_key(tag: str) -> tuple[int, str, int, str]:
     return (2, kind, "BIES".find(prefix), tag)
 
 
-def _confusion_labels(
-    gold_flat: list[str], pred_flat: list[str], labels: Sequence[str] | None
-) -> list[str]:
+def _confusion_labels(gold_flat: list[str], pred_flat: list[str], labels: Sequence[str] | None) -> list[str]:
     # PAD from a vocabulary is dropped: padding is never scored. PAD predicted on
     # a real token is kept, because that is a real (and telling) error.
     inventory = {tag for tag in labels or () if tag != PAD_TAG}
@@ -371,13 +359,10 @@ def _confusion_labels(
 
 def _encode(flat_tags: list[str], confusion_labels: list[str]) -> numpy.ndarray:
     code_of = {tag: code for code, tag in enumerate(confusion_labels)}
-    return numpy.fromiter((code_of[t] for t in flat_tags), dtype=numpy.int64,
-                          count=len(flat_tags))
+    return numpy.fromiter((code_of[t] for t in flat_tags), dtype=numpy.int64, count=len(flat_tags))
 
 
-def _confusion_matrix(
-    gold_codes: numpy.ndarray, pred_codes: numpy.ndarray, size: int
-) -> numpy.ndarray:
+def _confusion_matrix(gold_codes: numpy.ndarray, pred_codes: numpy.ndarray, size: int) -> numpy.ndarray:
     counts = numpy.bincount(gold_codes * size + pred_codes, minlength=size * size)
     return counts.reshape(size, size).astype(numpy.int64)
 

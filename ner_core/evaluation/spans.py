@@ -30,7 +30,6 @@ class EntityErrorBreakdown:
 # --------------------------------------------------------------------------
 
 
-
 def check_pair(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> None:
     """Reject misaligned input before any library silently scores it."""
     if isinstance(gold, str) or isinstance(pred, str):
@@ -41,8 +40,7 @@ def check_pair(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> 
         # A flat list of tags would otherwise be read as sentences of characters.
         if isinstance(gold_tags, str) or isinstance(pred_tags, str):
             raise ValueError(
-                f"sentence {index} is a string, not a list of tags; pass a list of "
-                "sentences, each a list of tag strings"
+                f"sentence {index} is a string, not a list of tags; pass a list of sentences, each a list of tag strings"
             )
         if len(gold_tags) != len(pred_tags):
             raise ValueError(
@@ -62,16 +60,12 @@ def _same_boundaries(first: Span, second: Span) -> bool:
 SentenceSpans = list[tuple[list[Span], list[Span]]]
 
 
-def _sentence_spans(
-    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
-) -> SentenceSpans:
+def _sentence_spans(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> SentenceSpans:
     """(gold spans, predicted spans) per sentence, extracted once and shared."""
     return [(extract_spans(g), extract_spans(p)) for g, p in zip(gold, pred)]
 
 
-def entity_error_breakdown(
-    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
-) -> EntityErrorBreakdown:
+def entity_error_breakdown(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> EntityErrorBreakdown:
     """Classify every predicted span and every unexplained gold span.
 
     Each predicted span lands in exactly one of correct / wrong_type /
@@ -99,11 +93,7 @@ def _breakdown_from_spans(sentence_spans: SentenceSpans) -> EntityErrorBreakdown
             else:
                 breakdown.wrong_boundary += 1
         pred_set = set(pred_spans)
-        breakdown.missed += sum(
-            1
-            for g in gold_spans
-            if g not in pred_set and not any(_overlaps(g, p) for p in pred_spans)
-        )
+        breakdown.missed += sum(1 for g in gold_spans if g not in pred_set and not any(_overlaps(g, p) for p in pred_spans))
     return breakdown
 
 

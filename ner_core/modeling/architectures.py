@@ -16,8 +16,8 @@ the app's home page) does not pay TensorFlow's import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ner_core.errors import ConfigError
 
@@ -87,9 +87,7 @@ def _build_model2(dims: ModelDimensions):
     embedding_dim = dims.embedding_dim or 100
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     x = keras.layers.Embedding(dims.vocab_size, embedding_dim, mask_zero=True, name="embedding")(word_ids)
-    x = keras.layers.Bidirectional(
-        keras.layers.LSTM(100, return_sequences=True, recurrent_dropout=0.1), name="bilstm"
-    )(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(100, return_sequences=True, recurrent_dropout=0.1), name="bilstm")(x)
     outputs = keras.layers.Dense(dims.num_tags, activation="softmax", name="tags")(x)
     return keras.Model(word_ids, outputs, name="model2")
 
@@ -135,47 +133,55 @@ def register(definition: ModelDefinition) -> ModelDefinition:
     return definition
 
 
-register(ModelDefinition(
-    name="baseline",
-    description="Per-token feed-forward: Embedding(100) -> Dense(128) -> Dense(64) -> softmax; no context between words.",
-    build=_build_baseline,
-    target_encoding="sparse",
-    default_max_len=128,
-    default_embedding_dim=100,
-    train_defaults={"epochs": 30, "batch_size": 32, "patience": 10, "learning_rate": 1e-3},
-))
-register(ModelDefinition(
-    name="advanced",
-    description="Two stacked BiLSTMs (128, 64) over Embedding(200), dense head; sparse targets.",
-    build=_build_advanced,
-    target_encoding="sparse",
-    default_max_len=128,
-    default_embedding_dim=200,
-    train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 1e-3},
-))
-register(ModelDefinition(
-    name="model2",
-    description="One BiLSTM(100, recurrent dropout 0.1) over Embedding(100); one-hot targets, categorical cross-entropy.",
-    build=_build_model2,
-    target_encoding="categorical",
-    default_max_len=75,
-    default_embedding_dim=100,
-    train_defaults={"epochs": 10, "batch_size": 64, "patience": 3, "learning_rate": 1e-3},
-))
+register(
+    ModelDefinition(
+        name="baseline",
+        description="Per-token feed-forward: Embedding(100) -> Dense(128) -> Dense(64) -> softmax; no context between words.",
+        build=_build_baseline,
+        target_encoding="sparse",
+        default_max_len=128,
+        default_embedding_dim=100,
+        train_defaults={"epochs": 30, "batch_size": 32, "patience": 10, "learning_rate": 1e-3},
+    )
+)
+register(
+    ModelDefinition(
+        name="advanced",
+        description="Two stacked BiLSTMs (128, 64) over Embedding(200), dense head; sparse targets.",
+        build=_build_advanced,
+        target_encoding="sparse",
+        default_max_len=128,
+        default_embedding_dim=200,
+        train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 1e-3},
+    )
+)
+register(
+    ModelDefinition(
+        name="model2",
+        description="One BiLSTM(100, recurrent dropout 0.1) over Embedding(100); one-hot targets, categorical cross-entropy.",
+        build=_build_model2,
+        target_encoding="categorical",
+        default_max_len=75,
+        default_embedding_dim=100,
+        train_defaults={"epochs": 10, "batch_size": 64, "patience": 3, "learning_rate": 1e-3},
+    )
+)
 
-register(ModelDefinition(
-    name="char_bilstm_crf",
-    description="Word embedding (lower-cased, 10% word dropout) + character CNN + casing features -> BiLSTM(128) "
-                "-> linear-chain CRF (Viterbi decoding).",
-    build=build_char_bilstm_crf,
-    target_encoding="sparse",
-    default_max_len=128,
-    default_embedding_dim=100,
-    train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 2e-3},
-    output="crf",
-    uses_chars=True,
-    normalise_words=True,
-))
+register(
+    ModelDefinition(
+        name="char_bilstm_crf",
+        description="Word embedding (lower-cased, 10% word dropout) + character CNN + casing features -> BiLSTM(128) "
+        "-> linear-chain CRF (Viterbi decoding).",
+        build=build_char_bilstm_crf,
+        target_encoding="sparse",
+        default_max_len=128,
+        default_embedding_dim=100,
+        train_defaults={"epochs": 15, "batch_size": 32, "patience": 3, "learning_rate": 2e-3},
+        output="crf",
+        uses_chars=True,
+        normalise_words=True,
+    )
+)
 
 DEFAULT_MODELS = ("baseline", "advanced", "model2")
 

@@ -6,7 +6,7 @@ and encoding must stay importable without TensorFlow.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 
@@ -22,8 +22,19 @@ class BatchSequence(keras.utils.PyDataset):
     steps for a 20-token sentence.
     """
 
-    def __init__(self, sentences: Sequence, features: FeatureEncoder, *, batch_size: int, max_len: int,
-                 bucketed: bool, categorical: bool, shuffle: bool, seed: int, token_weights: bool = True):
+    def __init__(
+        self,
+        sentences: Sequence,
+        features: FeatureEncoder,
+        *,
+        batch_size: int,
+        max_len: int,
+        bucketed: bool,
+        categorical: bool,
+        shuffle: bool,
+        seed: int,
+        token_weights: bool = True,
+    ):
         super().__init__()
         self.sentences = list(sentences)
         self.features = features
@@ -71,15 +82,17 @@ class BatchSequence(keras.utils.PyDataset):
         members = self.batches[index]
         length = self.batch_length(index)
         inputs = self.features.stack([self.encoded[i] for i in members], length)
-        targets, weights = self.features.stack_targets([self.encoded_tags[i] for i in members], length,
-                                                       categorical=self.categorical)
+        targets, weights = self.features.stack_targets(
+            [self.encoded_tags[i] for i in members], length, categorical=self.categorical
+        )
         return (inputs, targets, weights) if self.token_weights else (inputs, targets)
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self.epoch += 1
-            self.batches = batch_plan(self.lengths, self.batch_size, bucketed=self.bucketed, shuffle=True,
-                                      seed=self.seed, epoch=self.epoch)
+            self.batches = batch_plan(
+                self.lengths, self.batch_size, bucketed=self.bucketed, shuffle=True, seed=self.seed, epoch=self.epoch
+            )
             self._vary_first_two_lengths()
 
     def padded_positions(self) -> int:
@@ -87,4 +100,3 @@ class BatchSequence(keras.utils.PyDataset):
         if not self.bucketed:
             return len(self.sentences) * self.max_len
         return int(sum(len(b) * max(self.lengths[i] for i in b) for b in self.batches))
-

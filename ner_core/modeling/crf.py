@@ -94,10 +94,7 @@ def crf_log_norm(potentials, lengths, transitions, start_transitions, end_transi
 
     def step(alpha, inputs):
         step_potentials, step_mask = inputs
-        next_alpha = (
-            tf.reduce_logsumexp(alpha[:, :, tf.newaxis] + transitions[tf.newaxis], axis=1)
-            + step_potentials
-        )
+        next_alpha = tf.reduce_logsumexp(alpha[:, :, tf.newaxis] + transitions[tf.newaxis], axis=1) + step_potentials
         # Padded steps carry alpha over unchanged.
         return tf.where(step_mask[:, tf.newaxis], next_alpha, alpha)
 
@@ -109,9 +106,7 @@ def crf_log_norm(potentials, lengths, transitions, start_transitions, end_transi
 
 def crf_log_likelihood(potentials, tags, lengths, transitions, start_transitions, end_transitions):
     """Log-probability ``[batch]`` of ``tags`` under the CRF (always <= 0)."""
-    score = crf_sequence_score(
-        potentials, tags, lengths, transitions, start_transitions, end_transitions
-    )
+    score = crf_sequence_score(potentials, tags, lengths, transitions, start_transitions, end_transitions)
     log_norm = crf_log_norm(potentials, lengths, transitions, start_transitions, end_transitions)
     return score - log_norm
 
@@ -180,9 +175,7 @@ class CRF(keras.layers.Layer):
     def __init__(self, num_tags, **kwargs):
         super().__init__(**kwargs)
         if int(num_tags) < 2:
-            raise ValueError(
-                f"CRF needs at least 2 tags (padding plus one real tag), got {num_tags}."
-            )
+            raise ValueError(f"CRF needs at least 2 tags (padding plus one real tag), got {num_tags}.")
         self.num_tags = int(num_tags)
         self.supports_masking = True
 
@@ -193,15 +186,9 @@ class CRF(keras.layers.Layer):
                 f"{input_shape[-1]} scores per token; make the last Dense layer output "
                 f"{self.num_tags} units."
             )
-        self.transitions = self.add_weight(
-            name="transitions", shape=(self.num_tags, self.num_tags), initializer="zeros"
-        )
-        self.start_transitions = self.add_weight(
-            name="start_transitions", shape=(self.num_tags,), initializer="zeros"
-        )
-        self.end_transitions = self.add_weight(
-            name="end_transitions", shape=(self.num_tags,), initializer="zeros"
-        )
+        self.transitions = self.add_weight(name="transitions", shape=(self.num_tags, self.num_tags), initializer="zeros")
+        self.start_transitions = self.add_weight(name="start_transitions", shape=(self.num_tags,), initializer="zeros")
+        self.end_transitions = self.add_weight(name="end_transitions", shape=(self.num_tags,), initializer="zeros")
 
     def call(self, potentials, mask=None):
         return tf.identity(potentials)

@@ -11,7 +11,7 @@ tag is never predicted for a real token by either method.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -77,9 +77,7 @@ def _viterbi(
     return crf_viterbi_batch(log_probs, lengths, np.zeros((num_tags, num_tags)), zeros, zeros, allowed, start_allowed)
 
 
-def constrained_viterbi(
-    log_probs: np.ndarray, allowed: np.ndarray, start_allowed: np.ndarray
-) -> np.ndarray:
+def constrained_viterbi(log_probs: np.ndarray, allowed: np.ndarray, start_allowed: np.ndarray) -> np.ndarray:
     """Tag indices ``[T]`` of the best path whose transitions are all allowed."""
     log_probs = np.asarray(log_probs, dtype=np.float64)
     if log_probs.ndim != 2:
@@ -108,9 +106,7 @@ def constrained_viterbi_batch(
     """
     log_probs = np.asarray(log_probs, dtype=np.float64)
     if log_probs.ndim != 3:
-        raise ValueError(
-            f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}."
-        )
+        raise ValueError(f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}.")
     batch, steps, _ = log_probs.shape
     lengths = _check_lengths(lengths, batch, steps)
     allowed, start_allowed = np.asarray(allowed, dtype=bool), np.asarray(start_allowed, dtype=bool)
@@ -129,15 +125,11 @@ def constrained_viterbi_batch(
     return paths
 
 
-def argmax_decode(
-    log_probs: np.ndarray, lengths: Sequence[int], pad_index: int | None = 0
-) -> list[np.ndarray]:
+def argmax_decode(log_probs: np.ndarray, lengths: Sequence[int], pad_index: int | None = 0) -> list[np.ndarray]:
     """Per-token best tag, never the padding tag, each cut to its real length."""
     log_probs = np.array(log_probs, dtype=np.float64)
     if log_probs.ndim != 3:
-        raise ValueError(
-            f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}."
-        )
+        raise ValueError(f"log_probs must be [batch, time, num_tags], got shape {log_probs.shape}.")
     lengths = _check_lengths(lengths, log_probs.shape[0], log_probs.shape[1])
     if pad_index is not None:
         log_probs[:, :, pad_index] = -np.inf
@@ -161,21 +153,16 @@ def decode(
     ``method`` is one of :data:`DECODING_METHODS`.
     """
     if method not in DECODING_METHODS:
-        raise ValueError(
-            f"Unknown decoding method {method!r}; choose one of {', '.join(DECODING_METHODS)}."
-        )
+        raise ValueError(f"Unknown decoding method {method!r}; choose one of {', '.join(DECODING_METHODS)}.")
     log_probs = to_log_probs(probabilities)
     if log_probs.ndim != 3 or log_probs.shape[-1] != len(tag_names):
         raise ValueError(
-            f"Probabilities of shape {log_probs.shape} do not match {len(tag_names)} tag names; "
-            "expected [batch, time, num_tags]."
+            f"Probabilities of shape {log_probs.shape} do not match {len(tag_names)} tag names; expected [batch, time, num_tags]."
         )
     if method == "argmax":
         paths = argmax_decode(log_probs, lengths, pad_index=_pad_index(tag_names))
     else:
-        paths = constrained_viterbi_batch(
-            log_probs, lengths, iob2_transition_mask(tag_names), iob2_start_mask(tag_names)
-        )
+        paths = constrained_viterbi_batch(log_probs, lengths, iob2_transition_mask(tag_names), iob2_start_mask(tag_names))
     return [[tag_names[index] for index in path] for path in paths]
 
 
@@ -200,8 +187,9 @@ def crf_viterbi(
     adding the IOB2 constraint is one mask.
     """
     potentials = np.asarray(potentials, dtype=np.float64)
-    return crf_viterbi_batch(potentials[None], [len(potentials)], transitions, start_transitions, end_transitions,
-                             allowed, start_allowed)[0]
+    return crf_viterbi_batch(
+        potentials[None], [len(potentials)], transitions, start_transitions, end_transitions, allowed, start_allowed
+    )[0]
 
 
 def crf_marginals(

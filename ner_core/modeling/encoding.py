@@ -12,9 +12,9 @@ import collections
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class Vocabulary:
         return {"tokens": self.tokens}
 
     @classmethod
-    def from_json(cls, payload: dict) -> "Vocabulary":
+    def from_json(cls, payload: dict) -> Vocabulary:
         tokens = payload.get("tokens") if isinstance(payload, dict) else None
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) or not tokens:
             raise DataFormatError("vocabulary file is not a list of tokens.")
@@ -65,7 +65,7 @@ class Vocabulary:
         write_json_atomic(path, self.to_json())
 
     @classmethod
-    def load(cls, path: Path) -> "Vocabulary":
+    def load(cls, path: Path) -> Vocabulary:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
@@ -303,7 +303,9 @@ class FeatureEncoder:
         return self.stack_targets([self.tag_ids(tags) for tags in batch_tags], length, categorical=categorical)
 
 
-def batch_plan(lengths: Sequence[int], batch_size: int, *, bucketed: bool, shuffle: bool, seed: int, epoch: int = 0) -> list[np.ndarray]:
+def batch_plan(
+    lengths: Sequence[int], batch_size: int, *, bucketed: bool, shuffle: bool, seed: int, epoch: int = 0
+) -> list[np.ndarray]:
     """Which sentences go into which batch.
 
     Bucketed: sort by length (with a little seeded jitter so equal lengths mix
@@ -315,11 +317,11 @@ def batch_plan(lengths: Sequence[int], batch_size: int, *, bucketed: bool, shuff
     if bucketed:
         keys = np.asarray(lengths, dtype="float64") + (rng.random(len(lengths)) * 2 if shuffle else 0)
         indices = indices[np.argsort(keys, kind="stable")]
-        batches = [indices[i: i + batch_size] for i in range(0, len(indices), batch_size)]
+        batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
         if shuffle:
             order = rng.permutation(len(batches))
             batches = [batches[i] for i in order]
         return batches
     if shuffle:
         indices = rng.permutation(indices)
-    return [indices[i: i + batch_size] for i in range(0, len(indices), batch_size)]
+    return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]

@@ -48,8 +48,9 @@ class CharEncoder(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(char_vocab_size=self.char_vocab_size, char_dim=self.char_dim, filters=self.filters,
-                      kernel_size=self.kernel_size)
+        config.update(
+            char_vocab_size=self.char_vocab_size, char_dim=self.char_dim, filters=self.filters, kernel_size=self.kernel_size
+        )
         return config
 
 

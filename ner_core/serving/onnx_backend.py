@@ -131,10 +131,13 @@ class _Exporter:
         if self.uses_lengths:
             inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, ["rows"]))
         output_units = int(self.model.outputs[0].shape[-1])
-        graph = helper.make_graph(self.nodes, self.model.name or "model", inputs,
-                                  [helper.make_tensor_value_info("outputs", TensorProto.FLOAT,
-                                                                 ["rows", "time", output_units])],
-                                  initializer=self.initializers)
+        graph = helper.make_graph(
+            self.nodes,
+            self.model.name or "model",
+            inputs,
+            [helper.make_tensor_value_info("outputs", TensorProto.FLOAT, ["rows", "time", output_units])],
+            initializer=self.initializers,
+        )
         onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         checker.check_model(onnx_model)
         return onnx_model.SerializeToString()
@@ -198,12 +201,23 @@ class _Exporter:
             # Keras orders the gates i, f, c(andidate), o; ONNX wants i, o, f, c.
             weights.append(_onnx_gate_order(np.asarray(cell.kernel, dtype=np.float32)).T)
             recurrent.append(_onnx_gate_order(np.asarray(cell.recurrent_kernel, dtype=np.float32)).T)
-            biases.append(np.concatenate([_onnx_gate_order(np.asarray(cell.bias, dtype=np.float32)),
-                                          np.zeros(4 * units, dtype=np.float32)]))
+            biases.append(
+                np.concatenate([_onnx_gate_order(np.asarray(cell.bias, dtype=np.float32)), np.zeros(4 * units, dtype=np.float32)])
+            )
         self.uses_lengths = True
-        y = self.node("LSTM", [x, self.constant(np.stack(weights), "lstm_w"), self.constant(np.stack(recurrent), "lstm_r"),
-                               self.constant(np.stack(biases), "lstm_b"), "lengths"],
-                      "lstm", direction=direction, hidden_size=units)  # [time, directions, rows, units]
+        y = self.node(
+            "LSTM",
+            [
+                x,
+                self.constant(np.stack(weights), "lstm_w"),
+                self.constant(np.stack(recurrent), "lstm_r"),
+                self.constant(np.stack(biases), "lstm_b"),
+                "lengths",
+            ],
+            "lstm",
+            direction=direction,
+            hidden_size=units,
+        )  # [time, directions, rows, units]
         y = self.node("Transpose", [y], "lstm_time_rows", perm=[0, 2, 1, 3])  # [time, rows, directions, units]
         shape = self.constant(np.array([0, 0, len(lstms) * units], dtype=np.int64), "concat_shape")
         return self.node("Reshape", [y, shape], "lstm_out")  # forward then backward, as Keras' concat

@@ -16,14 +16,14 @@ decoding runs Viterbi with IOB2-forbidden transitions.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
-import warnings
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from ner_core.modeling import encoding
 from ner_core.serving import onnx_backend
 from ner_core.training import run_folder
 
+logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 100_000
 # XLA-compiled forward pass (on unless NER_XLA=0): one compile per input shape, so shapes are
 # rounded up to a few buckets; padding rows and positions are masked and cut off again. Full
@@ -120,9 +121,19 @@ def _window_starts(length: int, window: int) -> list[int]:
 class Predictor:
     """Loads a run once and serves many calls, from several threads."""
 
-    def __init__(self, model, features: encoding.FeatureEncoder, *, max_len: int, run_id: str = "",
-                 model_name: str = "", output: str = "softmax", default_decoding: str = "argmax",
-                 compiled: bool | None = None, onnx: bool = False):
+    def __init__(
+        self,
+        model,
+        features: encoding.FeatureEncoder,
+        *,
+        max_len: int,
+        run_id: str = "",
+        model_name: str = "",
+        output: str = "softmax",
+        default_decoding: str = "argmax",
+        compiled: bool | None = None,
+        onnx: bool = False,
+    ):
         """``onnx``: serve through ONNX Runtime when the model can be exported; weights are copied
         at that moment, so only a model that no longer changes (a saved run) may ask for it."""
         import tensorflow as tf
@@ -138,11 +149,13 @@ class Predictor:
         self._allowed = decoding_module.iob2_transition_mask(self.tag_names)
         self._start_allowed = decoding_module.iob2_start_mask(self.tag_names)
         if features.uses_chars:
-            signature = [{
-                "word_ids": tf.TensorSpec([None, None], tf.int32),
-                "char_ids": tf.TensorSpec([None, None, encoding.MAX_WORD_LENGTH], tf.int32),
-                "casing_ids": tf.TensorSpec([None, None], tf.int32),
-            }]
+            signature = [
+                {
+                    "word_ids": tf.TensorSpec([None, None], tf.int32),
+                    "char_ids": tf.TensorSpec([None, None, encoding.MAX_WORD_LENGTH], tf.int32),
+                    "casing_ids": tf.TensorSpec([None, None], tf.int32),
+                }
+            ]
         else:
             signature = [tf.TensorSpec([None, None], tf.int32)]
         self._forward = tf.function(self._scores, input_signature=signature, reduce_retracing=True)
@@ -158,8 +171,7 @@ class Predictor:
                 exported = onnx_backend.export(model)
                 self._onnx = onnx_backend.OnnxForward(exported) if exported is not None else None
             except Exception as exc:  # noqa: BLE001 - the TensorFlow path serves the same model
-                warnings.warn(f"ONNX Runtime cannot serve run {run_id} ({exc.__class__.__name__}: {exc}); "
-                              "using TensorFlow", RuntimeWarning)
+                logger.warning("ONNX Runtime cannot serve run %s (%s: %s); using TensorFlow", run_id, exc.__class__.__name__, exc)
         # Trace once now so the first user request does not pay for it.
         self.tag_sentences([["warm", "up"]])
 
@@ -174,8 +186,7 @@ class Predictor:
 
     def _crf_weights(self):
         crf_layer = self.model.get_layer("crf")
-        return (np.asarray(crf_layer.transitions), np.asarray(crf_layer.start_transitions),
-                np.asarray(crf_layer.end_transitions))
+        return (np.asarray(crf_layer.transitions), np.asarray(crf_layer.start_transitions), np.asarray(crf_layer.end_transitions))
 
     # ------------------------------------------------------------------ loading
 
@@ -185,8 +196,9 @@ class Predictor:
         return "onnxruntime" if self._onnx is not None else "xla" if self.compiled else "tensorflow"
 
     @classmethod
-    def load(cls, run_dir: str | Path, *, decoding: str | None = None, compiled: bool | None = None,
-             onnx: bool | None = None) -> "Predictor":
+    def load(
+        cls, run_dir: str | Path, *, decoding: str | None = None, compiled: bool | None = None, onnx: bool | None = None
+    ) -> Predictor:
         folder = run_folder.RunFolder(Path(run_dir))
         folder.check_complete()
         config = folder.read_json(run_folder.CONFIG_FILE)
@@ -198,16 +210,30 @@ class Predictor:
         except (ValueError, OSError) as exc:
             raise ModelLoadError(f"run {folder.run_id}: a vocabulary file is corrupt ({exc}).") from None
         model = load_keras_model(folder.file(run_folder.MODEL_FILE), folder.run_id)
-        features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=char_vocab is not None, char_vocab=char_vocab,
-                                           normalise_words=bool(config.get("normalise_words", False)))
+        features = encoding.FeatureEncoder(
+            word_vocab,
+            tag_vocab,
+            uses_chars=char_vocab is not None,
+            char_vocab=char_vocab,
+            normalise_words=bool(config.get("normalise_words", False)),
+        )
         output_units = model.outputs[0].shape[-1]
         if output_units != len(tag_vocab):
-            raise ModelLoadError(f"run {folder.run_id}: the model predicts {output_units} tags but tag_vocab.json has {len(tag_vocab)}.")
+            raise ModelLoadError(
+                f"run {folder.run_id}: the model predicts {output_units} tags but tag_vocab.json has {len(tag_vocab)}."
+            )
         train_config = config.get("train_config", {})
-        return cls(model, features, max_len=int(config.get("max_len", 128)), run_id=folder.run_id,
-                   model_name=config.get("model", ""), output=config.get("output", "softmax"),
-                   default_decoding=decoding or train_config.get("decoding", "argmax"), compiled=compiled,
-                   onnx=onnx_backend.enabled() if onnx is None else onnx)
+        return cls(
+            model,
+            features,
+            max_len=int(config.get("max_len", 128)),
+            run_id=folder.run_id,
+            model_name=config.get("model", ""),
+            output=config.get("output", "softmax"),
+            default_decoding=decoding or train_config.get("decoding", "argmax"),
+            compiled=compiled,
+            onnx=onnx_backend.enabled() if onnx is None else onnx,
+        )
 
     # ------------------------------------------------------------------ tagging
 
@@ -221,8 +247,8 @@ class Predictor:
         order = sorted(range(len(windows)), key=lambda w: windows[w][2] - windows[w][1])
         window_probs: list[np.ndarray | None] = [None] * len(windows)
         for offset in range(0, len(order), BATCH_SIZE):
-            chunk = order[offset: offset + BATCH_SIZE]
-            token_lists = [batch[windows[w][0]][windows[w][1]: windows[w][2]] for w in chunk]
+            chunk = order[offset : offset + BATCH_SIZE]
+            token_lists = [batch[windows[w][0]][windows[w][1] : windows[w][2]] for w in chunk]
             scores = self._run(token_lists)
             for row, w in enumerate(chunk):
                 window_probs[w] = scores[row, : len(token_lists[row])]
@@ -248,8 +274,7 @@ class Predictor:
             try:
                 return self._onnx(self.features.inputs(token_lists, length), [len(t) for t in token_lists])
             except Exception as exc:  # noqa: BLE001 - an ONNX Runtime problem must not take tagging down
-                warnings.warn(f"ONNX Runtime forward pass failed ({exc.__class__.__name__}); using TensorFlow",
-                              RuntimeWarning)
+                logger.warning("ONNX Runtime forward pass failed (%s); using TensorFlow", exc.__class__.__name__)
                 self._onnx = None
         if self.compiled:
             rows = next((b for b in BATCH_BUCKETS if b >= len(token_lists)), len(token_lists))
@@ -260,7 +285,7 @@ class Predictor:
                 outputs = self._forward_compiled(self.features.inputs(padded, padded_length)).numpy()
                 return outputs[: len(token_lists), :length]
             except Exception as exc:  # noqa: BLE001 - an XLA problem must not take tagging down
-                warnings.warn(f"XLA forward pass failed ({exc.__class__.__name__}); using the plain graph", RuntimeWarning)
+                logger.warning("XLA forward pass failed (%s); using the plain graph", exc.__class__.__name__)
                 self.compiled = False
         return self._forward(self.features.inputs(token_lists, length)).numpy()
 
@@ -279,7 +304,7 @@ class Predictor:
             raise InputTextError(f"unknown decoding {method!r}; choose one of {', '.join(DECODING_METHODS)}.")
         results: list[tuple[list[str], list[float]]] = [([], []) for _ in batch]
         fitting = sorted((i for i, words in enumerate(batch) if 0 < len(words) <= self.max_len), key=lambda i: len(batch[i]))
-        chunks = [fitting[o: o + BATCH_SIZE] for o in range(0, len(fitting), BATCH_SIZE)]
+        chunks = [fitting[o : o + BATCH_SIZE] for o in range(0, len(fitting), BATCH_SIZE)]
         if len(chunks) == 1:
             chunk = chunks[0]
             self._store_decoded(results, chunk, self._run([batch[i] for i in chunk]), [len(batch[i]) for i in chunk], method)
@@ -344,7 +369,9 @@ class Predictor:
         if not isinstance(text, str):
             raise InputTextError("text to tag must be a string.")
         if len(text) > MAX_TEXT_CHARS:
-            raise InputTextError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into smaller parts.")
+            raise InputTextError(
+                f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into smaller parts."
+            )
         started = time.perf_counter()
         method = decoding or self.default_decoding
         sentences = tokenize_sentences(text)
@@ -354,22 +381,27 @@ class Predictor:
         ranges: list[tuple[int, int]] = []
         for sentence_tokens, (tag_list, confidences) in zip(sentences, tagged):
             first = len(tokens)
-            tokens.extend(TokenTag(t.text, t.start, t.end, tag, conf) for t, tag, conf in zip(sentence_tokens, tag_list, confidences))
+            tokens.extend(
+                TokenTag(t.text, t.start, t.end, tag, conf) for t, tag, conf in zip(sentence_tokens, tag_list, confidences)
+            )
             ranges.append((first, len(tokens)))
             entities.extend(spans_to_entities(text, sentence_tokens, tag_list, confidences, offset=first))
-        return Prediction(text, tokens, entities, ranges, self.run_id, self.model_name, method,
-                          (time.perf_counter() - started) * 1000)
+        return Prediction(
+            text, tokens, entities, ranges, self.run_id, self.model_name, method, (time.perf_counter() - started) * 1000
+        )
 
     def count_params(self) -> int:
         return int(self.model.count_params())
 
 
-def spans_to_entities(text: str, tokens: Sequence[Token], tag_list: Sequence[str], confidences: Sequence[float], *, offset: int = 0) -> list[Entity]:
+def spans_to_entities(
+    text: str, tokens: Sequence[Token], tag_list: Sequence[str], confidences: Sequence[float], *, offset: int = 0
+) -> list[Entity]:
     """Entities with character offsets; confidence is the mean of the entity's token confidences."""
     entities = []
     for span in tagging.extract_spans(tag_list):
         start, end = tokens[span.start].start, tokens[span.end - 1].end
-        confidence = float(np.mean(confidences[span.start: span.end]))
+        confidence = float(np.mean(confidences[span.start : span.end]))
         entities.append(Entity(span.type, text[start:end], start, end, confidence, offset + span.start, offset + span.end))
     return entities
 
@@ -378,13 +410,14 @@ def load_keras_model(path: Path, run_id: str = ""):
     """Load a ``.keras`` file with our custom layers registered; corrupt files become ModelLoadError."""
     import keras
 
-
     if not Path(path).exists():
         raise ModelLoadError(f"run {run_id}: {Path(path).name} is missing.")
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged zip/h5
-        raise ModelLoadError(f"run {run_id}: the model file cannot be loaded ({exc.__class__.__name__}: {str(exc)[:200]}).") from None
+        raise ModelLoadError(
+            f"run {run_id}: the model file cannot be loaded ({exc.__class__.__name__}: {str(exc)[:200]})."
+        ) from None
 
 
 _CACHE: dict[tuple[str, str | None], Predictor] = {}

@@ -4,7 +4,8 @@ and timelines, error rates, bootstrap confidence intervals of entity F1 per arm.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ _BOOTSTRAP_CHUNK_PICKS = 2_000_000
 # --------------------------------------------------------------------------
 
 
-def _frame(requests: "SimulationResult | pd.DataFrame") -> pd.DataFrame:
+def _frame(requests: SimulationResult | pd.DataFrame) -> pd.DataFrame:
     return requests.requests if isinstance(requests, SimulationResult) else requests
 
 
@@ -55,7 +56,7 @@ def _percentiles(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return table
 
 
-def latency_percentiles(requests: "SimulationResult | pd.DataFrame") -> pd.DataFrame:
+def latency_percentiles(requests: SimulationResult | pd.DataFrame) -> pd.DataFrame:
     """Per arm: successful requests and their latency p50/p95/p99 in ms (errors excluded)."""
     frame = _frame(requests)
     served = frame[~frame["error"].astype(bool)]
@@ -64,7 +65,7 @@ def latency_percentiles(requests: "SimulationResult | pd.DataFrame") -> pd.DataF
     return _percentiles(served, ["arm"])
 
 
-def latency_over_time(requests: "SimulationResult | pd.DataFrame", bucket_s: float) -> pd.DataFrame:
+def latency_over_time(requests: SimulationResult | pd.DataFrame, bucket_s: float) -> pd.DataFrame:
     """Long table (``time_s`` bucket start, ``arm``, ``requests``, ``p50``, ``p95``, ``p99``) of successful requests."""
     if not _finite(bucket_s) or bucket_s <= 0:
         raise ConfigError(f"time bucket must be a positive number of seconds, got {bucket_s!r}.")
@@ -76,13 +77,13 @@ def latency_over_time(requests: "SimulationResult | pd.DataFrame", bucket_s: flo
     return _percentiles(served, ["time_s", "arm"]).reset_index()
 
 
-def error_rates(requests: "SimulationResult | pd.DataFrame") -> dict[str, float]:
+def error_rates(requests: SimulationResult | pd.DataFrame) -> dict[str, float]:
     """Share of each serving arm's requests that failed (injected faults and rejections)."""
     frame = _frame(requests)
     return {str(arm): float(rate) for arm, rate in frame.groupby("arm")["error"].mean().items()}
 
 
-def per_request_counts(requests: "SimulationResult | pd.DataFrame", arm: str | None = None) -> np.ndarray:
+def per_request_counts(requests: SimulationResult | pd.DataFrame, arm: str | None = None) -> np.ndarray:
     """``[n, 3]`` array of (correct, predicted, gold) entities per request, optionally for one serving arm."""
     frame = _frame(requests)
     if arm is not None:
@@ -105,7 +106,7 @@ def _bootstrap_f1(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> 
         size = min(step, n_boot - first)
         picks = rng.integers(0, n, size=(size, n))
         for column in range(3):
-            totals[first: first + size, column] = counts[:, column][picks].sum(axis=1)
+            totals[first : first + size, column] = counts[:, column][picks].sum(axis=1)
     return _f1(totals)
 
 
@@ -116,8 +117,9 @@ def _check_bootstrap(n_boot: int, alpha: float) -> None:
         raise ConfigError(f"alpha must be between 0 and 1, got {alpha!r}.")
 
 
-def bootstrap_f1_ci(per_request_counts: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                    alpha: float = 0.05) -> tuple[float, float, float]:
+def bootstrap_f1_ci(
+    per_request_counts: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float, float]:
     """(micro entity F1, low, high): percentile bootstrap over requests of (tp, n_pred, n_gold) rows."""
     _check_bootstrap(n_boot, alpha)
     counts = np.asarray(per_request_counts, dtype=float).reshape(-1, 3)
@@ -129,8 +131,9 @@ def bootstrap_f1_ci(per_request_counts: np.ndarray, n_boot: int = 1000, seed: in
     return point, float(low), float(high)
 
 
-def f1_difference_test(counts_a: np.ndarray, counts_b: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                       alpha: float = 0.05) -> tuple[float, float, float, float]:
+def f1_difference_test(
+    counts_a: np.ndarray, counts_b: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float, float, float]:
     """(F1_a - F1_b, ci_low, ci_high, two-sided p) from independent bootstraps of the two arms.
 
     The arms served different requests, so there is nothing to pair; each arm
@@ -149,8 +152,9 @@ def f1_difference_test(counts_a: np.ndarray, counts_b: np.ndarray, n_boot: int =
     return difference, float(low), float(high), p_value
 
 
-def entity_f1_by_arm(requests: "SimulationResult | pd.DataFrame", *, n_boot: int = 1000, seed: int = 0,
-                     alpha: float = 0.05) -> pd.DataFrame:
+def entity_f1_by_arm(
+    requests: SimulationResult | pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> pd.DataFrame:
     """Per serving arm: micro entity precision/recall/F1 against gold with a bootstrap CI for F1.
 
     Counts come from strict IOB2 spans (:func:`ner_core.corpus.tags.extract_spans`);
@@ -162,8 +166,19 @@ def entity_f1_by_arm(requests: "SimulationResult | pd.DataFrame", *, n_boot: int
         counts = per_request_counts(frame, arm)
         f1, low, high = bootstrap_f1_ci(counts, n_boot=n_boot, seed=seed, alpha=alpha)
         correct, predicted, gold = counts.sum(axis=0)
-        rows.append({"arm": arm, "requests": len(counts), "correct": int(correct), "predicted": int(predicted),
-                     "gold": int(gold), "precision": correct / predicted if predicted else 0.0,
-                     "recall": correct / gold if gold else 0.0, "f1": f1, "ci_low": low, "ci_high": high})
+        rows.append(
+            {
+                "arm": arm,
+                "requests": len(counts),
+                "correct": int(correct),
+                "predicted": int(predicted),
+                "gold": int(gold),
+                "precision": correct / predicted if predicted else 0.0,
+                "recall": correct / gold if gold else 0.0,
+                "f1": f1,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
     columns = ["arm", "requests", "correct", "predicted", "gold", "precision", "recall", "f1", "ci_low", "ci_high"]
     return pd.DataFrame(rows, columns=columns).set_index("arm")

@@ -5,8 +5,9 @@ simulation settings, validated on construction.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -83,8 +84,11 @@ class SimulationConfig:
             _check_arm(arm)
         if sum(arm.weight for arm in self.arms) <= 0:
             raise ConfigError("arm weights sum to 0; give at least one arm a positive weight.")
-        if isinstance(self.requests, bool) or not isinstance(self.requests, (int, np.integer)) \
-                or not 1 <= self.requests <= MAX_REQUESTS:
+        if (
+            isinstance(self.requests, bool)
+            or not isinstance(self.requests, (int, np.integer))
+            or not 1 <= self.requests <= MAX_REQUESTS
+        ):
             raise ConfigError(f"requests must be a whole number from 1 to {MAX_REQUESTS:,}, got {self.requests!r}.")
         if not _finite(self.arrival_rate_per_s) or self.arrival_rate_per_s <= 0:
             raise ConfigError(f"arrival rate must be a positive number of requests per second, got {self.arrival_rate_per_s!r}.")
@@ -96,13 +100,19 @@ class SimulationConfig:
             raise ConfigError(f"minimum entity F1 must be between 0 and 1, got {self.min_entity_f1!r}.")
         if self.fallback_arm is not None and self.fallback_arm not in names:
             raise ConfigError(f"fallback arm {self.fallback_arm!r} is not one of the arms: {', '.join(names)}.")
-        if isinstance(self.breaker_failure_threshold, bool) or not isinstance(self.breaker_failure_threshold, (int, np.integer)) \
-                or self.breaker_failure_threshold < 1:
+        if (
+            isinstance(self.breaker_failure_threshold, bool)
+            or not isinstance(self.breaker_failure_threshold, (int, np.integer))
+            or self.breaker_failure_threshold < 1
+        ):
             raise ConfigError(f"breaker failure threshold must be a whole number >= 1, got {self.breaker_failure_threshold!r}.")
         if not _finite(self.breaker_reset_s) or self.breaker_reset_s <= 0:
             raise ConfigError(f"breaker reset time must be a positive number of seconds, got {self.breaker_reset_s!r}.")
-        if isinstance(self.batch_log_size, bool) or not isinstance(self.batch_log_size, (int, np.integer)) \
-                or self.batch_log_size < 1:
+        if (
+            isinstance(self.batch_log_size, bool)
+            or not isinstance(self.batch_log_size, (int, np.integer))
+            or self.batch_log_size < 1
+        ):
             raise ConfigError(f"log batch size must be a whole number >= 1, got {self.batch_log_size!r}.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}.")
@@ -155,14 +165,20 @@ def _check_arm(arm: Arm) -> None:
         raise ConfigError(f"arm {arm.name!r}: added latency must be >= 0 ms, got {arm.added_latency_ms!r}.")
 
 
-def arm_from_run(run: "Run", *, weight: float, name: str | None = None, error_probability: float = 0.0,
-                 added_latency_ms: float = 0.0) -> Arm:
+def arm_from_run(
+    run: Run, *, weight: float, name: str | None = None, error_probability: float = 0.0, added_latency_ms: float = 0.0
+) -> Arm:
     """An arm for a registered run, with the run's measured latency p50 and entity F1 as its facts."""
     metrics = run.metrics
     latency = metrics.get("latency_p50_ms")
     entity_f1 = metrics.get("entity_f1")
-    return Arm(name=name or run.model_name or run.id, run_id=run.id, weight=weight,
-               error_probability=error_probability, added_latency_ms=added_latency_ms,
-               latency_p50_ms=float(latency) if _known(latency) else None,
-               entity_f1=float(entity_f1) if _known(entity_f1) else None,
-               model_name=run.model_name)
+    return Arm(
+        name=name or run.model_name or run.id,
+        run_id=run.id,
+        weight=weight,
+        error_probability=error_probability,
+        added_latency_ms=added_latency_ms,
+        latency_p50_ms=float(latency) if _known(latency) else None,
+        entity_f1=float(entity_f1) if _known(entity_f1) else None,
+        model_name=run.model_name,
+    )

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -40,9 +41,24 @@ def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationRe
         timeline = timelines.setdefault(chosen, [(0.0, "closed")])
         if timeline[-1][1] != state:
             timeline.append((time_s, state))
-        records.append((index, time_s, chosen, served, row.get("run_id") or "", float(row.get("latency_ms") or 0.0),
-                        bool(row.get("error")), row.get("error") or "", state, reason, -1,
-                        len(predicted & gold), len(gold), len(predicted)))
+        records.append(
+            (
+                index,
+                time_s,
+                chosen,
+                served,
+                row.get("run_id") or "",
+                float(row.get("latency_ms") or 0.0),
+                bool(row.get("error")),
+                row.get("error") or "",
+                state,
+                reason,
+                -1,
+                len(predicted & gold),
+                len(gold),
+                len(predicted),
+            )
+        )
     requests = pd.DataFrame.from_records(records, columns=list(REQUEST_COLUMNS))
     return SimulationResult(simulation_id, requests, {}, timelines, "", False, 0.0, len(records))
 

@@ -4,7 +4,8 @@ latency and entity F1, skipping arms whose breaker is open.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,8 +29,7 @@ class Router:
     (equal shares if they all weigh 0). No qualifying arm: the fallback arm.
     """
 
-    def __init__(self, config: SimulationConfig, *, rng: np.random.Generator | None = None,
-                 fallback_arm: str | None = None):
+    def __init__(self, config: SimulationConfig, *, rng: np.random.Generator | None = None, fallback_arm: str | None = None):
         self.config = config
         self.fallback = config.arm(fallback_arm or config.resolved_fallback_arm())
         self._rng = rng if rng is not None else np.random.default_rng(config.seed)
@@ -52,7 +52,9 @@ class Router:
         eligible = list(config.arms)
         conditions = []
         if config.max_latency_ms is not None:
-            eligible = [a for a in eligible if a.expected_latency_ms is not None and a.expected_latency_ms <= config.max_latency_ms]
+            eligible = [
+                a for a in eligible if a.expected_latency_ms is not None and a.expected_latency_ms <= config.max_latency_ms
+            ]
             conditions.append(f"latency <= {config.max_latency_ms:g} ms")
         if config.min_entity_f1 is not None:
             eligible = [a for a in eligible if _known(a.entity_f1) and a.entity_f1 >= config.min_entity_f1]

@@ -37,8 +37,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -58,8 +59,20 @@ LOG_SOURCE = "simulation"
 LATENCY_SAMPLE_COUNT = 50
 LATENCY_WARMUP_CALLS = 5
 REQUEST_COLUMNS = (
-    "index", "time_s", "chosen_arm", "arm", "run_id", "latency_ms", "error", "error_message",
-    "breaker_state", "reason", "sentence_index", "correct_entities", "gold_entities", "predicted_entities",
+    "index",
+    "time_s",
+    "chosen_arm",
+    "arm",
+    "run_id",
+    "latency_ms",
+    "error",
+    "error_message",
+    "breaker_state",
+    "reason",
+    "sentence_index",
+    "correct_entities",
+    "gold_entities",
+    "predicted_entities",
 )
 
 
@@ -111,8 +124,9 @@ def new_simulation_id() -> str:
     return f"sim-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
-def measure_latency_samples(predictor: "Predictor", sentences: Sequence["Sentence"], *,
-                            count: int = LATENCY_SAMPLE_COUNT, decoding: str | None = None) -> list[float]:
+def measure_latency_samples(
+    predictor: Predictor, sentences: Sequence[Sentence], *, count: int = LATENCY_SAMPLE_COUNT, decoding: str | None = None
+) -> list[float]:
     """Wall milliseconds of ``predictor.predict`` on single sentences, after warm-up.
 
     The same measurement as the ``latency_p50_ms`` metric (one request = the
@@ -129,8 +143,12 @@ def measure_latency_samples(predictor: "Predictor", sentences: Sequence["Sentenc
     return timings
 
 
-def _check_inputs(config: SimulationConfig, predictors: Mapping[str, "Predictor"], sentences: Sequence["Sentence"],
-                  latency_samples_ms: Mapping[str, Sequence[float]] | None) -> None:
+def _check_inputs(
+    config: SimulationConfig,
+    predictors: Mapping[str, Predictor],
+    sentences: Sequence[Sentence],
+    latency_samples_ms: Mapping[str, Sequence[float]] | None,
+) -> None:
     if not sentences:
         raise ConfigError("a simulation needs at least one labelled test sentence.")
     for arm in config.arms:
@@ -149,9 +167,14 @@ def _check_inputs(config: SimulationConfig, predictors: Mapping[str, "Predictor"
                 raise ConfigError(f"arm {arm.name!r}: measured latencies must be finite and >= 0 ms.")
 
 
-def _plan_requests(router: Router, breakers: Mapping[str, CircuitBreaker],
-                   arrivals: np.ndarray, latency_samples: Mapping[str, np.ndarray],
-                   fault_rng: np.random.Generator, latency_rng: np.random.Generator) -> _Plan:
+def _plan_requests(
+    router: Router,
+    breakers: Mapping[str, CircuitBreaker],
+    arrivals: np.ndarray,
+    latency_samples: Mapping[str, np.ndarray],
+    fault_rng: np.random.Generator,
+    latency_rng: np.random.Generator,
+) -> _Plan:
     count = len(arrivals)
     plan = _Plan([], [], [], [], [], np.zeros(count))
     fallback = router.fallback
@@ -198,16 +221,29 @@ def _entities(words: Sequence[str], tag_list: Sequence[str], confidences: Sequen
     entities = []
     for span in tagging.extract_spans(tag_list):
         start, end = int(starts[span.start]), int(starts[span.end - 1] + len(words[span.end - 1]))
-        entities.append({"type": span.type, "text": text[start:end], "start": start, "end": end,
-                         "confidence": float(np.mean(confidences[span.start: span.end]))})
+        entities.append(
+            {
+                "type": span.type,
+                "text": text[start:end],
+                "start": start,
+                "end": end,
+                "confidence": float(np.mean(confidences[span.start : span.end])),
+            }
+        )
     return entities
 
 
-def simulate(config: SimulationConfig, predictors: Mapping[str, "Predictor"], sentences: Sequence["Sentence"], *,
-             store: "Store | None" = None, simulation_id: str | None = None,
-             latency_samples_ms: Mapping[str, Sequence[float]] | None = None,
-             progress: Callable[[int, int], None] | None = None,
-             cancel: threading.Event | None = None) -> SimulationResult:
+def simulate(
+    config: SimulationConfig,
+    predictors: Mapping[str, Predictor],
+    sentences: Sequence[Sentence],
+    *,
+    store: Store | None = None,
+    simulation_id: str | None = None,
+    latency_samples_ms: Mapping[str, Sequence[float]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> SimulationResult:
     """Replay labelled sentences as requests through the router; see the module docstring."""
     started = time.perf_counter()
     _check_inputs(config, predictors, sentences, latency_samples_ms)
@@ -215,7 +251,8 @@ def simulate(config: SimulationConfig, predictors: Mapping[str, "Predictor"], se
     model_names = {name: getattr(p, "model_name", "") for name, p in predictors.items()}
     fallback_name = config.resolved_fallback_arm(model_names)
     arrival_rng, order_rng, router_rng, fault_rng, latency_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(5))
+        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(5)
+    )
 
     if latency_samples_ms is None:
         latency_samples_ms = {arm.name: measure_latency_samples(predictors[arm.name], sentences) for arm in config.arms}
@@ -254,17 +291,42 @@ def simulate(config: SimulationConfig, predictors: Mapping[str, "Predictor"], se
             else:
                 predicted_tags, _, entities, spans = tagged[(arm_name, sentence_index)]
                 correct, predicted = len(spans & gold), len(spans)
-            records.append((i, float(arrivals[i]), plan.chosen[i], arm_name, run_ids[arm_name], float(plan.latency_ms[i]),
-                            bool(error), error, plan.breaker_states[i], plan.reasons[i], sentence_index,
-                            correct, len(gold), predicted))
+            records.append(
+                (
+                    i,
+                    float(arrivals[i]),
+                    plan.chosen[i],
+                    arm_name,
+                    run_ids[arm_name],
+                    float(plan.latency_ms[i]),
+                    bool(error),
+                    error,
+                    plan.breaker_states[i],
+                    plan.reasons[i],
+                    sentence_index,
+                    correct,
+                    len(gold),
+                    predicted,
+                )
+            )
             if store is not None:
-                log_rows.append({
-                    "source": LOG_SOURCE, "simulation_id": simulation_id, "simulated_time_s": float(arrivals[i]),
-                    "arm": arm_name, "run_id": run_ids[arm_name], "text": " ".join(sentence.words),
-                    "entities": entities, "latency_ms": float(plan.latency_ms[i]), "error": error or None,
-                    "breaker_state": plan.breaker_states[i], "routing_reason": plan.reasons[i],
-                    "gold": list(sentence.tags), "predicted_tags": predicted_tags,
-                })
+                log_rows.append(
+                    {
+                        "source": LOG_SOURCE,
+                        "simulation_id": simulation_id,
+                        "simulated_time_s": float(arrivals[i]),
+                        "arm": arm_name,
+                        "run_id": run_ids[arm_name],
+                        "text": " ".join(sentence.words),
+                        "entities": entities,
+                        "latency_ms": float(plan.latency_ms[i]),
+                        "error": error or None,
+                        "breaker_state": plan.breaker_states[i],
+                        "routing_reason": plan.reasons[i],
+                        "gold": list(sentence.tags),
+                        "predicted_tags": predicted_tags,
+                    }
+                )
         if store is not None:
             rows_logged += store.log_predictions(log_rows)
         if progress is not None:
@@ -272,15 +334,30 @@ def simulate(config: SimulationConfig, predictors: Mapping[str, "Predictor"], se
 
     requests = pd.DataFrame.from_records(records, columns=list(REQUEST_COLUMNS))
     last_time = float(requests["time_s"].iloc[-1]) if len(requests) else 0.0
-    timelines = {name: [(t, s) for t, s in breaker.timeline if not cancelled or t <= last_time]
-                 for name, breaker in breakers.items()}
-    return SimulationResult(simulation_id, requests, router.planned_split(), timelines, fallback_name, cancelled,
-                            time.perf_counter() - started, rows_logged,
-                            {name: [float(v) for v in values] for name, values in samples.items()})
+    timelines = {
+        name: [(t, s) for t, s in breaker.timeline if not cancelled or t <= last_time] for name, breaker in breakers.items()
+    }
+    return SimulationResult(
+        simulation_id,
+        requests,
+        router.planned_split(),
+        timelines,
+        fallback_name,
+        cancelled,
+        time.perf_counter() - started,
+        rows_logged,
+        {name: [float(v) for v in values] for name, values in samples.items()},
+    )
 
 
-def _tag_missing(chunk: range, plan: _Plan, sentence_ids: np.ndarray, sentences: Sequence["Sentence"],
-                 predictors: Mapping[str, "Predictor"], tagged: dict) -> None:
+def _tag_missing(
+    chunk: range,
+    plan: _Plan,
+    sentence_ids: np.ndarray,
+    sentences: Sequence[Sentence],
+    predictors: Mapping[str, Predictor],
+    tagged: dict,
+) -> None:
     """Tag, in one batched call per arm, every sentence this chunk's successful requests need."""
     needed: dict[str, list[int]] = {}
     for i in chunk:
@@ -293,5 +370,9 @@ def _tag_missing(chunk: range, plan: _Plan, sentence_ids: np.ndarray, sentences:
         outputs = predictors[arm_name].tag_sentences([list(sentences[j].words) for j in indices])
         for j, (tag_list, confidences) in zip(indices, outputs):
             words = sentences[j].words
-            tagged[(arm_name, j)] = (list(tag_list), list(confidences), _entities(words, tag_list, confidences),
-                                     set(tagging.extract_spans(tag_list)))
+            tagged[(arm_name, j)] = (
+                list(tag_list),
+                list(confidences),
+                _entities(words, tag_list, confidences),
+                set(tagging.extract_spans(tag_list)),
+            )

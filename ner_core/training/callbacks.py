@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -35,7 +35,9 @@ class ProgressEvent:
             return 1.0
         if not self.epochs or not self.batches:
             return 0.0
-        done = (self.epoch - 1) + (self.batch / self.batches if self.kind == "batch" else 1.0 if self.kind == "epoch_end" else 0.0)
+        done = (self.epoch - 1) + (
+            self.batch / self.batches if self.kind == "batch" else 1.0 if self.kind == "epoch_end" else 0.0
+        )
         return max(0.0, min(1.0, done / self.epochs))
 
 
@@ -72,8 +74,17 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
             self.epoch_started = time.perf_counter()
-            self._emit(ProgressEvent("epoch_begin", self.epoch, epochs, 0, batches, elapsed_s=self._elapsed(),
-                                     eta_s=self._eta((self.epoch - 1) * batches)))
+            self._emit(
+                ProgressEvent(
+                    "epoch_begin",
+                    self.epoch,
+                    epochs,
+                    0,
+                    batches,
+                    elapsed_s=self._elapsed(),
+                    eta_s=self._eta((self.epoch - 1) * batches),
+                )
+            )
 
         def on_train_batch_end(self, batch, logs=None):
             if cancel is not None and cancel.is_set():
@@ -83,22 +94,39 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
             if now - self.last_emit >= 0.25 or batch + 1 == batches:
                 self.last_emit = now
                 done = (self.epoch - 1) * batches + batch + 1
-                self._emit(ProgressEvent("batch", self.epoch, epochs, batch + 1, batches, _floats(logs),
-                                         self._elapsed(), self._eta(done)))
+                self._emit(
+                    ProgressEvent(
+                        "batch", self.epoch, epochs, batch + 1, batches, _floats(logs), self._elapsed(), self._eta(done)
+                    )
+                )
 
         def on_epoch_end(self, epoch, logs=None):
             # Training seconds per epoch (validation included), for the bucketing benchmark.
             self.epoch_seconds.append(time.perf_counter() - self.epoch_started)
             if cancel is not None and cancel.is_set():
                 self.model.stop_training = True
-            self._emit(ProgressEvent("epoch_end", epoch + 1, epochs, batches, batches, _floats(logs),
-                                     self._elapsed(), self._eta((epoch + 1) * batches)))
+            self._emit(
+                ProgressEvent(
+                    "epoch_end",
+                    epoch + 1,
+                    epochs,
+                    batches,
+                    batches,
+                    _floats(logs),
+                    self._elapsed(),
+                    self._eta((epoch + 1) * batches),
+                )
+            )
 
     return ProgressAndCancel()
 
 
 def _floats(logs) -> dict:
-    return {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "__float__")}
+    return {
+        k: float(v)
+        for k, v in (logs or {}).items()
+        if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "__float__")
+    }
 
 
 def _validation_f1_callback(model, features, validation, config: TrainConfig, definition):
@@ -124,8 +152,15 @@ def _validation_f1_callback(model, features, validation, config: TrainConfig, de
 
         def on_epoch_end(self, epoch, logs=None):
             if self.predictor is None:
-                self.predictor = Predictor(model, features, max_len=config.max_len, model_name=config.model,
-                                           output=definition.output, default_decoding=config.decoding, compiled=False)
+                self.predictor = Predictor(
+                    model,
+                    features,
+                    max_len=config.max_len,
+                    model_name=config.model,
+                    output=definition.output,
+                    default_decoding=config.decoding,
+                    compiled=False,
+                )
             self.predictor.sync_weights()
             tagged = self.predictor.tag_sentences(words)
             if logs is not None:

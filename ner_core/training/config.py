@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from ner_core.corpus import splitting
 from ner_core.errors import ConfigError
 from ner_core.modeling.architectures import get_definition
 
@@ -26,7 +27,7 @@ class TrainConfig:
     max_len: int | None = None
     embedding_dim: int | None = None
     patience: int | None = None
-    seed: int = 42
+    seed: int = splitting.DEFAULT_SEED
     min_freq: int = 1
     dataset: str | None = None
     repair_iob: bool = False
@@ -61,7 +62,7 @@ class TrainConfig:
         if self.decoding not in ("argmax", "constrained"):
             raise ConfigError(f"decoding must be argmax or constrained, got {self.decoding!r}.")
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """A copy with every ``None`` replaced by the model's default."""
         definition = get_definition(self.model)
         defaults = definition.train_defaults
@@ -79,7 +80,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, payload: dict) -> "TrainConfig":
+    def from_dict(cls, payload: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in payload.items() if k in known})
 
@@ -124,7 +125,14 @@ def sample_config(model: str, dataset: str | None = None, **overrides) -> TrainC
     """
     from ner_core.settings import SAMPLE_DATA_PATH
 
-    values = dict(model=model, dataset=dataset or str(SAMPLE_DATA_PATH), epochs=30, batch_size=8,
-                  learning_rate=5e-3 if model != "advanced" else 3e-3, patience=4, bucketed=True)
+    values = dict(
+        model=model,
+        dataset=dataset or str(SAMPLE_DATA_PATH),
+        epochs=30,
+        batch_size=8,
+        learning_rate=5e-3 if model != "advanced" else 3e-3,
+        patience=4,
+        bucketed=True,
+    )
     values.update(overrides)
     return TrainConfig(**values)

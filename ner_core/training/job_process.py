@@ -39,14 +39,20 @@ from typing import IO
 CANCEL_LINE = "cancel"
 
 
-def job_payload(*, config, run_id: str, parent_run_id: str | None, models_dir: Path, database_url: str,
-                extra_train_sentences) -> str:
+def job_payload(
+    *, config, run_id: str, parent_run_id: str | None, models_dir: Path, database_url: str, extra_train_sentences
+) -> str:
     """The first stdin line for a job (``config`` a TrainConfig, sentences ``data.Sentence``)."""
-    return json.dumps({
-        "config": config.to_dict(), "run_id": run_id, "parent_run_id": parent_run_id,
-        "models_dir": str(models_dir), "database_url": database_url,
-        "extra_train_sentences": [dataclasses.asdict(sentence) for sentence in extra_train_sentences],
-    })
+    return json.dumps(
+        {
+            "config": config.to_dict(),
+            "run_id": run_id,
+            "parent_run_id": parent_run_id,
+            "models_dir": str(models_dir),
+            "database_url": database_url,
+            "extra_train_sentences": [dataclasses.asdict(sentence) for sentence in extra_train_sentences],
+        }
+    )
 
 
 def _emit(channel: IO[str], lock: threading.Lock, message: dict) -> None:
@@ -91,9 +97,16 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
         _emit(channel, lock, {"event": dataclasses.asdict(event)})
 
     try:
-        result = loop.train(config, models_dir=Path(job["models_dir"]), store=Store(job["database_url"]),
-                                extra_train_sentences=extra, progress=progress, cancel=cancel,
-                                run_id=job["run_id"], parent_run_id=job.get("parent_run_id"))
+        result = loop.train(
+            config,
+            models_dir=Path(job["models_dir"]),
+            store=Store(job["database_url"]),
+            extra_train_sentences=extra,
+            progress=progress,
+            cancel=cancel,
+            run_id=job["run_id"],
+            parent_run_id=job.get("parent_run_id"),
+        )
     except (TrainingCancelled, KeyboardInterrupt) as exc:
         message = str(exc) or "training was cancelled; nothing was saved."
         _emit(channel, lock, {"error": {"status": "cancelled", "message": message}})

@@ -37,9 +37,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from ner_core.errors import NerError, TrainingCancelled
 from ner_core.settings import PROJECT_ROOT
@@ -86,7 +86,7 @@ class JobState:
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
-    def snapshot(self) -> "JobState":
+    def snapshot(self) -> JobState:
         """A copy that shares no mutable container with the worker's state."""
         event = self.last_event
         return dataclasses.replace(
@@ -127,8 +127,9 @@ class JobRunner:
 
     # ----------------------------------------------------------------- public API
 
-    def submit(self, config: TrainConfig, *, extra_train_sentences: Sequence = (),
-               parent_run_id: str | None = None, label: str = "") -> JobState:
+    def submit(
+        self, config: TrainConfig, *, extra_train_sentences: Sequence = (), parent_run_id: str | None = None, label: str = ""
+    ) -> JobState:
         """Record a ``queued`` run in the store now and train it when the jobs before it are done."""
         if self._closed:
             raise RuntimeError("the job runner is shut down; get a new one with get_runner().")
@@ -137,10 +138,22 @@ class JobRunner:
         run_id = run_folder.new_run_id(config.model)
         while run_id in taken:  # two submissions in the same second can draw the same suffix
             run_id = run_folder.new_run_id(config.model)
-        self.store.create_run(run_id, config.model, config=config.resolved().to_dict(),
-                              dataset_path=config.dataset or "", status=QUEUED, parent_run_id=parent_run_id)
-        job = JobState(job_id=f"job-{secrets.token_hex(4)}", run_id=run_id, config=dataclasses.replace(config),
-                       submitted_at=time.time(), parent_run_id=parent_run_id, label=label)
+        self.store.create_run(
+            run_id,
+            config.model,
+            config=config.resolved().to_dict(),
+            dataset_path=config.dataset or "",
+            status=QUEUED,
+            parent_run_id=parent_run_id,
+        )
+        job = JobState(
+            job_id=f"job-{secrets.token_hex(4)}",
+            run_id=run_id,
+            config=dataclasses.replace(config),
+            submitted_at=time.time(),
+            parent_run_id=parent_run_id,
+            label=label,
+        )
         with self._lock:
             self._jobs[job.job_id] = job
             self._cancel_flags[job.job_id] = threading.Event()
@@ -247,9 +260,16 @@ class JobRunner:
             if self.isolation == "process":
                 metrics = self._train_in_process(job, config, extra, cancel)
             else:
-                result = loop.train(config, models_dir=self.models_dir, store=self.store,
-                                        extra_train_sentences=extra, progress=lambda event: self._record(job, event),
-                                        cancel=cancel, run_id=job.run_id, parent_run_id=job.parent_run_id)
+                result = loop.train(
+                    config,
+                    models_dir=self.models_dir,
+                    store=self.store,
+                    extra_train_sentences=extra,
+                    progress=lambda event: self._record(job, event),
+                    cancel=cancel,
+                    run_id=job.run_id,
+                    parent_run_id=job.parent_run_id,
+                )
                 metrics = result.metrics
         except TrainingCancelled as exc:
             status, error = CANCELLED, _one_line(exc)
@@ -265,21 +285,24 @@ class JobRunner:
             self._cancel_flags[job.job_id].set()  # nothing left to cancel
             self._changed.notify_all()
 
-    def _train_in_process(self, job: JobState, config: TrainConfig, extra: tuple,
-                          cancel: threading.Event) -> dict:
+    def _train_in_process(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event) -> dict:
         """Run ``training.train`` in a child process and mirror its progress; returns the test metrics.
 
         Raises TrainingCancelled or NerError as an in-process fit would, so
         ``_run`` records both kinds of runner the same way.
         """
-        payload = job_process.job_payload(config=config, run_id=job.run_id, parent_run_id=job.parent_run_id,
-                                          models_dir=self.models_dir.resolve(), database_url=self.store.url,
-                                          extra_train_sentences=extra)
+        payload = job_process.job_payload(
+            config=config,
+            run_id=job.run_id,
+            parent_run_id=job.parent_run_id,
+            models_dir=self.models_dir.resolve(),
+            database_url=self.store.url,
+            extra_train_sentences=extra,
+        )
         child = self._take_warm_process()
         with self._lock:
             job.process_id = child.process.pid
-        threading.Thread(target=_forward_cancel, args=(cancel, child.process), daemon=True,
-                         name=f"cancel-{job.job_id}").start()
+        threading.Thread(target=_forward_cancel, args=(cancel, child.process), daemon=True, name=f"cancel-{job.job_id}").start()
         outcome = None
         try:
             child.process.stdin.write(payload + "\n")
@@ -302,8 +325,9 @@ class JobRunner:
         if outcome is None:
             self._discard_temporary_folder(job.run_id)
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            raise NerError(f"the training process {how} before it reported a result"
-                           + (f"; its last output: {tail[-1]}" if tail else "."))
+            raise NerError(
+                f"the training process {how} before it reported a result" + (f"; its last output: {tail[-1]}" if tail else ".")
+            )
         if "result" in outcome:
             return outcome["result"]["metrics"]
         error = outcome["error"]
@@ -311,7 +335,7 @@ class JobRunner:
             raise TrainingCancelled(error["message"])
         raise NerError(error["message"])
 
-    def _take_warm_process(self) -> "_TrainingProcess":
+    def _take_warm_process(self) -> _TrainingProcess:
         """The spare process (TensorFlow already imported), replaced at once by a new spare for the next job.
 
         Importing TensorFlow takes 5-7 s here; a job that finds its process ready
@@ -382,11 +406,17 @@ class _TrainingProcess:
         self._stderr = stderr
 
     @classmethod
-    def start(cls) -> "_TrainingProcess":
+    def start(cls) -> _TrainingProcess:
         stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        process = subprocess.Popen([sys.executable, "-m", "ner_core.training.job_process"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=stderr, text=True, encoding="utf-8",
-                                   env=_child_environment())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ner_core.training.job_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+            env=_child_environment(),
+        )
         return cls(process, stderr)
 
     def finish(self) -> tuple[int, list[str]]:

@@ -12,9 +12,9 @@ import json
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ner_core.corpus import annotated, reading, splitting
 from ner_core.errors import ConfigError, NerError, TrainingCancelled
@@ -37,7 +37,9 @@ class TrainingResult:
     epochs_trained: int
 
 
-def prepare_splits(config: TrainConfig, corpus: annotated.Corpus | None = None) -> tuple[annotated.Corpus, annotated.DatasetSplits]:
+def prepare_splits(
+    config: TrainConfig, corpus: annotated.Corpus | None = None
+) -> tuple[annotated.Corpus, annotated.DatasetSplits]:
     """Load (unless given) and split the dataset the config names, with the config's seed."""
     if corpus is None:
         dataset = config.dataset or str(Settings.from_env().default_dataset)
@@ -75,15 +77,22 @@ def train(
         if store is not None:
             _record_start(store, run_id, config, corpus, parent_run_id)
         folder = run_folder.temporary_folder(models_dir, run_id)
-        result = _train_into(folder, config, definition, corpus, splits, list(extra_train_sentences),
-                             progress, cancel, parent_run_id, evaluate)
+        result = _train_into(
+            folder, config, definition, corpus, splits, list(extra_train_sentences), progress, cancel, parent_run_id, evaluate
+        )
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("training was cancelled; nothing was saved.")
         final = run_folder.finalize(folder)
         result.run_dir = final.path
         if store is not None:
-            store.update_run(run_id, status="completed", finished_at=_now(), metrics=result.metrics,
-                             run_dir=str(final.path), machine=json.dumps(run_folder.machine_description()))
+            store.update_run(
+                run_id,
+                status="completed",
+                finished_at=_now(),
+                metrics=result.metrics,
+                run_dir=str(final.path),
+                machine=json.dumps(run_folder.machine_description()),
+            )
         if progress is not None:
             progress(ProgressEvent("finished", result.epochs_trained, config.epochs, message=f"run {run_id} saved"))
         return result
@@ -97,8 +106,9 @@ def train(
 
 def _record_start(store, run_id: str, config: TrainConfig, corpus, parent_run_id: str | None) -> None:
     """Reuse a row created when the job was queued, or create one."""
-    fields = dict(status="running", started_at=_now(), config=config.to_dict(),
-                  dataset_path=corpus.source, dataset_sha256=corpus.sha256)
+    fields = dict(
+        status="running", started_at=_now(), config=config.to_dict(), dataset_path=corpus.source, dataset_sha256=corpus.sha256
+    )
     try:
         store.get_run(run_id)
     except NerError:
@@ -138,12 +148,20 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
 
     word_vocab = encoding.build_word_vocabulary(train_sentences, config.min_freq, normalise=definition.normalise_words)
     tag_vocab = encoding.build_tag_vocabulary(corpus.tag_names + [t for s in extra for t in s.tags])
-    features = encoding.FeatureEncoder(word_vocab, tag_vocab, uses_chars=definition.uses_chars,
-                                       char_vocab=encoding.build_char_vocabulary(train_sentences) if definition.uses_chars else None,
-                                       normalise_words=definition.normalise_words)
-    dims = ModelDimensions(vocab_size=len(word_vocab), num_tags=len(tag_vocab), embedding_dim=config.embedding_dim,
-                           char_vocab_size=len(features.char_vocab) if features.char_vocab else 0,
-                           max_word_length=encoding.MAX_WORD_LENGTH)
+    features = encoding.FeatureEncoder(
+        word_vocab,
+        tag_vocab,
+        uses_chars=definition.uses_chars,
+        char_vocab=encoding.build_char_vocabulary(train_sentences) if definition.uses_chars else None,
+        normalise_words=definition.normalise_words,
+    )
+    dims = ModelDimensions(
+        vocab_size=len(word_vocab),
+        num_tags=len(tag_vocab),
+        embedding_dim=config.embedding_dim,
+        char_vocab_size=len(features.char_vocab) if features.char_vocab else 0,
+        max_word_length=encoding.MAX_WORD_LENGTH,
+    )
     model = definition.build(dims)
     categorical = definition.target_encoding == "categorical"
     model.compile(
@@ -153,25 +171,45 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
     )
     from ner_core.modeling.batching import BatchSequence
 
-    train_batches = BatchSequence(train_sentences, features, batch_size=config.batch_size, max_len=config.max_len,
-                                           bucketed=config.bucketed, categorical=categorical, shuffle=True, seed=config.seed,
-                                  token_weights=definition.output != "crf")
-    validation_batches = BatchSequence(splits.validation, features, batch_size=max(config.batch_size, 64),
-                                                max_len=config.max_len, bucketed=config.bucketed, categorical=categorical,
-                                                shuffle=False, seed=config.seed, token_weights=definition.output != "crf")
+    train_batches = BatchSequence(
+        train_sentences,
+        features,
+        batch_size=config.batch_size,
+        max_len=config.max_len,
+        bucketed=config.bucketed,
+        categorical=categorical,
+        shuffle=True,
+        seed=config.seed,
+        token_weights=definition.output != "crf",
+    )
+    validation_batches = BatchSequence(
+        splits.validation,
+        features,
+        batch_size=max(config.batch_size, 64),
+        max_len=config.max_len,
+        bucketed=config.bucketed,
+        categorical=categorical,
+        shuffle=False,
+        seed=config.seed,
+        token_weights=definition.output != "crf",
+    )
     checkpoint_path = folder.file("checkpoint.weights.h5")
     progress_callback = _make_callback(progress, cancel, config.epochs, len(train_batches))
     mode = "max" if config.monitor == VALIDATION_F1 else "min"
     callbacks = [
-        keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor=config.monitor, mode=mode, save_best_only=True,
-                                        save_weights_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=0.5, patience=config.reduce_lr_patience,
-                                          min_lr=1e-5),
+        keras.callbacks.ModelCheckpoint(
+            str(checkpoint_path), monitor=config.monitor, mode=mode, save_best_only=True, save_weights_only=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=config.monitor, mode=mode, factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
+        ),
         progress_callback,
     ]
     if config.early_stopping:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience,
-                                                          restore_best_weights=True))
+        callbacks.insert(
+            0,
+            keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True),
+        )
     # Always scored (also when monitoring val_loss) so learning curves show the number users care about;
     # first in the list, so the callbacks above see it in the epoch's logs.
     callbacks.insert(0, _validation_f1_callback(model, features, splits.validation, config, definition))
@@ -195,9 +233,16 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         "run_id": folder.run_id,
         "model": config.model,
         "train_config": config.to_dict(),
-        "dataset": {"source": corpus.source, "sha256": corpus.sha256, "format": corpus.format,
-                    "sentences": len(corpus.sentences), "train": len(train_sentences), "extra_train": len(extra),
-                    "validation": len(splits.validation), "test": len(splits.test)},
+        "dataset": {
+            "source": corpus.source,
+            "sha256": corpus.sha256,
+            "format": corpus.format,
+            "sentences": len(corpus.sentences),
+            "train": len(train_sentences),
+            "extra_train": len(extra),
+            "validation": len(splits.validation),
+            "test": len(splits.test),
+        },
         "max_len": config.max_len,
         "target_encoding": definition.target_encoding,
         "output": definition.output,
@@ -205,12 +250,17 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         "parent_run_id": parent_run_id,
     }
     encoding.write_json_atomic(folder.file(run_folder.CONFIG_FILE), config_payload)
-    encoding.write_json_atomic(folder.file(run_folder.HISTORY_FILE), {
-        "history": history_payload, "training_time_s": training_time, "epochs_trained": epochs_trained,
-        "epoch_seconds": progress_callback.epoch_seconds,
-        "padded_positions_per_epoch": train_batches.padded_positions(),
-        "real_tokens_per_epoch": int(sum(train_batches.lengths)),
-    })
+    encoding.write_json_atomic(
+        folder.file(run_folder.HISTORY_FILE),
+        {
+            "history": history_payload,
+            "training_time_s": training_time,
+            "epochs_trained": epochs_trained,
+            "epoch_seconds": progress_callback.epoch_seconds,
+            "padded_positions_per_epoch": train_batches.padded_positions(),
+            "real_tokens_per_epoch": int(sum(train_batches.lengths)),
+        },
+    )
     metrics: dict = {}
     if evaluate:
         from ner_core.evaluation import run_scoring

@@ -31,7 +31,7 @@ TEMPORARY_PREFIX = ".tmp-"
 
 
 def new_run_id(model_name: str) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     return f"{model_name}-{stamp}-{secrets.token_hex(2)}"
 
 

@@ -14,8 +14,9 @@ be exported as CoNLL/GMB CSV and fed to training as it is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -76,12 +77,15 @@ def pool_from_text(text: str) -> list[str]:
     if not isinstance(text, str):
         raise InputTextError("the text to annotate must be a string.")
     if len(text) > MAX_POOL_CHARS:
-        raise InputTextError(f"the text is {len(text):,} characters; the limit for one pool is {MAX_POOL_CHARS:,}. "
-                             "Split it into smaller files.")
+        raise InputTextError(
+            f"the text is {len(text):,} characters; the limit for one pool is {MAX_POOL_CHARS:,}. Split it into smaller files."
+        )
     sentences = [text[start:end] for start, end in tokenizer.split_sentences(text)]
     if len(sentences) > MAX_POOL_SENTENCES:
-        raise InputTextError(f"the text has {len(sentences):,} sentences; the limit for one pool is "
-                             f"{MAX_POOL_SENTENCES:,}. Split it into smaller files.")
+        raise InputTextError(
+            f"the text has {len(sentences):,} sentences; the limit for one pool is "
+            f"{MAX_POOL_SENTENCES:,}. Split it into smaller files."
+        )
     return sentences
 
 
@@ -120,9 +124,15 @@ def sentence_confidence(confidences: Sequence[float], measure: str = "min") -> f
     return float(values.min() if measure == "min" else values.mean())
 
 
-def review_queue(predictor: "Predictor", sentences_or_texts: Iterable[str | Sequence[str] | annotated.Sentence],
-                 limit: int | None = 50, *, measure: str = "min", source: str = "typed",
-                 skip_texts: Iterable[str] = ()) -> list[ReviewItem]:
+def review_queue(
+    predictor: Predictor,
+    sentences_or_texts: Iterable[str | Sequence[str] | annotated.Sentence],
+    limit: int | None = 50,
+    *,
+    measure: str = "min",
+    source: str = "typed",
+    skip_texts: Iterable[str] = (),
+) -> list[ReviewItem]:
     """Tag every sentence and return them least confident first (ties keep pool order).
 
     Items are raw sentences (tokenised with :mod:`ner_core.corpus.tokenizer`), token
@@ -143,8 +153,16 @@ def review_queue(predictor: "Predictor", sentences_or_texts: Iterable[str | Sequ
             token_lists.append(tokens)
     tagged = predictor.tag_sentences(token_lists) if token_lists else []
     items = [
-        ReviewItem(text, tuple(tokens), tuple(tag_list), tuple(float(c) for c in confidences),
-                   sentence_confidence(confidences, measure), measure, source, position)
+        ReviewItem(
+            text,
+            tuple(tokens),
+            tuple(tag_list),
+            tuple(float(c) for c in confidences),
+            sentence_confidence(confidences, measure),
+            measure,
+            source,
+            position,
+        )
         for position, (text, tokens, (tag_list, confidences)) in enumerate(zip(texts, token_lists, tagged))
     ]
     items.sort(key=lambda item: (item.confidence, item.position))
@@ -177,17 +195,22 @@ def validate_correction(tokens: Sequence[str], tags: Sequence[str | None], tag_s
         if not tag:
             problems.append(Problem(f"token {position + 1} ({token!r}) has no tag.", position))
         elif not tagging.is_valid_tag(tag):
-            problems.append(Problem(
-                f"token {position + 1} ({token!r}): {tag!r} is not an IOB2 tag (O, B-type or I-type).", position))
+            problems.append(
+                Problem(f"token {position + 1} ({token!r}): {tag!r} is not an IOB2 tag (O, B-type or I-type).", position)
+            )
         elif tag not in allowed:
             problems.append(Problem(f"token {position + 1} ({token!r}): {tag!r} is not in the model's tag set.", position))
     if problems:
         return problems
     for position in tagging.iob2_violations(tags):
         kind = tagging.split_tag(tags[position])[1]
-        problems.append(Problem(
-            f"token {position + 1} ({tokens[position]!r}): {tags[position]} does not continue a {kind} entity "
-            f"(IOB2 needs B-{kind} first); Repair makes it B-{kind}.", position))
+        problems.append(
+            Problem(
+                f"token {position + 1} ({tokens[position]!r}): {tags[position]} does not continue a {kind} entity "
+                f"(IOB2 needs B-{kind} first); Repair makes it B-{kind}.",
+                position,
+            )
+        )
     return problems
 
 
@@ -212,9 +235,18 @@ def _require_valid(tokens: Sequence[str], tags: Sequence[str | None], tag_set: I
         raise TagSchemeError(f"not saved: {problems[0].message}{more}")
 
 
-def save_correction(store: "Store", *, analyst: str, text: str, tokens: Sequence[str], tags: Sequence[str],
-                    original_tags: Sequence[str], model_run_id: str | None, source: str,
-                    tag_set: Iterable[str]) -> int:
+def save_correction(
+    store: Store,
+    *,
+    analyst: str,
+    text: str,
+    tokens: Sequence[str],
+    tags: Sequence[str],
+    original_tags: Sequence[str],
+    model_run_id: str | None,
+    source: str,
+    tag_set: Iterable[str],
+) -> int:
     """Validate and store one corrected sentence; returns the annotation id. Invalid input raises, nothing is saved."""
     name = _require_analyst(analyst)
     if source not in SOURCES:
@@ -222,12 +254,18 @@ def save_correction(store: "Store", *, analyst: str, text: str, tokens: Sequence
     _require_valid(tokens, tags, tag_set)
     if len(original_tags) != len(tokens):
         raise ConfigError(f"{len(tokens)} tokens but {len(original_tags)} predicted tags.")
-    return store.add_annotation(analyst=name, text=text, tokens=list(tokens), tags=list(tags),
-                                original_tags=list(original_tags), model_run_id=model_run_id, source=source)
+    return store.add_annotation(
+        analyst=name,
+        text=text,
+        tokens=list(tokens),
+        tags=list(tags),
+        original_tags=list(original_tags),
+        model_run_id=model_run_id,
+        source=source,
+    )
 
 
-def update_correction(store: "Store", annotation: "Annotation", *, tags: Sequence[str], analyst: str,
-                      tag_set: Iterable[str]) -> None:
+def update_correction(store: Store, annotation: Annotation, *, tags: Sequence[str], analyst: str, tag_set: Iterable[str]) -> None:
     """Validate and store new tags for a saved annotation (the analyst who edited it is recorded)."""
     name = _require_analyst(analyst)
     _require_valid(annotation.tokens, tags, tag_set)
@@ -237,71 +275,85 @@ def update_correction(store: "Store", annotation: "Annotation", *, tags: Sequenc
 # --------------------------------------------------------------------------- export and retraining
 
 
-def annotation_to_sentence(annotation: "Annotation") -> annotated.Sentence:
+def annotation_to_sentence(annotation: Annotation) -> annotated.Sentence:
     """A saved annotation as a training/export sentence (its tags are the corrected ones)."""
     return annotated.Sentence(list(annotation.tokens), list(annotation.tags), None, number=int(annotation.id or 0))
 
 
-def annotations_to_sentences(annotations: Iterable["Annotation"]) -> list[annotated.Sentence]:
+def annotations_to_sentences(annotations: Iterable[Annotation]) -> list[annotated.Sentence]:
     return [annotation_to_sentence(annotation) for annotation in annotations]
 
 
-def annotations_to_conll(annotations: Iterable["Annotation"]) -> str:
+def annotations_to_conll(annotations: Iterable[Annotation]) -> str:
     """CoNLL: ``token<TAB>tag`` per line, a blank line between sentences."""
     sentences = annotations_to_sentences(annotations)
     return writing.corpus_to_conll(sentences) if sentences else ""
 
 
-def annotations_to_csv(annotations: Iterable["Annotation"]) -> str:
+def annotations_to_csv(annotations: Iterable[Annotation]) -> str:
     """The GMB CSV layout (``Sentence #, Word, POS, Tag``), readable by the Data explorer and training."""
     return writing.corpus_to_gmb_csv(annotations_to_sentences(annotations))
 
 
-def changed_positions(annotation: "Annotation") -> list[int]:
+def changed_positions(annotation: Annotation) -> list[int]:
     """Token positions where the analyst's tag differs from the model's."""
     return [i for i, (old, new) in enumerate(zip(annotation.original_tags, annotation.tags)) if old != new]
 
 
-def annotation_records(annotations: Iterable["Annotation"]) -> list[dict]:
+def annotation_records(annotations: Iterable[Annotation]) -> list[dict]:
     """One row per saved annotation for listing."""
-    return [{
-        "id": annotation.id,
-        "analyst": annotation.analyst,
-        "source": annotation.source,
-        "text": annotation.text,
-        "tokens": len(annotation.tokens),
-        "corrected tokens": len(changed_positions(annotation)),
-        "model run": annotation.model_run_id or "",
-        "updated": annotation.updated_at,
-    } for annotation in annotations]
+    return [
+        {
+            "id": annotation.id,
+            "analyst": annotation.analyst,
+            "source": annotation.source,
+            "text": annotation.text,
+            "tokens": len(annotation.tokens),
+            "corrected tokens": len(changed_positions(annotation)),
+            "model run": annotation.model_run_id or "",
+            "updated": annotation.updated_at,
+        }
+        for annotation in annotations
+    ]
 
 
-def held_out_sentences(run: "Run") -> list[annotated.Sentence]:
+def held_out_sentences(run: Run) -> list[annotated.Sentence]:
     """The test split a run was scored on: its dataset split with its seed, as training did."""
     _, splits = loop.prepare_splits(config.TrainConfig.from_dict(run.config))
     return list(splits.test)
 
 
-def retrain_config(parent: "Run") -> config.TrainConfig:
+def retrain_config(parent: Run) -> config.TrainConfig:
     """The parent's training config unchanged: same dataset and seed, hence the same test split."""
     return config.TrainConfig.from_dict(parent.config)
 
 
-def same_test_split(parent: "Run", child: "Run") -> bool:
+def same_test_split(parent: Run, child: Run) -> bool:
     """True when both runs split the same dataset file with the same seed."""
     parent_config, child_config = parent.config, child.config
-    same_data = (parent.dataset_sha256 == child.dataset_sha256) if parent.dataset_sha256 and child.dataset_sha256 \
+    same_data = (
+        (parent.dataset_sha256 == child.dataset_sha256)
+        if parent.dataset_sha256 and child.dataset_sha256
         else parent_config.get("dataset") == child_config.get("dataset")
+    )
     return same_data and parent_config.get("seed") == child_config.get("seed")
 
 
-def compare_metrics(parent_metrics: Mapping[str, float], child_metrics: Mapping[str, float],
-                    keys: Sequence[str] = COMPARISON_METRICS) -> list[dict]:
+def compare_metrics(
+    parent_metrics: Mapping[str, float], child_metrics: Mapping[str, float], keys: Sequence[str] = COMPARISON_METRICS
+) -> list[dict]:
     """Rows of (metric, parent, child, delta = child - parent); a missing value gives delta None."""
     rows = []
     for key in keys:
         parent_value, child_value = parent_metrics.get(key), child_metrics.get(key)
         known = all(isinstance(v, (int, float)) and np.isfinite(v) for v in (parent_value, child_value))
-        rows.append({"metric": metric_registry.metric_spec(key).name, "key": key, "parent": parent_value, "child": child_value,
-                     "delta": float(child_value) - float(parent_value) if known else None})
+        rows.append(
+            {
+                "metric": metric_registry.metric_spec(key).name,
+                "key": key,
+                "parent": parent_value,
+                "child": child_value,
+                "delta": float(child_value) - float(parent_value) if known else None,
+            }
+        )
     return rows

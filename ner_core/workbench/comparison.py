@@ -71,8 +71,14 @@ def metric_table(columns: Mapping[str, Mapping[str, float]]) -> pandas.DataFrame
     best = metric_registry.best_run_per_metric(columns)
     rows = []
     for spec in metric_registry.METRICS:
-        row = {"key": spec.key, "metric": spec.name, "group": spec.group, "unit": spec.unit,
-               "direction": direction(spec), "best": best.get(spec.key, "")}
+        row = {
+            "key": spec.key,
+            "metric": spec.name,
+            "group": spec.group,
+            "unit": spec.unit,
+            "direction": direction(spec),
+            "best": best.get(spec.key, ""),
+        }
         for name, values in columns.items():
             row[name] = _number(values.get(spec.key))
         row["definition"] = spec.definition
@@ -108,8 +114,13 @@ def metric_table_csv(columns: Mapping[str, Mapping[str, float]]) -> str:
 def per_type_frame(evaluations: Mapping[str, scoring.Evaluation]) -> pandas.DataFrame:
     """Long format for grouped bars: run, type, measure (precision/recall/f1), value, support."""
     rows = [
-        {"run": run, "type": str(entity_type), "measure": measure, "value": float(scores[measure]),
-         "support": int(scores["support"])}
+        {
+            "run": run,
+            "type": str(entity_type),
+            "measure": measure,
+            "value": float(scores[measure]),
+            "support": int(scores["support"]),
+        }
         for run, evaluation in evaluations.items()
         for entity_type, scores in evaluation.per_type.iterrows()
         for measure in PER_TYPE_MEASURES
@@ -135,8 +146,9 @@ def load_history(run_dir: str | Path) -> dict[str, list[float]]:
     return {str(name): [float(v) for v in values] for name, values in history.items()}
 
 
-def learning_curve_frame(histories: Mapping[str, Mapping[str, Sequence[float]]],
-                         series: Sequence[str] = CURVE_SERIES) -> pandas.DataFrame:
+def learning_curve_frame(
+    histories: Mapping[str, Mapping[str, Sequence[float]]], series: Sequence[str] = CURVE_SERIES
+) -> pandas.DataFrame:
     """Long format for one multi-run line chart: run, epoch (1-based), series, value."""
     rows = [
         {"run": run, "epoch": epoch, "series": name, "value": float(value)}
@@ -162,8 +174,9 @@ def _label_order(tag: str) -> tuple[int, str, int, str]:
     return (1, kind, "BIES".find(prefix), tag)
 
 
-def aligned_confusions(first: scoring.Evaluation, second: scoring.Evaluation, *,
-                       normalize: bool = False) -> tuple[pandas.DataFrame, pandas.DataFrame]:
+def aligned_confusions(
+    first: scoring.Evaluation, second: scoring.Evaluation, *, normalize: bool = False
+) -> tuple[pandas.DataFrame, pandas.DataFrame]:
     """Both confusion frames on the union of their labels (a tag one run never saw is a zero row)."""
     labels = sorted(set(first.confusion_labels) | set(second.confusion_labels), key=_label_order)
 
@@ -176,8 +189,7 @@ def aligned_confusions(first: scoring.Evaluation, second: scoring.Evaluation, *,
     return aligned(first), aligned(second)
 
 
-def confusion_difference(first: scoring.Evaluation, second: scoring.Evaluation, *,
-                         normalize: bool = False) -> pandas.DataFrame:
+def confusion_difference(first: scoring.Evaluation, second: scoring.Evaluation, *, normalize: bool = False) -> pandas.DataFrame:
     """``second - first`` cell by cell: positive where the second run puts more tokens."""
     frame_first, frame_second = aligned_confusions(first, second, normalize=normalize)
     return frame_second - frame_first
@@ -211,8 +223,14 @@ class ConfusionExample:
     positions: tuple[int, ...]  # the confused tokens
 
 
-def confusion_examples(sentences: Sequence[annotated.Sentence], predicted: Sequence[Sequence[str]],
-                       gold_tag: str, predicted_tag: str, *, limit: int | None = None) -> list[ConfusionExample]:
+def confusion_examples(
+    sentences: Sequence[annotated.Sentence],
+    predicted: Sequence[Sequence[str]],
+    gold_tag: str,
+    predicted_tag: str,
+    *,
+    limit: int | None = None,
+) -> list[ConfusionExample]:
     """The test sentences behind one confusion-matrix cell, with the confused tokens."""
     gold = [list(s.tags) for s in sentences]
     indices = scoring.confusion_sentences(gold, predicted, gold_tag, predicted_tag)
@@ -220,8 +238,9 @@ def confusion_examples(sentences: Sequence[annotated.Sentence], predicted: Seque
     for index in indices[:limit] if limit is not None else indices:
         sentence, tags = sentences[index], list(predicted[index])
         positions = tuple(p for p, (g, t) in enumerate(zip(sentence.tags, tags)) if g == gold_tag and t == predicted_tag)
-        examples.append(ConfusionExample(index, sentence.number, tuple(sentence.words), tuple(sentence.tags),
-                                         tuple(tags), positions))
+        examples.append(
+            ConfusionExample(index, sentence.number, tuple(sentence.words), tuple(sentence.tags), tuple(tags), positions)
+        )
     return examples
 
 
@@ -288,8 +307,7 @@ def disagreement_frame(entities_by_run: Mapping[str, Sequence]) -> pandas.DataFr
     """The disagreements as a table: the entity, then one yes/no column per run."""
     names = list(entities_by_run)
     rows = [
-        {"text": d.text, "type": d.type, "start": d.start, "end": d.end,
-         **{name: name in d.found_by for name in names}}
+        {"text": d.text, "type": d.type, "start": d.start, "end": d.end, **{name: name in d.found_by for name in names}}
         for d in disagreements(entities_by_run)
     ]
     return pandas.DataFrame(rows, columns=["text", "type", "start", "end", *names])
@@ -298,16 +316,24 @@ def disagreement_frame(entities_by_run: Mapping[str, Sequence]) -> pandas.DataFr
 def token_table(prediction, *, threshold: float) -> pandas.DataFrame:
     """Each token with its tag and confidence; ``low_confidence`` below ``threshold``."""
     rows = [
-        {"token": t.text, "start": t.start, "end": t.end, "tag": t.tag, "confidence": float(t.confidence),
-         "low_confidence": float(t.confidence) < threshold}
+        {
+            "token": t.text,
+            "start": t.start,
+            "end": t.end,
+            "tag": t.tag,
+            "confidence": float(t.confidence),
+            "low_confidence": float(t.confidence) < threshold,
+        }
         for t in prediction.tokens
     ]
     return pandas.DataFrame(rows, columns=["token", "start", "end", "tag", "confidence", "low_confidence"])
 
 
 def entity_frame(prediction) -> pandas.DataFrame:
-    rows = [{"text": e.text, "type": e.type, "start": e.start, "end": e.end, "confidence": float(e.confidence)}
-            for e in prediction.entities]
+    rows = [
+        {"text": e.text, "type": e.type, "start": e.start, "end": e.end, "confidence": float(e.confidence)}
+        for e in prediction.entities
+    ]
     return pandas.DataFrame(rows, columns=["text", "type", "start", "end", "confidence"])
 
 
@@ -328,8 +354,11 @@ def prediction_log_row(prediction, *, source: str = "highlighter") -> dict:
     }
 
 
-DOWNLOAD_TYPES = {"json": ("json", "application/json"), "entities_only": ("json", "application/json"),
-                  "iob": ("txt", "text/plain")}
+DOWNLOAD_TYPES = {
+    "json": ("json", "application/json"),
+    "entities_only": ("json", "application/json"),
+    "iob": ("txt", "text/plain"),
+}
 
 
 def download_name(prediction, fmt: str) -> str:

@@ -10,8 +10,8 @@ score and the highlighter draws.
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import pandas
 
@@ -49,8 +49,9 @@ def length_histogram(sentences: Iterable[annotated.Sentence]) -> pandas.DataFram
     """Sentences per length in tokens, every length from the shortest to the longest: ``length``, ``sentences``."""
     counts = collections.Counter(len(s) for s in sentences)
     lengths = list(range(min(counts), max(counts) + 1)) if counts else []
-    return pandas.DataFrame({"length": lengths, "sentences": [counts.get(n, 0) for n in lengths]},
-                            columns=["length", "sentences"]).astype("int64")
+    return pandas.DataFrame(
+        {"length": lengths, "sentences": [counts.get(n, 0) for n in lengths]}, columns=["length", "sentences"]
+    ).astype("int64")
 
 
 def top_entities(sentences: Iterable[annotated.Sentence], per_type: int = 10) -> pandas.DataFrame:
@@ -64,7 +65,7 @@ def top_entities(sentences: Iterable[annotated.Sentence], per_type: int = 10) ->
     by_type: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for sentence in sentences:
         for span in tagging.extract_spans(sentence.tags):
-            by_type[span.type][" ".join(sentence.words[span.start:span.end])] += 1
+            by_type[span.type][" ".join(sentence.words[span.start : span.end])] += 1
     rows = []
     for kind in sorted(by_type, key=lambda k: (-sum(by_type[k].values()), k)):
         for rank, (text, count) in enumerate(by_type[kind].most_common(per_type), start=1):
@@ -107,8 +108,15 @@ def oov_by_split(splits: annotated.DatasetSplits) -> pandas.DataFrame:
     for name, part in splits.items():
         tokens = sum(len(s) for s in part)
         unknown = sum(1 for s in part for w in s.words if w not in known)
-        rows.append({"split": name, "sentences": len(part), "tokens": tokens, "oov_tokens": unknown,
-                     "oov_rate": unknown / tokens if tokens else 0.0})
+        rows.append(
+            {
+                "split": name,
+                "sentences": len(part),
+                "tokens": tokens,
+                "oov_tokens": unknown,
+                "oov_rate": unknown / tokens if tokens else 0.0,
+            }
+        )
     return pandas.DataFrame(rows, columns=["split", "sentences", "tokens", "oov_tokens", "oov_rate"])
 
 
@@ -141,15 +149,21 @@ def duplicate_agreement(sentences: Iterable[annotated.Sentence], top: int = 10) 
     differences: collections.Counter = collections.Counter()
     for words, first, other in pairs:
         differences.update((word, a, b) for word, a, b in zip(words, first, other) if a != b)
-    with_entities = [(first, other) for _, first, other in pairs
-                     if any(tag != tagging.OUTSIDE for tag in first + other)]
-    frame = pandas.DataFrame([{"word": word, "first_tag": a, "other_tag": b, "count": count}
-                              for (word, a, b), count in differences.most_common(top)],
-                             columns=["word", "first_tag", "other_tag", "count"])
-    entity_f1 = (scoring.entity_f1([first for first, _ in with_entities], [other for _, other in with_entities])
-                 if with_entities else None)
-    return DuplicateAgreement(pairs=len(pairs), identical=sum(first == other for _, first, other in pairs),
-                              entity_pairs=len(with_entities), entity_f1=entity_f1, disagreements=frame)
+    with_entities = [(first, other) for _, first, other in pairs if any(tag != tagging.OUTSIDE for tag in first + other)]
+    frame = pandas.DataFrame(
+        [{"word": word, "first_tag": a, "other_tag": b, "count": count} for (word, a, b), count in differences.most_common(top)],
+        columns=["word", "first_tag", "other_tag", "count"],
+    )
+    entity_f1 = (
+        scoring.entity_f1([first for first, _ in with_entities], [other for _, other in with_entities]) if with_entities else None
+    )
+    return DuplicateAgreement(
+        pairs=len(pairs),
+        identical=sum(first == other for _, first, other in pairs),
+        entity_pairs=len(with_entities),
+        entity_f1=entity_f1,
+        disagreements=frame,
+    )
 
 
 @dataclass(frozen=True)
@@ -160,8 +174,9 @@ class SearchHit:
     positions: tuple[int, ...]
 
 
-def search_sentences(sentences: Sequence[annotated.Sentence], query_word: str | None = None, tag: str | None = None,
-                     limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+def search_sentences(
+    sentences: Sequence[annotated.Sentence], query_word: str | None = None, tag: str | None = None, limit: int = SEARCH_LIMIT
+) -> list[SearchHit]:
     """Sentences containing a word (or phrase) and/or a tag, in corpus order, at most ``limit``.
 
     ``query_word`` matches whole tokens case-insensitively; several words
@@ -196,7 +211,7 @@ def _candidate_spans(sentence_words: Sequence[str], phrase: Sequence[str]) -> li
         return [(i, i + 1) for i in range(len(sentence_words))]
     width = len(phrase)
     folded = [w.casefold() for w in sentence_words]
-    return [(i, i + width) for i in range(len(folded) - width + 1) if folded[i:i + width] == list(phrase)]
+    return [(i, i + width) for i in range(len(folded) - width + 1) if folded[i : i + width] == list(phrase)]
 
 
 def _tag_matches(token_tag: str, wanted: str) -> bool:

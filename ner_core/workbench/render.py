@@ -14,8 +14,14 @@ from collections.abc import Collection, Iterable, Sequence
 from ner_core.corpus import tags as tagging
 
 KNOWN_COLOURS = {
-    "geo": "#7aecec", "gpe": "#feca74", "per": "#aa9cfc", "org": "#bfeeb7",
-    "tim": "#e4e7d2", "art": "#f0d0ff", "eve": "#ffeb80", "nat": "#c887fb",
+    "geo": "#7aecec",
+    "gpe": "#feca74",
+    "per": "#aa9cfc",
+    "org": "#bfeeb7",
+    "tim": "#e4e7d2",
+    "art": "#f0d0ff",
+    "eve": "#ffeb80",
+    "nat": "#c887fb",
 }
 PALETTE = ("#ff9561", "#9cc9cc", "#ddd", "#bfe1d9", "#e4e7d2", "#ffeb80", "#c887fb", "#aa9cfc", "#feca74", "#7aecec")
 LOW_CONFIDENCE = 0.6
@@ -47,8 +53,9 @@ def _mark(text: str, entity_type: str, confidence: float | None, *, css_class: s
     )
 
 
-def highlight_text(text: str, entities: Iterable, *, show_confidence: bool = True,
-                   flagged: Collection[tuple[int, int, str]] = ()) -> str:
+def highlight_text(
+    text: str, entities: Iterable, *, show_confidence: bool = True, flagged: Collection[tuple[int, int, str]] = ()
+) -> str:
     """``entities`` have ``start``, ``end`` (character offsets), ``type`` and optionally ``confidence``.
 
     Entities whose ``(start, end, type)`` is in ``flagged`` get a dashed outline
@@ -59,10 +66,16 @@ def highlight_text(text: str, entities: Iterable, *, show_confidence: bool = Tru
     for entity in sorted(entities, key=lambda e: (e.start, e.end)):
         if entity.start < cursor:  # overlapping spans cannot both be drawn; keep the first
             continue
-        pieces.append(html.escape(text[cursor:entity.start]))
+        pieces.append(html.escape(text[cursor : entity.start]))
         confidence = getattr(entity, "confidence", None) if show_confidence else None
-        pieces.append(_mark(text[entity.start:entity.end], entity.type, confidence,
-                            flagged=(entity.start, entity.end, entity.type) in flagged))
+        pieces.append(
+            _mark(
+                text[entity.start : entity.end],
+                entity.type,
+                confidence,
+                flagged=(entity.start, entity.end, entity.type) in flagged,
+            )
+        )
         cursor = entity.end
     pieces.append(html.escape(text[cursor:]))
     return '<div class="ner-highlight" style="white-space:pre-wrap;line-height:2.2">' + "".join(pieces) + "</div>"
@@ -81,8 +94,14 @@ def highlight_tokens(words: Sequence[str], tag_list: Sequence[str], *, marked_to
     while position < len(words):
         span = spans.get(position)
         if span is not None:
-            pieces.append(_mark(" ".join(words[span.start:span.end]), span.type, None,
-                                flagged=any(p in marked for p in range(span.start, span.end))))
+            pieces.append(
+                _mark(
+                    " ".join(words[span.start : span.end]),
+                    span.type,
+                    None,
+                    flagged=any(p in marked for p in range(span.start, span.end)),
+                )
+            )
             position = span.end
         else:
             word = html.escape(words[position])

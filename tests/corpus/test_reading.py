@@ -19,7 +19,7 @@ GMB_TEXT = (
     "Sentence: 2,NA,NNP,B-org\n"
     ",nan,NN,O\n"
     ",null,NN,O\n"
-    ",\"8,500\",CD,O\n"
+    ',"8,500",CD,O\n'
     ",Caf\xe9,NNP,B-geo\n"
 )
 
@@ -117,8 +117,10 @@ def test_binary_empty_and_unparsable_inputs(tmp_path):
 
 
 def test_invalid_tag_and_empty_word_and_duplicates(tmp_path):
-    text = ("Sentence #,Word,POS,Tag\nSentence: 1,Hi,UH,S-PER\nSentence: 2,Yo,UH,O\n,,NN,O\n"
-            "Sentence: 3,Go,VB,O\nSentence: 4,Go,VB,O\n")
+    text = (
+        "Sentence #,Word,POS,Tag\nSentence: 1,Hi,UH,S-PER\nSentence: 2,Yo,UH,O\n,,NN,O\n"
+        "Sentence: 3,Go,VB,O\nSentence: 4,Go,VB,O\n"
+    )
     report = reading.inspect_corpus(write(tmp_path, "c.csv", text)).report
     codes = [(f.severity, f.code, f.sentence) for f in report.findings]
     assert ("error", "invalid_tag", 1) in codes
@@ -167,4 +169,8 @@ def test_real_gmb_corpus_matches_its_readme(gmb_corpus):
     assert counts["O"] == 887_908 and counts["B-geo"] == 37_644 and counts["I-nat"] == 51
     assert gmb_corpus.encoding == "latin-1" and gmb_corpus.report.ok
     splits = splitting.split_corpus(gmb_corpus.sentences, seed=42)
-    assert (len(splits.train), len(splits.validation), len(splits.test)) == (28_775, 9_593, 9_591)  # pinned: the split must not drift
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (
+        28_775,
+        9_593,
+        9_591,
+    )  # pinned: the split must not drift

@@ -105,15 +105,18 @@ def test_upload_over_the_size_limit_is_rejected_before_parsing(db, uploads, monk
     assert_nothing_stored(db, uploads)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("../../etc/passwd.csv", "passwd.csv"),
-    ("..\\..\\windows\\evil.csv", "evil.csv"),
-    ("/abs/path/data set (1).csv", "data_set_1_.csv"),
-    (".hidden.csv", "hidden.csv"),
-    ("..", "upload.csv"),
-    ("", "upload.csv"),
-    ("x" * 300 + ".csv", "x" * 76 + ".csv"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("../../etc/passwd.csv", "passwd.csv"),
+        ("..\\..\\windows\\evil.csv", "evil.csv"),
+        ("/abs/path/data set (1).csv", "data_set_1_.csv"),
+        (".hidden.csv", "hidden.csv"),
+        ("..", "upload.csv"),
+        ("", "upload.csv"),
+        ("x" * 300 + ".csv", "x" * 76 + ".csv"),
+    ],
+)
 def test_safe_file_name_never_leaves_the_folder(name, expected):
     assert safe_file_name(name) == expected
 

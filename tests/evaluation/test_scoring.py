@@ -78,9 +78,7 @@ def test_registry_directions():
 
 def test_registry_groups_units_and_definitions():
     groups = [spec.group for spec in metric_registry.METRICS]
-    assert groups == ["token"] * 6 + ["entity"] * 6 + ["sequence"] * 2 + ["errors"] * 2 + [
-        "efficiency"
-    ] * 7
+    assert groups == ["token"] * 6 + ["entity"] * 6 + ["sequence"] * 2 + ["errors"] * 2 + ["efficiency"] * 7
     assert metric_registry.metric_spec("latency_p50_ms").unit == "ms"
     assert metric_registry.metric_spec("model_size_mb").unit == "MB"
     assert metric_registry.metric_spec("throughput_tokens_per_s").unit == "tokens/s"
@@ -141,9 +139,7 @@ def test_token_macro_metrics_ignore_outside_tag():
     # An inventory tag the model never sees or predicts still counts, as 0s;
     # O and PAD in the inventory are dropped. Four tags now:
     # P 1.5/4 = 3/8, R 2/4 = 1/2, F (5/3)/4 = 5/12.
-    with_labels = scoring.evaluate_tags(
-        gold, pred, labels=["O", "<PAD>", "B-PER", "I-PER", "B-LOC", "B-MISC"]
-    )
+    with_labels = scoring.evaluate_tags(gold, pred, labels=["O", "<PAD>", "B-PER", "I-PER", "B-LOC", "B-MISC"])
     assert with_labels.values["token_precision_macro"] == pytest.approx(3 / 8)
     assert with_labels.values["token_recall_macro"] == pytest.approx(1 / 2)
     assert with_labels.values["token_f1_macro"] == pytest.approx(5 / 12)
@@ -261,9 +257,7 @@ def test_entity_error_breakdown_one_of_each():
     # gold MISC(7,8): no predicted span touches it -> missed
     # pred PER(9,10): touches no gold span -> spurious
     breakdown = spans.entity_error_breakdown(ERR_GOLD, ERR_PRED)
-    assert breakdown == spans.EntityErrorBreakdown(
-        correct=1, missed=1, spurious=1, wrong_type=1, wrong_boundary=1
-    )
+    assert breakdown == spans.EntityErrorBreakdown(correct=1, missed=1, spurious=1, wrong_type=1, wrong_boundary=1)
     assert breakdown.total_errors == 4
     assert scoring.evaluate_tags(ERR_GOLD, ERR_PRED).values["entity_error_count"] == 4.0
 
@@ -408,9 +402,7 @@ def test_confusion_matrix_counts_and_label_order():
 def test_confusion_row_normalisation_with_empty_row():
     labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
     result = scoring.evaluate_tags(CONF_GOLD, CONF_PRED, labels=labels)
-    assert result.confusion_labels == [
-        "O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-PER", "I-PER"
-    ]
+    assert result.confusion_labels == ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-PER", "I-PER"]
     normalised = result.confusion_frame(normalize=True)
     # gold O row: 2 tokens, 1 -> O and 1 -> B-LOC: 1/2 each.
     assert normalised.loc["O", "O"] == pytest.approx(0.5)
@@ -511,9 +503,7 @@ def test_import_does_not_pull_tensorflow_or_streamlit():
         "print(any(m == 'tensorflow' or m.startswith('tensorflow.') for m in sys.modules), "
         "'streamlit' in sys.modules)"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert output == ["False", "False"]
 
 

@@ -67,9 +67,11 @@ def test_char_crf_model_outputs_potentials_and_round_trips(tmp_path):
 
     dims = architectures.ModelDimensions(vocab_size=50, num_tags=5, embedding_dim=8, char_vocab_size=30, max_word_length=20)
     model = architectures.build_model("char_bilstm_crf", dims)
-    inputs = {"word_ids": np.array([[3, 4, 5, 0]], dtype="int32"),
-              "char_ids": np.random.default_rng(0).integers(1, 30, size=(1, 4, 20)).astype("int32"),
-              "casing_ids": np.array([[1, 2, 1, 0]], dtype="int32")}
+    inputs = {
+        "word_ids": np.array([[3, 4, 5, 0]], dtype="int32"),
+        "char_ids": np.random.default_rng(0).integers(1, 30, size=(1, 4, 20)).astype("int32"),
+        "casing_ids": np.array([[1, 2, 1, 0]], dtype="int32"),
+    }
     potentials = np.asarray(model(inputs))
     assert potentials.shape == (1, 4, 5)
     assert architectures.get_definition("char_bilstm_crf").output == "crf"

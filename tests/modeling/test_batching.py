@@ -11,16 +11,25 @@ from ner_core.training.config import sample_config
 
 
 def features_for(sentences):
-    return encoding.FeatureEncoder(encoding.build_word_vocabulary(sentences),
-                                   encoding.build_tag_vocabulary({t for s in sentences for t in s.tags}))
+    return encoding.FeatureEncoder(
+        encoding.build_word_vocabulary(sentences), encoding.build_tag_vocabulary({t for s in sentences for t in s.tags})
+    )
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_the_first_two_batches_differ_in_length_and_no_batch_is_lost(tiny_sentences, seed):
     """Keras reads the signature from batches 0 and 1: a shared length there would be fixed for the whole fit."""
-    batches = BatchSequence(tiny_sentences, features_for(tiny_sentences), batch_size=4, max_len=9, bucketed=True,
-                            categorical=False, shuffle=True, seed=seed)
-    for epoch in range(3):
+    batches = BatchSequence(
+        tiny_sentences,
+        features_for(tiny_sentences),
+        batch_size=4,
+        max_len=9,
+        bucketed=True,
+        categorical=False,
+        shuffle=True,
+        seed=seed,
+    )
+    for _epoch in range(3):
         lengths = [batches.batch_length(i) for i in range(len(batches))]
         assert len(set(lengths)) > 1  # the tiny sentences have 6 to 10 tokens, capped at 9
         assert lengths[0] != lengths[1]

@@ -55,10 +55,7 @@ def brute_force_viterbi(potentials, length, weights):
 def test_log_norm_matches_brute_force(lengths):
     potentials, weights = random_crf(seed=sum(lengths))
     log_norm = crf.crf_log_norm(potentials, lengths, *weights).numpy()
-    expected = [
-        brute_force_log_norm(potentials[row], length, weights)
-        for row, length in enumerate(lengths)
-    ]
+    expected = [brute_force_log_norm(potentials[row], length, weights) for row, length in enumerate(lengths)]
     np.testing.assert_allclose(log_norm, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -70,10 +67,7 @@ def test_sequence_score_matches_hand_sum(lengths):
     for row, length in enumerate(lengths):
         tags[row, length:] = 0
     score = crf.crf_sequence_score(potentials, tags, lengths, *weights).numpy()
-    expected = [
-        path_score(potentials[row], tags[row, :length].tolist(), weights)
-        for row, length in enumerate(lengths)
-    ]
+    expected = [path_score(potentials[row], tags[row, :length].tolist(), weights) for row, length in enumerate(lengths)]
     np.testing.assert_allclose(score, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -160,14 +154,10 @@ def test_functions_compile_with_xla_for_unknown_shapes():
 
     @tf.function(input_signature=signature, jit_compile=True)
     def both(potentials, tags, lengths):
-        return crf.crf_log_likelihood(potentials, tags, lengths, *weights), crf.viterbi_decode(
-            potentials, lengths, *weights
-        )
+        return crf.crf_log_likelihood(potentials, tags, lengths, *weights), crf.viterbi_decode(potentials, lengths, *weights)
 
     log_likelihood, (decoded, best_scores) = both(potentials, tags, lengths)
-    np.testing.assert_allclose(
-        log_likelihood, crf.crf_log_likelihood(potentials, tags, lengths, *weights), rtol=1e-5
-    )
+    np.testing.assert_allclose(log_likelihood, crf.crf_log_likelihood(potentials, tags, lengths, *weights), rtol=1e-5)
     np.testing.assert_array_equal(decoded, crf.viterbi_decode(potentials, lengths, *weights)[0])
 
 
@@ -238,12 +228,8 @@ def test_tagger_save_and_load_round_trip(trained_toy_tagger, tmp_path):
     loaded = keras.saving.load_model(path)
 
     assert isinstance(loaded, crf.CRFTagger)
-    np.testing.assert_allclose(
-        loaded.predict(token_ids, verbose=0), model.predict(token_ids, verbose=0), rtol=1e-6
-    )
-    np.testing.assert_array_equal(
-        loaded.decode(token_ids, lengths)[0], model.decode(token_ids, lengths)[0]
-    )
+    np.testing.assert_allclose(loaded.predict(token_ids, verbose=0), model.predict(token_ids, verbose=0), rtol=1e-6)
+    np.testing.assert_array_equal(loaded.decode(token_ids, lengths)[0], model.decode(token_ids, lengths)[0])
     assert loaded.evaluate(token_ids, tag_ids, verbose=0) == pytest.approx(
         model.evaluate(token_ids, tag_ids, verbose=0), rel=1e-5
     )

@@ -11,7 +11,7 @@ from ner_core.corpus import tags
 from ner_core.modeling import decoding
 
 TAG_NAMES = [tags.PAD_TAG, "O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-PAD, O, B_PER, I_PER, B_LOC, I_LOC = range(len(TAG_NAMES))
+PAD, OUTSIDE, B_PER, I_PER, B_LOC, I_LOC = range(len(TAG_NAMES))
 ALLOWED = decoding.iob2_transition_mask(TAG_NAMES)
 START_ALLOWED = decoding.iob2_start_mask(TAG_NAMES)
 
@@ -38,10 +38,10 @@ def path_score(log_probs, path):
 
 def test_transition_mask_allows_inside_only_after_same_type():
     assert ALLOWED[B_PER, I_PER] and ALLOWED[I_PER, I_PER]
-    assert not ALLOWED[O, I_PER]
+    assert not ALLOWED[OUTSIDE, I_PER]
     assert not ALLOWED[B_LOC, I_PER]
     assert not ALLOWED[I_LOC, I_PER]
-    assert ALLOWED[I_PER, B_LOC] and ALLOWED[O, B_PER] and ALLOWED[I_LOC, O]
+    assert ALLOWED[I_PER, B_LOC] and ALLOWED[OUTSIDE, B_PER] and ALLOWED[I_LOC, OUTSIDE]
     assert not ALLOWED[:, PAD].any()
 
 

@@ -10,7 +10,7 @@ import pytest
 from ner_core.corpus import annotated
 from ner_core.errors import DataFormatError
 from ner_core.modeling import encoding
-from tests.conftest import make_sentence
+from tests.helpers import make_sentence
 
 
 def test_word_vocabulary_uses_train_only_with_pad_unk_and_min_freq():
@@ -83,8 +83,10 @@ def test_processed_splits_round_trip(tmp_path):
 
 
 def test_normalised_vocabulary_shares_one_row_across_case_and_digits():
-    sentences = [annotated.Sentence(["Paris", "PARIS", "in", "1999"], ["B-geo", "B-geo", "O", "B-tim"]),
-                 annotated.Sentence(["paris", "2008"], ["B-geo", "B-tim"])]
+    sentences = [
+        annotated.Sentence(["Paris", "PARIS", "in", "1999"], ["B-geo", "B-geo", "O", "B-tim"]),
+        annotated.Sentence(["paris", "2008"], ["B-geo", "B-tim"]),
+    ]
     words = encoding.build_word_vocabulary(sentences, normalise=True)
     assert words.tokens[2:] == ["paris", "0000", "in"]
     features = encoding.FeatureEncoder(words, encoding.build_tag_vocabulary(["O", "B-geo", "B-tim"]), normalise_words=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ner_core.traffic import ab_statistics, experiment
-from tests.conftest import page_app
+from tests.helpers import page_app
 
 
 def set_arms(app, run, arms):

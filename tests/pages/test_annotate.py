@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ner_core.training import jobs
 from ner_core.workbench import annotation
-from tests.conftest import page_app
+from tests.helpers import page_app
 
 TYPED = "Anna Berg visited Oslo on Monday ."
 TYPED_TAGS = ["B-per", "I-per", "O", "B-geo", "O", "B-tim", "O"]
@@ -15,8 +15,11 @@ TYPED_TAGS = ["B-per", "I-per", "O", "B-geo", "O", "B-tim", "O"]
 def edit_all(app, tags):
     """Seed the (only) tag editor with one chosen tag per row, as a user's cell edits."""
     [editor] = [e for e in app.data_editor if e.key and e.key.startswith("annotate_editor_")]
-    app.session_state[editor.key] = {"edited_rows": {i: {"tag": tag} for i, tag in enumerate(tags)},
-                                     "added_rows": [], "deleted_rows": []}
+    app.session_state[editor.key] = {
+        "edited_rows": {i: {"tag": tag} for i, tag in enumerate(tags)},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     return editor
 
 
@@ -56,7 +59,8 @@ def test_an_uploaded_text_file_becomes_the_pool_and_binaries_are_refused(trained
     app = page_app("annotate.py").run()
     app.radio(key="annotate_source").set_value("upload").run()
     app.file_uploader(key="annotate_upload").set_value(
-        ("news.txt", "Anna Berg visited Oslo. Peter met Lima officials on Monday.".encode(), "text/plain")).run()
+        ("news.txt", b"Anna Berg visited Oslo. Peter met Lima officials on Monday.", "text/plain")
+    ).run()
     assert not app.exception and not app.error
     queue = app.dataframe[0].value
     assert sorted(queue["sentence"]) == ["Anna Berg visited Oslo.", "Peter met Lima officials on Monday."]
@@ -124,9 +128,16 @@ def test_saving_without_an_analyst_name_is_refused(trained_run, store):
 def test_saved_annotation_can_be_edited_and_deleted(trained_run, store):
     text = "Acme hired Anna in 2004 ."
     sentence_id = annotation.save_correction(
-        store, analyst="Cy", text=text, tokens=text.split(), tags=["B-org", "O", "B-per", "O", "B-tim", "O"],
-        original_tags=["O"] * 6, model_run_id=trained_run.run_id, source="typed",
-        tag_set=annotation.model_tag_set(["O", "B-org", "B-per", "B-tim"]))
+        store,
+        analyst="Cy",
+        text=text,
+        tokens=text.split(),
+        tags=["B-org", "O", "B-per", "O", "B-tim", "O"],
+        original_tags=["O"] * 6,
+        model_run_id=trained_run.run_id,
+        source="typed",
+        tag_set=annotation.model_tag_set(["O", "B-org", "B-per", "B-tim"]),
+    )
     app = page_app("annotate.py").run()
     app.text_input(key="annotate_analyst").input("Di").run()
     [chosen] = saved_with_text(store, text)
@@ -151,9 +162,17 @@ def test_retrain_submits_a_child_job_and_compares_it_with_its_parent(trained_run
     from ner_core.workbench import annotation
 
     if not store.list_annotations():
-        annotation.save_correction(store, analyst="Ed", text=TYPED, tokens=TYPED.split(), tags=TYPED_TAGS,
-                                   original_tags=["O"] * 7, model_run_id=trained_run.run_id, source="typed",
-                                   tag_set=annotation.model_tag_set(TYPED_TAGS))
+        annotation.save_correction(
+            store,
+            analyst="Ed",
+            text=TYPED,
+            tokens=TYPED.split(),
+            tags=TYPED_TAGS,
+            original_tags=["O"] * 7,
+            model_run_id=trained_run.run_id,
+            source="typed",
+            tag_set=annotation.model_tag_set(TYPED_TAGS),
+        )
     count = len(store.list_annotations())
     app = page_app("annotate.py").run()
     app.button(key="annotate_retrain").click().run()

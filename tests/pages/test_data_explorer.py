@@ -10,7 +10,7 @@ from ner_core.corpus import reading
 from ner_core.settings import Settings
 from ner_core.store import Store
 from ner_core.workbench import explore
-from tests.conftest import page_app
+from tests.helpers import page_app
 
 DATASET = "data_explorer_dataset"
 STRAY_I_CSV = "Sentence #,Word,POS,Tag\nSentence: 1,Anna,NNP,B-per\n,slept,VBD,O\nSentence: 2,New,NNP,I-geo\n,York,NNP,I-geo\n"
@@ -57,10 +57,13 @@ def test_renders_with_runs_in_the_store(trained_run):
     assert not app.error
 
 
-@pytest.mark.parametrize("name, raw, message", [
-    ("no_tag.csv", b"Sentence #,Word,POS\nSentence: 1,Hello,UH\n", "missing column(s) Tag"),
-    ("binary.csv", bytes(range(256)) * 40, "binary file"),
-])
+@pytest.mark.parametrize(
+    "name, raw, message",
+    [
+        ("no_tag.csv", b"Sentence #,Word,POS\nSentence: 1,Hello,UH\n", "missing column(s) Tag"),
+        ("binary.csv", bytes(range(256)) * 40, "binary file"),
+    ],
+)
 def test_invalid_upload_shows_an_error_and_stores_nothing(empty_workspace, name, raw, message):
     app = upload(page_app("data_explorer.py").run(), name, raw)
     assert not app.exception
@@ -129,16 +132,19 @@ def test_sentence_search_by_tag_only(empty_workspace):
 
 
 def test_repeated_sentences_tagged_differently_are_reported(empty_workspace):
-    raw = ("Sentence #,Word,POS,Tag\n"
-           "Sentence: 1,Iran,NNP,B-geo\n,said,VBD,O\n"
-           "Sentence: 2,Iran,NNP,B-org\n,said,VBD,O\n"
-           "Sentence: 3,Anna,NNP,B-per\n,slept,VBD,O\n").encode()
+    raw = (
+        b"Sentence #,Word,POS,Tag\n"
+        b"Sentence: 1,Iran,NNP,B-geo\n,said,VBD,O\n"
+        b"Sentence: 2,Iran,NNP,B-org\n,said,VBD,O\n"
+        b"Sentence: 3,Anna,NNP,B-per\n,slept,VBD,O\n"
+    )
     app = upload(page_app("data_explorer.py").run(), "noisy.csv", raw)
     assert not app.exception
     [warning] = [w.value for w in app.warning if "tagged differently" in w.value]
     assert warning.startswith("1 of 1 repeated sentences are tagged differently") and "entity F1 0.000" in warning
     assert table_with(app, "other_tag").to_dict("records") == [
-        {"word": "Iran", "first_tag": "B-geo", "other_tag": "B-org", "count": 1}]
+        {"word": "Iran", "first_tag": "B-geo", "other_tag": "B-org", "count": 1}
+    ]
     # A corpus without such copies (the sample) shows no such warning.
     app.selectbox(key=DATASET).set_value("Bundled sample").run()
     assert not any("tagged differently" in w.value for w in app.warning)

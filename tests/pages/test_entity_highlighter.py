@@ -9,7 +9,7 @@ import pytest
 from ner_core.serving.predictor import MAX_TEXT_CHARS
 from ner_core.settings import Settings
 from ner_core.store import Store
-from tests.conftest import page_app
+from tests.helpers import page_app
 
 PAGE = "entity_highlighter.py"
 HOSTILE = "Anna Berg met <script>alert(1)</script> officials in Oslo <img src=x onerror=alert(1)> on Monday ."

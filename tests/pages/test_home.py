@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import page_app
+from tests.helpers import page_app
 
 
 def test_home_on_an_empty_store_offers_first_start_training(empty_workspace):

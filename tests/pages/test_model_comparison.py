@@ -11,7 +11,7 @@ from ner_core.settings import Settings
 from ner_core.store import Store
 from ner_core.training import run_folder
 from ner_core.workbench import comparison
-from tests.conftest import page_app
+from tests.helpers import page_app
 
 PAGE = "model_comparison.py"
 
@@ -74,8 +74,9 @@ def test_choosing_a_confusion_cell_lists_its_test_sentences(trained_run, compari
     sentences = held_out.test_split_for_run(trained_run.run_dir)
     from ner_core.serving.predictor import Predictor
 
-    expected = comparison.confusion_examples(sentences, comparison.predict_tags(Predictor.load(trained_run.run_dir),
-                                                                                sentences), gold, predicted)
+    expected = comparison.confusion_examples(
+        sentences, comparison.predict_tags(Predictor.load(trained_run.run_dir), sentences), gold, predicted
+    )
     assert expected
     highlighted = [m.value for m in app.markdown if "ner-highlight" in m.value]
     assert len(highlighted) == min(len(expected), 10)
@@ -91,8 +92,11 @@ def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, 
     for run_id in ids:
         shutil.copytree(trained_run.run_dir, models_dir / run_id)
         store.create_run(run_id, "model2", config=trained_run.config.to_dict(), status="completed")
-        store.update_run(run_id, run_dir=str(models_dir / run_id),
-                         metrics={**trained_run.metrics, "latency_p50_ms": 1.0 if run_id.endswith("a") else 2.0})
+        store.update_run(
+            run_id,
+            run_dir=str(models_dir / run_id),
+            metrics={**trained_run.metrics, "latency_p50_ms": 1.0 if run_id.endswith("a") else 2.0},
+        )
     # The second copy's dataset is gone: its confusion examples must say so, not crash.
     config_path = models_dir / ids[1] / run_folder.CONFIG_FILE
     config_path.write_text(config_path.read_text().replace(str(trained_run.config.dataset), "/nonexistent/data.csv"))

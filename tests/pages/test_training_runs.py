@@ -5,27 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from ner_core.corpus import uploads
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
 from ner_core.store import Store
 from ner_core.training import callbacks, config, jobs
-from tests.conftest import page_app
+from tests.helpers import JOB_TIMEOUT_S, page_app
 
-TIMEOUT_S = 240
 TINY = {"epochs": 1, "batch_size": 16, "embedding_dim": 8, "max_len": 16}
-
-
-@pytest.fixture
-def runner(empty_workspace):
-    """The runner the page uses (one per database and models folder), shut down after the test."""
-    settings = Settings.from_env()
-    runner = jobs.get_runner(Store(settings.database_url), settings.models_dir)
-    yield runner
-    runner.shutdown(wait=True)
 
 
 def history(app):
@@ -90,12 +78,12 @@ def test_form_defaults_follow_the_size_of_an_uploaded_dataset(empty_workspace):
     fields = ("epochs", "batch_size", "learning_rate", "patience")
     defaults = config.TrainConfig(model="model2").resolved()
     app.selectbox(key="training_runs_dataset").set_value(f"Upload: small.csv ({small.sha256[:8]})").run()
-    assert [app.number_input(key=f"training_runs_model2_sample_{f}").value for f in fields] == \
-        [getattr(config.sample_config("model2").resolved(), f) for f in fields]
+    assert [app.number_input(key=f"training_runs_model2_sample_{f}").value for f in fields] == [
+        getattr(config.sample_config("model2").resolved(), f) for f in fields
+    ]
     assert any("small dataset" in c.value for c in app.caption)
     app.selectbox(key="training_runs_dataset").set_value(f"Upload: large.csv ({large.sha256[:8]})").run()
-    assert [app.number_input(key=f"training_runs_model2_{f}").value for f in fields] == \
-        [getattr(defaults, f) for f in fields]
+    assert [app.number_input(key=f"training_runs_model2_{f}").value for f in fields] == [getattr(defaults, f) for f in fields]
     assert not any("small dataset" in c.value for c in app.caption)
     assert not app.exception
 
@@ -112,7 +100,7 @@ def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runn
     assert (job.config.model, job.config.dataset) == ("baseline", str(SAMPLE_DATA_PATH))
     assert {field: getattr(job.config, field) for field in TINY} == TINY
 
-    finished = runner.wait(job.job_id, TIMEOUT_S)
+    finished = runner.wait(job.job_id, JOB_TIMEOUT_S)
     assert finished.status == jobs.COMPLETED, finished.error
     app.run()
     row = history(app).set_index("run").loc[job.run_id]
@@ -122,10 +110,17 @@ def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runn
 
 
 def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
-    long_job = runner.submit(config.TrainConfig(model="baseline", dataset=str(SAMPLE_DATA_PATH), epochs=500,
-                                                  early_stopping=False, **{k: v for k, v in TINY.items() if k != "epochs"}))
+    long_job = runner.submit(
+        config.TrainConfig(
+            model="baseline",
+            dataset=str(SAMPLE_DATA_PATH),
+            epochs=500,
+            early_stopping=False,
+            **{k: v for k, v in TINY.items() if k != "epochs"},
+        )
+    )
     queued = runner.submit(config.TrainConfig(model="baseline", dataset=str(SAMPLE_DATA_PATH), **TINY))
-    deadline = time.time() + TIMEOUT_S
+    deadline = time.time() + JOB_TIMEOUT_S
     while (runner.get(long_job.job_id).last_event or callbacks.ProgressEvent("none")).kind not in ("batch", "epoch_end"):
         assert time.time() < deadline, "the long job never reached a batch"
         time.sleep(0.5)
@@ -140,7 +135,7 @@ def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
     app.button(key=f"training_runs_cancel_{queued.job_id}").click().run()
     assert runner.get(queued.job_id).status == jobs.CANCELLED
     app.button(key=f"training_runs_cancel_{long_job.job_id}").click().run()
-    assert runner.wait(long_job.job_id, TIMEOUT_S).status == jobs.CANCELLED
+    assert runner.wait(long_job.job_id, JOB_TIMEOUT_S).status == jobs.CANCELLED
     app.run()
     table = history(app).set_index("run")
     assert table.loc[queued.run_id, "status"] == "cancelled"
@@ -154,7 +149,8 @@ def test_history_and_run_detail_with_a_completed_run(trained_run):
     table = history(app).set_index("run")
     assert table.loc[trained_run.run_id, "status"] == "completed"
     assert table.loc[trained_run.run_id, "Token accuracy"] == metric_registry.format_metric(
-        "token_accuracy", trained_run.metrics["token_accuracy"])
+        "token_accuracy", trained_run.metrics["token_accuracy"]
+    )
 
     detail = app.selectbox(key="training_runs_detail")
     detail.set_value(next(o for o in detail.options if o.startswith(trained_run.run_id))).run()

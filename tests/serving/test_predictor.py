@@ -25,13 +25,13 @@ def test_offsets_are_exact_and_tags_valid_iob2(predictor):
     prediction = predictor.predict(TEXT)
     assert [t.text for t in prediction.tokens][:4] == ["President", "Anna", "Berg", "met"]
     for token in prediction.tokens:
-        assert TEXT[token.start:token.end] == token.text
+        assert TEXT[token.start : token.end] == token.text
         assert 0.0 < token.confidence <= 1.0
     assert len(prediction.sentences) == 2
     for first, last in prediction.sentences:
         assert tags.is_valid_iob2([t.tag for t in prediction.tokens[first:last]])
     for entity in prediction.entities:
-        assert TEXT[entity.start:entity.end] == entity.text
+        assert TEXT[entity.start : entity.end] == entity.text
 
 
 @pytest.mark.parametrize("decoding", ["argmax", "constrained"])
@@ -62,7 +62,7 @@ def test_long_sentences_are_tagged_in_full_with_windows(predictor):
     assert _window_starts(10, 75) == [0]
     assert _window_starts(200, 75) == [0, 37, 74, 111, 125]
     words = (["Anna", "Berg", "flew", "to", "Lima", "on", "Monday", ","] * 40)[:300]
-    (tag_list, confidences), = predictor.tag_sentences([words])
+    ((tag_list, confidences),) = predictor.tag_sentences([words])
     assert len(tag_list) == 300 and tags.is_valid_iob2(tag_list)
     # the first tokens come from the first window, which sees the same left context as the short sentence
     short = words[: predictor.max_len]
@@ -133,8 +133,9 @@ def test_compiled_path_matches_the_plain_graph(trained_run):
     # over 32 sentences: the 256-row bucket, whose lengths are rounded to 8 rather than 16
     sentences += [["Anna", "Berg", "met", "Kenyan", "officials", "in", "Lima"][: 1 + k % 7] * (1 + k % 3) for k in range(40)]
     for decoding in ("argmax", "constrained"):
-        for (plain_tags, plain_conf), (xla_tags, xla_conf) in zip(plain.tag_sentences(sentences, decoding),
-                                                                  compiled.tag_sentences(sentences, decoding)):
+        for (plain_tags, plain_conf), (xla_tags, xla_conf) in zip(
+            plain.tag_sentences(sentences, decoding), compiled.tag_sentences(sentences, decoding)
+        ):
             assert xla_tags == plain_tags
             assert xla_conf == pytest.approx(plain_conf, abs=1e-4)
     assert compiled.compiled and compiled.backend == "xla"  # no silent fallback to the plain graph

@@ -21,8 +21,21 @@ SENTENCES = [
     Sentence(words=["Smith", "met", "John", "in", "Berlin", "."], tags=["B-per", "O", "B-per", "O", "B-geo", "O"]),
     Sentence(words=["Paris", "and", "London", "agreed", "."], tags=["B-geo", "O", "B-geo", "O", "O"]),
 ]
-LOG_COLUMNS = {"source", "simulation_id", "simulated_time_s", "arm", "run_id", "text", "entities_json", "latency_ms",
-               "error", "breaker_state", "routing_reason", "gold_json", "predicted_tags_json"}
+LOG_COLUMNS = {
+    "source",
+    "simulation_id",
+    "simulated_time_s",
+    "arm",
+    "run_id",
+    "text",
+    "entities_json",
+    "latency_ms",
+    "error",
+    "breaker_state",
+    "routing_reason",
+    "gold_json",
+    "predicted_tags_json",
+}
 
 
 def make_arm(name, weight=1.0, **facts):
@@ -140,8 +153,10 @@ def test_rules_weighted_among_qualifying_arms():
 
 
 def test_rules_count_added_latency_against_max_latency():
-    arms = [make_arm("fast", latency_p50_ms=2.0, entity_f1=0.7, added_latency_ms=50.0),
-            make_arm("mid", latency_p50_ms=5.0, entity_f1=0.8)]
+    arms = [
+        make_arm("fast", latency_p50_ms=2.0, entity_f1=0.7, added_latency_ms=50.0),
+        make_arm("mid", latency_p50_ms=5.0, entity_f1=0.8),
+    ]
     config = experiment.SimulationConfig(arms=arms, strategy="rules", speed_priority=True, max_latency_ms=10.0)
     assert routing.Router(config).choose()[0].name == "mid"
 
@@ -170,23 +185,26 @@ def test_fallback_defaults_to_baseline_model_then_first_arm():
 # ----------------------------------------------------------------- config validation
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"arms": []}, "at least one arm"),
-    ({"arms": [make_arm("a", -1.0)]}, "weight"),
-    ({"arms": [make_arm("a", 0.0), make_arm("b", 0.0)]}, "sum to 0"),
-    ({"arms": [make_arm("a", 1.0, error_probability=1.5)]}, "error probability"),
-    ({"arms": [make_arm("a", 1.0, added_latency_ms=-1.0)]}, "added latency"),
-    ({"arms": [make_arm("a"), make_arm("a")]}, "unique"),
-    ({"requests": 0}, "requests"),
-    ({"requests": 1_000_001}, "requests"),
-    ({"arrival_rate_per_s": 0.0}, "arrival rate"),
-    ({"strategy": "random"}, "strategy"),
-    ({"fallback_arm": "nope"}, "fallback"),
-    ({"min_entity_f1": 1.5}, "F1"),
-    ({"max_latency_ms": -3.0}, "latency"),
-    ({"breaker_failure_threshold": 0}, "threshold"),
-    ({"batch_log_size": 0}, "batch size"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"arms": []}, "at least one arm"),
+        ({"arms": [make_arm("a", -1.0)]}, "weight"),
+        ({"arms": [make_arm("a", 0.0), make_arm("b", 0.0)]}, "sum to 0"),
+        ({"arms": [make_arm("a", 1.0, error_probability=1.5)]}, "error probability"),
+        ({"arms": [make_arm("a", 1.0, added_latency_ms=-1.0)]}, "added latency"),
+        ({"arms": [make_arm("a"), make_arm("a")]}, "unique"),
+        ({"requests": 0}, "requests"),
+        ({"requests": 1_000_001}, "requests"),
+        ({"arrival_rate_per_s": 0.0}, "arrival rate"),
+        ({"strategy": "random"}, "strategy"),
+        ({"fallback_arm": "nope"}, "fallback"),
+        ({"min_entity_f1": 1.5}, "F1"),
+        ({"max_latency_ms": -3.0}, "latency"),
+        ({"breaker_failure_threshold": 0}, "threshold"),
+        ({"batch_log_size": 0}, "batch size"),
+    ],
+)
 def test_bad_config_raises_config_error(changes, message):
     values = {"arms": [make_arm("a"), make_arm("b")], **changes}
     with pytest.raises(ConfigError, match=message):
@@ -238,7 +256,8 @@ def test_bootstrap_of_10000_requests_1000_times_is_fast():
 
 def test_difference_test_detects_a_big_difference():
     difference, low, high, p_value = ab_statistics.f1_difference_test(
-        counts_with_f1(400, 0.9, seed=1), counts_with_f1(400, 0.5, seed=2), n_boot=1000, seed=0)
+        counts_with_f1(400, 0.9, seed=1), counts_with_f1(400, 0.5, seed=2), n_boot=1000, seed=0
+    )
     assert difference == pytest.approx(0.4, abs=0.05)
     assert 0 < low <= difference <= high
     assert p_value < 0.01
@@ -253,15 +272,17 @@ def test_difference_test_finds_nothing_in_identical_arms():
 
 
 def request_table():
-    return pd.DataFrame({
-        "time_s": [0.5, 1.5, 2.5, 3.5, 0.7, 1.7],
-        "arm": ["a", "a", "a", "a", "b", "b"],
-        "latency_ms": [1.0, 2.0, 3.0, 100.0, 5.0, 7.0],
-        "error": [False, False, False, True, False, False],
-        "correct_entities": [1, 2, 0, 0, 1, 0],
-        "predicted_entities": [1, 2, 1, 0, 2, 0],
-        "gold_entities": [1, 2, 1, 2, 1, 1],
-    })
+    return pd.DataFrame(
+        {
+            "time_s": [0.5, 1.5, 2.5, 3.5, 0.7, 1.7],
+            "arm": ["a", "a", "a", "a", "b", "b"],
+            "latency_ms": [1.0, 2.0, 3.0, 100.0, 5.0, 7.0],
+            "error": [False, False, False, True, False, False],
+            "correct_entities": [1, 2, 0, 0, 1, 0],
+            "predicted_entities": [1, 2, 1, 0, 2, 0],
+            "gold_entities": [1, 2, 1, 2, 1, 1],
+        }
+    )
 
 
 def test_latency_percentiles_exclude_errors_and_match_numpy():
@@ -305,8 +326,9 @@ def predictors():
     built = {}
     for name in ("model2", "baseline"):
         model = architectures.build_model(name, architectures.ModelDimensions(len(word_vocab), len(tag_vocab)))
-        built[name] = Predictor(model, encoding.FeatureEncoder(word_vocab, tag_vocab), max_len=75,
-                                run_id=f"run-{name}", model_name=name)
+        built[name] = Predictor(
+            model, encoding.FeatureEncoder(word_vocab, tag_vocab), max_len=75, run_id=f"run-{name}", model_name=name
+        )
     return built
 
 
@@ -319,10 +341,21 @@ def test_simulate_logs_every_request_with_real_predictions(tmp_path, predictors,
     store = Store(f"sqlite:///{tmp_path}/t.db")
     config = experiment.SimulationConfig(
         arms=[make_arm("model2", 0.7, error_probability=0.3), make_arm("baseline", 0.3)],
-        requests=200, seed=5, batch_log_size=64, breaker_failure_threshold=1000)
+        requests=200,
+        seed=5,
+        batch_log_size=64,
+        breaker_failure_threshold=1000,
+    )
     progress = []
-    result = simulator.simulate(config, predictors, SENTENCES, store=store, simulation_id="sim-test",
-                              latency_samples_ms=latency_samples, progress=lambda done, total: progress.append((done, total)))
+    result = simulator.simulate(
+        config,
+        predictors,
+        SENTENCES,
+        store=store,
+        simulation_id="sim-test",
+        latency_samples_ms=latency_samples,
+        progress=lambda done, total: progress.append((done, total)),
+    )
 
     rows = store.prediction_rows(simulation_id="sim-test")
     assert len(rows) == 200 == result.rows_logged == len(result.requests)
@@ -349,14 +382,18 @@ def test_simulate_logs_every_request_with_real_predictions(tmp_path, predictors,
         predicted = json.loads(row["predicted_tags_json"])
         assert predicted == predictors[row["arm"]].tag_sentences([sentence.words])[0][0]  # real model output
         for entity in json.loads(row["entities_json"]):
-            assert row["text"][entity["start"]: entity["end"]] == entity["text"]
+            assert row["text"][entity["start"] : entity["end"]] == entity["text"]
         assert row["latency_ms"] >= min(latency_samples[row["arm"]])
 
 
 def test_simulate_opens_breaker_and_falls_back_to_baseline(predictors, latency_samples):
     config = experiment.SimulationConfig(
         arms=[make_arm("model2", 0.9, error_probability=1.0), make_arm("baseline", 0.1)],
-        requests=200, arrival_rate_per_s=20.0, breaker_reset_s=2.0, seed=1)
+        requests=200,
+        arrival_rate_per_s=20.0,
+        breaker_reset_s=2.0,
+        seed=1,
+    )
     result = simulator.simulate(config, predictors, SENTENCES, store=None, latency_samples_ms=latency_samples)
     requests = result.requests
     assert result.fallback_arm == "baseline"
@@ -380,17 +417,25 @@ def test_simulate_opens_breaker_and_falls_back_to_baseline(predictors, latency_s
 
 
 def test_simulate_is_reproducible_and_cancellable(tmp_path, predictors, latency_samples):
-    config = experiment.SimulationConfig(arms=[make_arm("model2", 0.5), make_arm("baseline", 0.5)],
-                                      requests=200, seed=9, batch_log_size=50)
+    config = experiment.SimulationConfig(
+        arms=[make_arm("model2", 0.5), make_arm("baseline", 0.5)], requests=200, seed=9, batch_log_size=50
+    )
     first = simulator.simulate(config, predictors, SENTENCES, latency_samples_ms=latency_samples)
     second = simulator.simulate(config, predictors, SENTENCES, latency_samples_ms=latency_samples)
     pd.testing.assert_frame_equal(first.requests, second.requests)
 
     store = Store(f"sqlite:///{tmp_path}/t.db")
     cancel = threading.Event()
-    result = simulator.simulate(config, predictors, SENTENCES, store=store, simulation_id="sim-cancel",
-                              latency_samples_ms=latency_samples, cancel=cancel,
-                              progress=lambda done, total: cancel.set() if done >= 100 else None)
+    result = simulator.simulate(
+        config,
+        predictors,
+        SENTENCES,
+        store=store,
+        simulation_id="sim-cancel",
+        latency_samples_ms=latency_samples,
+        cancel=cancel,
+        progress=lambda done, total: cancel.set() if done >= 100 else None,
+    )
     assert result.cancelled
     assert len(result.requests) == 100
     assert store.count_predictions(simulation_id="sim-cancel") == 100
@@ -401,15 +446,30 @@ def test_result_from_log_rebuilds_the_request_table_of_an_earlier_simulation(tmp
     store = Store(f"sqlite:///{tmp_path}/t.db")
     config = experiment.SimulationConfig(
         arms=[make_arm("model2", 0.8, error_probability=1.0), make_arm("baseline", 0.2)],
-        requests=120, breaker_reset_s=2.0, seed=3)
-    result = simulator.simulate(config, predictors, SENTENCES, store=store, simulation_id="sim-log",
-                              latency_samples_ms=latency_samples)
+        requests=120,
+        breaker_reset_s=2.0,
+        seed=3,
+    )
+    result = simulator.simulate(
+        config, predictors, SENTENCES, store=store, simulation_id="sim-log", latency_samples_ms=latency_samples
+    )
     assert store.simulation_summaries()[0]["simulation_id"] == "sim-log"
     assert store.simulation_summaries()[0]["requests"] == 120
 
     rebuilt = replay.result_from_log("sim-log", store.prediction_rows(simulation_id="sim-log"))
-    columns = ["time_s", "chosen_arm", "arm", "run_id", "latency_ms", "error", "breaker_state", "reason",
-               "correct_entities", "gold_entities", "predicted_entities"]
+    columns = [
+        "time_s",
+        "chosen_arm",
+        "arm",
+        "run_id",
+        "latency_ms",
+        "error",
+        "breaker_state",
+        "reason",
+        "correct_entities",
+        "gold_entities",
+        "predicted_entities",
+    ]
     pd.testing.assert_frame_equal(rebuilt.requests[columns], result.requests[columns], check_dtype=False)
     assert rebuilt.planned_weights == {}  # not recorded in the log
     assert [state for _, state in rebuilt.breaker_timelines["model2"]][:2] == ["closed", "open"]

@@ -2,17 +2,17 @@ import io
 import json
 import os
 import signal
-import time
 
 import pytest
 
 from ner_core.corpus import annotated, writing
+from ner_core.settings import Settings
 from ner_core.store import Store
-from ner_core.training import config, job_process, jobs
+from ner_core.training import job_process, jobs
+from tests.helpers import JOB_TIMEOUT_S, tiny_config, wait_until
 
 PEOPLE = ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts"]
 PLACES = ["London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Oslo", "Lisbon"]
-TIMEOUT_S = 120
 
 
 def tiny_sentences(count=40):
@@ -38,38 +38,19 @@ def dataset(tmp_path):
 
 
 @pytest.fixture
-def store(tmp_path):
-    return Store(f"sqlite:///{tmp_path / 'workbench.db'}")
+def store(empty_workspace):
+    """The database of the ``runner`` fixture's workspace."""
+    return Store(Settings.from_env().database_url)
 
 
 @pytest.fixture
-def models_dir(tmp_path):
-    return tmp_path / "models"
-
-
-@pytest.fixture
-def runner(store, models_dir):
-    runner = jobs.JobRunner(store, models_dir)
-    yield runner
-    runner.shutdown(wait=True)
-
-
-def tiny_config(dataset, **overrides):
-    values = dict(model="baseline", epochs=1, batch_size=8, dataset=str(dataset), max_len=16, embedding_dim=8)
-    values.update(overrides)
-    return config.TrainConfig(**values)
+def models_dir(empty_workspace):
+    return Settings.from_env().models_dir
 
 
 def long_config(dataset):
     """Far more epochs than a test waits for: only cancelling ends it early."""
     return tiny_config(dataset, epochs=500, early_stopping=False)
-
-
-def wait_until(predicate, timeout=TIMEOUT_S):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def folders_of(models_dir, run_id):
@@ -81,7 +62,7 @@ def test_submit_records_a_queued_run_and_trains_it_to_completion(runner, store, 
     assert submitted.status in ("queued", "running")
     assert store.get_run(submitted.run_id).model_name == "baseline"
 
-    job = runner.wait(submitted.job_id, TIMEOUT_S)
+    job = runner.wait(submitted.job_id, JOB_TIMEOUT_S)
 
     assert job.status == "completed", job.error
     assert job.error is None and job.label == "first try"
@@ -98,7 +79,7 @@ def test_submit_records_a_queued_run_and_trains_it_to_completion(runner, store, 
 
 
 def test_snapshot_is_independent_of_the_runner_state(runner, dataset):
-    job = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    job = runner.wait(runner.submit(tiny_config(dataset)).job_id, JOB_TIMEOUT_S)
     job.epoch_logs.clear()
     job.batch_losses.clear()
     job.last_event.logs.clear()
@@ -118,8 +99,8 @@ def test_second_submission_stays_queued_until_the_first_completes(runner, store,
     assert store.get_run(second.run_id).status == "queued"
     assert [job.job_id for job in runner.jobs()] == [second.job_id, first.job_id]
 
-    first_done = runner.wait(first.job_id, TIMEOUT_S)
-    second_done = runner.wait(second.job_id, TIMEOUT_S)
+    first_done = runner.wait(first.job_id, JOB_TIMEOUT_S)
+    second_done = runner.wait(second.job_id, JOB_TIMEOUT_S)
 
     assert first_done.status == second_done.status == "completed"
     assert second_done.started_at >= first_done.finished_at
@@ -130,7 +111,7 @@ def test_cancel_running_job_stops_it_and_leaves_no_run_folder(runner, store, mod
     wait_until(lambda: (event := runner.get(job.job_id).last_event) is not None and event.kind == "batch")
 
     assert runner.cancel(job.job_id) is True
-    done = runner.wait(job.job_id, TIMEOUT_S)
+    done = runner.wait(job.job_id, JOB_TIMEOUT_S)
 
     assert done.status == "cancelled"
     assert len(done.epoch_logs) <= 2  # stopped within the epoch it was cancelled in, not after 500
@@ -148,9 +129,9 @@ def test_cancel_queued_job_means_it_never_runs(runner, store, models_dir, datase
     assert runner.get(queued.job_id).status == "cancelled"
     assert store.get_run(queued.run_id).status == "cancelled"
     runner.cancel(blocker.job_id)
-    runner.wait(blocker.job_id, TIMEOUT_S)
+    runner.wait(blocker.job_id, JOB_TIMEOUT_S)
 
-    never_ran = runner.wait(queued.job_id, TIMEOUT_S)
+    never_ran = runner.wait(queued.job_id, JOB_TIMEOUT_S)
     assert never_ran.started_at is None and never_ran.last_event is None
     assert store.get_run(queued.run_id).status == "cancelled"
     assert folders_of(models_dir, queued.run_id) == []
@@ -160,13 +141,13 @@ def test_failing_job_is_recorded_and_the_runner_keeps_working(runner, store, dat
     broken = runner.submit(tiny_config(tmp_path / "missing.csv"))
     good = runner.submit(tiny_config(dataset))
 
-    failed = runner.wait(broken.job_id, TIMEOUT_S)
+    failed = runner.wait(broken.job_id, JOB_TIMEOUT_S)
     assert failed.status == "failed"
     assert "no such file" in failed.error and "\n" not in failed.error
     row = store.get_run(broken.run_id)
     assert row.status == "failed" and "no such file" in row.error_message
 
-    assert runner.wait(good.job_id, TIMEOUT_S).status == "completed"
+    assert runner.wait(good.job_id, JOB_TIMEOUT_S).status == "completed"
 
 
 def test_get_runner_shares_one_runner_per_database_and_models_folder(tmp_path):
@@ -199,7 +180,7 @@ def test_a_job_trains_in_its_own_process_and_forgets_it_when_done(runner, store,
     assert pid is not None and pid != os.getpid()
     os.kill(pid, 0)  # alive
     runner.cancel(job.job_id)
-    assert runner.wait(job.job_id, TIMEOUT_S).process_id is None
+    assert runner.wait(job.job_id, JOB_TIMEOUT_S).process_id is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # reaped
 
@@ -211,20 +192,20 @@ def test_a_killed_training_process_fails_its_job_cleanly_and_the_runner_goes_on(
     assert any(p.name.startswith(".tmp-") for p in models_dir.iterdir())
 
     os.kill(runner.get(doomed.job_id).process_id, signal.SIGKILL)
-    failed = runner.wait(doomed.job_id, TIMEOUT_S)
+    failed = runner.wait(doomed.job_id, JOB_TIMEOUT_S)
 
     assert failed.status == "failed"
     assert "killed by signal 9" in failed.error
     row = store.get_run(doomed.run_id)
     assert row.status == "failed" and "killed by signal 9" in row.error_message
     assert folders_of(models_dir, doomed.run_id) == []  # the half-written .tmp- folder is gone
-    assert runner.wait(after.job_id, TIMEOUT_S).status == "completed"
+    assert runner.wait(after.job_id, JOB_TIMEOUT_S).status == "completed"
 
 
 def test_thread_isolation_trains_in_this_process(store, models_dir, dataset):
     runner = jobs.JobRunner(store, models_dir, isolation="thread")
     try:
-        job = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+        job = runner.wait(runner.submit(tiny_config(dataset)).job_id, JOB_TIMEOUT_S)
     finally:
         runner.shutdown(wait=True)
     assert job.status == "completed" and job.process_id is None
@@ -249,8 +230,14 @@ def test_job_process_reports_an_unreadable_job_and_cancels_when_its_parent_hangs
 
     # Only the job line and then end of input: the parent is gone, so the job stops instead of training.
     store.create_run("orphan", "baseline", config={}, status="queued")
-    payload = job_process.job_payload(config=long_config(dataset), run_id="orphan", parent_run_id=None,
-                                      models_dir=models_dir, database_url=store.url, extra_train_sentences=[])
+    payload = job_process.job_payload(
+        config=long_config(dataset),
+        run_id="orphan",
+        parent_run_id=None,
+        models_dir=models_dir,
+        database_url=store.url,
+        extra_train_sentences=[],
+    )
     out = io.StringIO()
     job_process.run(io.StringIO(payload + "\n"), out)
     *events, last = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -260,12 +247,12 @@ def test_job_process_reports_an_unreadable_job_and_cancels_when_its_parent_hangs
 
 
 def test_the_next_job_gets_a_process_that_has_already_imported_tensorflow(runner, dataset):
-    first = runner.wait(runner.submit(tiny_config(dataset)).job_id, TIMEOUT_S)
+    first = runner.wait(runner.submit(tiny_config(dataset)).job_id, JOB_TIMEOUT_S)
     spare = runner._spare
     assert spare is not None and spare.process.poll() is None  # warmed up while the first job trained
     second = runner.submit(tiny_config(dataset, seed=3))
     wait_until(lambda: runner.get(second.job_id).process_id is not None or runner.get(second.job_id).finished)
-    assert runner.wait(second.job_id, TIMEOUT_S).status == first.status == "completed"
+    assert runner.wait(second.job_id, JOB_TIMEOUT_S).status == first.status == "completed"
     assert spare.process.returncode == 0  # it trained the second job, then exited
     runner.shutdown(wait=True)
     assert runner._spare is None

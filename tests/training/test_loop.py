@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 
@@ -19,12 +20,10 @@ from ner_core.training.config import (
     suggested_config,
     uses_small_data_settings,
 )
+from tests import helpers
 
-
-def tiny_config(csv_path, **overrides):
-    values = dict(model="baseline", epochs=2, batch_size=8, max_len=16, embedding_dim=8, dataset=str(csv_path))
-    values.update(overrides)
-    return TrainConfig(**values)
+# Two epochs, not the helpers' one: these tests read a training history.
+tiny_config = functools.partial(helpers.tiny_config, epochs=2)
 
 
 def test_config_defaults_follow_the_design():
@@ -35,7 +34,9 @@ def test_config_defaults_follow_the_design():
     assert TrainConfig(model="advanced").resolved().batch_size == 32
 
 
-@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", -1), ("learning_rate", 5.0), ("max_len", 1), ("decoding", "beam")])
+@pytest.mark.parametrize(
+    "field, value", [("epochs", 0), ("batch_size", -1), ("learning_rate", 5.0), ("max_len", 1), ("decoding", "beam")]
+)
 def test_config_rejects_bad_values(field, value):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(**{field: value})
@@ -77,8 +78,14 @@ def test_cancel_leaves_no_folder_and_marks_the_run(tmp_path, tiny_csv):
             cancel.set()
 
     with pytest.raises(TrainingCancelled):
-        loop.train(tiny_config(tiny_csv, epochs=50), models_dir=tmp_path / "models", store=store,
-                       progress=on_event, cancel=cancel, run_id="cancel-me")
+        loop.train(
+            tiny_config(tiny_csv, epochs=50),
+            models_dir=tmp_path / "models",
+            store=store,
+            progress=on_event,
+            cancel=cancel,
+            run_id="cancel-me",
+        )
     assert list((tmp_path / "models").iterdir()) == []
     assert store.get_run("cancel-me").status == "cancelled"
 
@@ -101,8 +108,9 @@ def test_bad_dataset_fails_cleanly(tmp_path):
 def test_bucketed_training_runs_and_uses_fewer_positions(tiny_sentences):
     from ner_core.modeling.batching import BatchSequence
 
-    features = encoding.FeatureEncoder(encoding.build_word_vocabulary(tiny_sentences),
-                                       encoding.build_tag_vocabulary({t for s in tiny_sentences for t in s.tags}))
+    features = encoding.FeatureEncoder(
+        encoding.build_word_vocabulary(tiny_sentences), encoding.build_tag_vocabulary({t for s in tiny_sentences for t in s.tags})
+    )
     common = dict(batch_size=8, max_len=75, categorical=False, shuffle=True, seed=1)
     bucketed = BatchSequence(tiny_sentences, features, bucketed=True, **common)
     padded = BatchSequence(tiny_sentences, features, bucketed=False, **common)

@@ -30,9 +30,17 @@ def db(tmp_path):
 
 
 def save(db, tags, *, analyst="Ada", tokens=("Anna", "Berg", "ran")):
-    return annotation.save_correction(db, analyst=analyst, text=" ".join(tokens), tokens=list(tokens), tags=tags,
-                                      original_tags=["O"] * len(tokens), model_run_id="run-1", source="typed",
-                                      tag_set=TAG_SET)
+    return annotation.save_correction(
+        db,
+        analyst=analyst,
+        text=" ".join(tokens),
+        tokens=list(tokens),
+        tags=tags,
+        original_tags=["O"] * len(tokens),
+        model_run_id="run-1",
+        source="typed",
+        tag_set=TAG_SET,
+    )
 
 
 def test_pool_from_text_splits_sentences_with_the_tokenizer():
@@ -135,8 +143,10 @@ def test_exports_are_conll_and_gmb_csv_that_read_back(db, tmp_path):
 
 
 def test_compare_metrics_gives_deltas_and_tolerates_missing_values():
-    rows = annotation.compare_metrics({"entity_f1": 0.5, "entity_precision": 0.6, "token_accuracy": 0.9},
-                                      {"entity_f1": 0.55, "entity_precision": 0.5, "token_accuracy": 0.9})
+    rows = annotation.compare_metrics(
+        {"entity_f1": 0.5, "entity_precision": 0.6, "token_accuracy": 0.9},
+        {"entity_f1": 0.55, "entity_precision": 0.5, "token_accuracy": 0.9},
+    )
     by_key = {row["key"]: row for row in rows}
     assert list(by_key) == list(annotation.COMPARISON_METRICS)
     assert by_key["entity_f1"]["delta"] == pytest.approx(0.05)

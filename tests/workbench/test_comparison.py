@@ -72,12 +72,23 @@ def test_formatted_table_formats_per_unit_and_stars_only_against_another_run():
 
 
 def test_metric_table_csv_holds_full_precision_values_and_empty_missing_cells():
-    columns = {"run-a [argmax]": full_metrics(entity_f1=0.123456789, latency_p95_ms=float("nan")),
-               "run-b [constrained]": {"entity_f1": 0.5}}
+    columns = {
+        "run-a [argmax]": full_metrics(entity_f1=0.123456789, latency_p95_ms=float("nan")),
+        "run-b [constrained]": {"entity_f1": 0.5},
+    }
     rows = list(csv.DictReader(io.StringIO(comparison.metric_table_csv(columns))))
     assert len(rows) == 23
-    assert list(rows[0]) == ["key", "metric", "group", "unit", "direction", "best",
-                             "run-a [argmax]", "run-b [constrained]", "definition"]
+    assert list(rows[0]) == [
+        "key",
+        "metric",
+        "group",
+        "unit",
+        "direction",
+        "best",
+        "run-a [argmax]",
+        "run-b [constrained]",
+        "definition",
+    ]
     by_key = {row["key"]: row for row in rows}
     assert float(by_key["entity_f1"]["run-a [argmax]"]) == 0.123456789
     assert by_key["entity_f1"]["best"] == "run-b [constrained]"
@@ -115,8 +126,9 @@ def test_error_breakdown_frame_has_one_row_per_run(evaluation_a, evaluation_b):
 def test_learning_curves_put_loss_and_val_loss_of_several_runs_in_one_frame(tmp_path):
     folder = tmp_path / "run-a"
     folder.mkdir()
-    (folder / run_folder.HISTORY_FILE).write_text(json.dumps(
-        {"history": {"loss": [1.0, 0.5], "val_loss": [1.2, 0.8], "accuracy": [0.5, 0.7]}}))
+    (folder / run_folder.HISTORY_FILE).write_text(
+        json.dumps({"history": {"loss": [1.0, 0.5], "val_loss": [1.2, 0.8], "accuracy": [0.5, 0.7]}})
+    )
     histories = {"a": comparison.load_history(folder), "b": {"loss": [2.0]}, "none": comparison.load_history(tmp_path)}
     frame = comparison.learning_curve_frame(histories)
     assert len(frame) == 5 and set(frame["series"]) == {"loss", "val_loss"}
@@ -151,8 +163,10 @@ def test_confusion_cells_are_off_diagonal_and_largest_first(evaluation_a, evalua
 
 
 def test_confusion_examples_list_the_sentences_and_confused_tokens():
-    sentences = [annotated.Sentence(["Anna", "Berg", "in", "Oslo"], GOLD[0], number=7),
-                 annotated.Sentence(["Acme", "on", "Monday"], GOLD[1], number=9)]
+    sentences = [
+        annotated.Sentence(["Anna", "Berg", "in", "Oslo"], GOLD[0], number=7),
+        annotated.Sentence(["Acme", "on", "Monday"], GOLD[1], number=9),
+    ]
     examples = comparison.confusion_examples(sentences, PRED_A, "B-tim", "O")
     assert [(e.index, e.number, e.positions) for e in examples] == [(1, 9, (2,))]
     assert examples[0].predicted_tags == tuple(PRED_A[1]) and examples[0].gold_tags == tuple(GOLD[1])
@@ -237,16 +251,19 @@ def test_disagreements_need_identical_start_end_and_type():
     assert keys["c"] == {(10, 14, "geo")} and (0, 4, "per") not in keys["a"]
     table = comparison.disagreement_frame(by_run)
     assert list(table.columns) == ["text", "type", "start", "end", "a", "b", "c"]
-    assert table.iloc[0].to_dict() == {"text": "Oslo", "type": "geo", "start": 10, "end": 14,
-                                       "a": True, "b": False, "c": True}
+    assert table.iloc[0].to_dict() == {"text": "Oslo", "type": "geo", "start": 10, "end": 14, "a": True, "b": False, "c": True}
     assert comparison.disagreements({"only": by_run["a"]}) == []
     assert comparison.disagreement_frame({"a": [], "b": []}).empty
 
 
 def make_prediction() -> Prediction:
     text = "Anna went to Oslo"
-    tokens = [TokenTag("Anna", 0, 4, "B-per", 0.95), TokenTag("went", 5, 9, "O", 0.55),
-              TokenTag("to", 10, 12, "O", 0.99), TokenTag("Oslo", 13, 17, "B-geo", 0.6)]
+    tokens = [
+        TokenTag("Anna", 0, 4, "B-per", 0.95),
+        TokenTag("went", 5, 9, "O", 0.55),
+        TokenTag("to", 10, 12, "O", 0.99),
+        TokenTag("Oslo", 13, 17, "B-geo", 0.6),
+    ]
     entities = [Entity("per", "Anna", 0, 4, 0.95, 0, 1), Entity("geo", "Oslo", 13, 17, 0.6, 3, 4)]
     return Prediction(text, tokens, entities, [(0, 4)], run_id="model2-x", model="model2", latency_ms=4.5)
 
@@ -261,12 +278,17 @@ def test_token_table_flags_tokens_below_the_threshold():
 def test_prediction_log_row_matches_the_store_columns(store):
     prediction = make_prediction()
     row = comparison.prediction_log_row(prediction)
-    assert row == {"source": "highlighter", "run_id": "model2-x", "text": "Anna went to Oslo",
-                   "entities": [{"type": "per", "text": "Anna", "start": 0, "end": 4, "confidence": 0.95,
-                                 "token_start": 0, "token_end": 1},
-                                {"type": "geo", "text": "Oslo", "start": 13, "end": 17, "confidence": 0.6,
-                                 "token_start": 3, "token_end": 4}],
-                   "latency_ms": 4.5, "predicted_tags": ["B-per", "O", "O", "B-geo"]}
+    assert row == {
+        "source": "highlighter",
+        "run_id": "model2-x",
+        "text": "Anna went to Oslo",
+        "entities": [
+            {"type": "per", "text": "Anna", "start": 0, "end": 4, "confidence": 0.95, "token_start": 0, "token_end": 1},
+            {"type": "geo", "text": "Oslo", "start": 13, "end": 17, "confidence": 0.6, "token_start": 3, "token_end": 4},
+        ],
+        "latency_ms": 4.5,
+        "predicted_tags": ["B-per", "O", "O", "B-geo"],
+    }
     before = store.count_predictions(run_id="model2-x")
     assert store.log_predictions([row]) == 1
     assert store.count_predictions(run_id="model2-x") == before + 1

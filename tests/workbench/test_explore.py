@@ -6,7 +6,7 @@ import pytest
 
 from ner_core.corpus import annotated, reading, statistics
 from ner_core.workbench import explore
-from tests.conftest import make_sentence
+from tests.helpers import make_sentence
 
 
 @pytest.fixture
@@ -135,18 +135,19 @@ def test_sample_corpus_aggregations_agree_with_corpus_statistics(sample_path):
 def test_duplicate_agreement_compares_each_later_copy_with_the_first():
     corpus = [
         make_sentence("Iran/B-geo said/O no/O ./O", 1),
-        make_sentence("Iran/B-org said/O no/O ./O", 2),       # same words, another type: a disagreement
-        make_sentence("Iran/B-geo said/O no/O ./O", 3),       # agrees with the first copy
+        make_sentence("Iran/B-org said/O no/O ./O", 2),  # same words, another type: a disagreement
+        make_sentence("Iran/B-geo said/O no/O ./O", 3),  # agrees with the first copy
         make_sentence("Rain/O fell/O ./O", 4),
-        make_sentence("Rain/O fell/O ./O", 5),                # a pair without entities
-        make_sentence("Anna/B-per left/O ./O", 6),            # no copy
+        make_sentence("Rain/O fell/O ./O", 5),  # a pair without entities
+        make_sentence("Anna/B-per left/O ./O", 6),  # no copy
     ]
     agreement = explore.duplicate_agreement(corpus)
     assert (agreement.pairs, agreement.identical, agreement.entity_pairs) == (3, 2, 2)
     # The later copies against the first: one entity of two agrees -> precision = recall = 0.5.
     assert agreement.entity_f1 == pytest.approx(0.5)
     assert agreement.disagreements.to_dict("records") == [
-        {"word": "Iran", "first_tag": "B-geo", "other_tag": "B-org", "count": 1}]
+        {"word": "Iran", "first_tag": "B-geo", "other_tag": "B-org", "count": 1}
+    ]
 
 
 def test_duplicate_agreement_without_duplicates_or_entities():

@@ -16,7 +16,7 @@ class E:
 
 
 def test_html_in_text_and_labels_is_escaped():
-    text = 'Hi <script>alert(1)</script> from <img src=x onerror=alert(2)> Paris'
+    text = "Hi <script>alert(1)</script> from <img src=x onerror=alert(2)> Paris"
     out = render.highlight_text(text, [E(len(text) - 5, len(text), 'geo"><script>x</script>')])
     assert "<script>" not in out and "<img" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out and "&lt;img src=x onerror=alert(2)&gt;" in out
