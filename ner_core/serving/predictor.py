@@ -406,6 +406,19 @@ def spans_to_entities(
     return entities
 
 
+def entities_of_words(words: Sequence[str], tag_list: Sequence[str], confidences: Sequence[float]) -> list[Entity]:
+    """Entities of pre-tokenised words, with offsets into the words joined by single spaces.
+
+    This is the text a request for ``words`` carries (the A/B simulator logs it), so the
+    same :func:`spans_to_entities` assembles entities for typed text and for token lists.
+    """
+    tokens, start = [], 0
+    for word in words:
+        tokens.append(Token(word, start, start + len(word)))
+        start += len(word) + 1
+    return spans_to_entities(" ".join(words), tokens, tag_list, confidences)
+
+
 def load_keras_model(path: Path, run_id: str = ""):
     """Load a ``.keras`` file with our custom layers registered; corrupt files become ModelLoadError."""
     import keras

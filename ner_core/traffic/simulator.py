@@ -22,7 +22,7 @@ How one simulation runs (:func:`simulate`):
 Simulated latency is not the wall time of the batched call (a batch divided by
 its size says nothing honest about one request). It is drawn from the arm's
 measured single-sentence latencies (``latency_samples_ms``, measured with the
-real predictor by :func:`measure_latency_samples` unless the caller passes
+real predictor by :func:`ner_core.evaluation.latency.latency_samples` unless the caller passes
 them) plus the arm's injected ``added_latency_ms``. Requests are served at
 their arrival time as far as the breakers are concerned; latency is reported,
 it does not delay the breaker's view of the outcome.
@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +46,8 @@ import pandas as pd
 
 from ner_core.corpus import tags as tagging
 from ner_core.errors import ConfigError
+from ner_core.evaluation import latency
+from ner_core.serving.predictor import entities_of_words
 
 if TYPE_CHECKING:
     from ner_core.corpus.annotated import Sentence
@@ -57,7 +59,6 @@ from ner_core.traffic.routing import Router
 
 LOG_SOURCE = "simulation"
 LATENCY_SAMPLE_COUNT = 50
-LATENCY_WARMUP_CALLS = 5
 REQUEST_COLUMNS = (
     "index",
     "time_s",
@@ -122,25 +123,6 @@ class _Plan:
 
 def new_simulation_id() -> str:
     return f"sim-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-
-
-def measure_latency_samples(
-    predictor: Predictor, sentences: Sequence[Sentence], *, count: int = LATENCY_SAMPLE_COUNT, decoding: str | None = None
-) -> list[float]:
-    """Wall milliseconds of ``predictor.predict`` on single sentences, after warm-up.
-
-    The same measurement as the ``latency_p50_ms`` metric (one request = the
-    sentence's text, tokenisation and entity assembly included).
-    """
-    texts = [" ".join(s.words) for s in sentences if s.words] or ["warm up"]
-    for text in texts[:LATENCY_WARMUP_CALLS]:
-        predictor.predict(text, decoding=decoding)
-    timings = []
-    for index in range(max(1, count)):
-        started = time.perf_counter()
-        predictor.predict(texts[index % len(texts)], decoding=decoding)
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
 
 
 def _check_inputs(
@@ -214,25 +196,6 @@ def _plan_requests(
     return plan
 
 
-def _entities(words: Sequence[str], tag_list: Sequence[str], confidences: Sequence[float]) -> list[dict]:
-    """Entities with character offsets into the words joined by single spaces (the logged text)."""
-    starts = np.concatenate([[0], np.cumsum([len(w) + 1 for w in words])]).astype(int)
-    text = " ".join(words)
-    entities = []
-    for span in tagging.extract_spans(tag_list):
-        start, end = int(starts[span.start]), int(starts[span.end - 1] + len(words[span.end - 1]))
-        entities.append(
-            {
-                "type": span.type,
-                "text": text[start:end],
-                "start": start,
-                "end": end,
-                "confidence": float(np.mean(confidences[span.start : span.end])),
-            }
-        )
-    return entities
-
-
 def simulate(
     config: SimulationConfig,
     predictors: Mapping[str, Predictor],
@@ -255,7 +218,9 @@ def simulate(
     )
 
     if latency_samples_ms is None:
-        latency_samples_ms = {arm.name: measure_latency_samples(predictors[arm.name], sentences) for arm in config.arms}
+        latency_samples_ms = {
+            arm.name: latency.latency_samples(predictors[arm.name], sentences, count=LATENCY_SAMPLE_COUNT) for arm in config.arms
+        }
     samples = {arm.name: np.asarray(latency_samples_ms[arm.name], dtype=float) for arm in config.arms}
 
     count = int(config.requests)
@@ -373,6 +338,6 @@ def _tag_missing(
             tagged[(arm_name, j)] = (
                 list(tag_list),
                 list(confidences),
-                _entities(words, tag_list, confidences),
+                [asdict(entity) for entity in entities_of_words(words, tag_list, confidences)],
                 set(tagging.extract_spans(tag_list)),
             )

@@ -10,6 +10,7 @@ import pytest
 
 from ner_core.corpus import tags
 from ner_core.errors import InputTextError, ModelLoadError
+from ner_core.serving import predictor as predictor_module
 from ner_core.serving.predictor import MAX_TEXT_CHARS, Predictor, _window_starts
 from ner_core.training import run_folder
 
@@ -139,3 +140,17 @@ def test_compiled_path_matches_the_plain_graph(trained_run):
             assert xla_tags == plain_tags
             assert xla_conf == pytest.approx(plain_conf, abs=1e-4)
     assert compiled.compiled and compiled.backend == "xla"  # no silent fallback to the plain graph
+
+
+def test_entities_of_words_match_the_entities_of_the_joined_text(predictor):
+    words = ["Anna", "Berg", "visited", "Oslo"]
+    entities = predictor_module.entities_of_words(words, ["B-per", "I-per", "O", "B-geo"], [0.9, 0.7, 1.0, 0.8])
+    assert entities == [
+        predictor_module.Entity("per", "Anna Berg", 0, 9, pytest.approx(0.8), 0, 2),
+        predictor_module.Entity("geo", "Oslo", 18, 22, pytest.approx(0.8), 3, 4),
+    ]
+    # The same assembler as predict(): a text of single-spaced words gives the same offsets.
+    text = " ".join(words)
+    tags = predictor.predict(text).tokens
+    typed = predictor_module.entities_of_words(words, [t.tag for t in tags], [t.confidence for t in tags])
+    assert [(e.type, e.start, e.end) for e in typed] == [(e.type, e.start, e.end) for e in predictor.predict(text).entities]

@@ -9,6 +9,7 @@ from scipy import stats
 
 from ner_core.corpus.annotated import Sentence
 from ner_core.errors import ConfigError
+from ner_core.evaluation import latency
 from ner_core.modeling import architectures, encoding
 from ner_core.store import Store
 from ner_core.traffic import ab_statistics, circuit_breaker, experiment, replay, routing, simulator
@@ -334,7 +335,7 @@ def predictors():
 
 @pytest.fixture(scope="module")
 def latency_samples(predictors):
-    return {name: simulator.measure_latency_samples(p, SENTENCES, count=10) for name, p in predictors.items()}
+    return {name: latency.latency_samples(p, SENTENCES, count=10) for name, p in predictors.items()}
 
 
 def test_simulate_logs_every_request_with_real_predictions(tmp_path, predictors, latency_samples):
