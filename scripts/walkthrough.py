@@ -42,11 +42,8 @@ import argparse
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,19 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402 - needs the path above
+from scripts import browser_harness  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1400, "height": 1000}
 MAX_SCREENSHOT_HEIGHT = 15_000
 MODEL = "model2"
 ANNOTATIONS = 3
@@ -196,86 +182,32 @@ class Check:
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """``streamlit run app.py`` headless on a free port, with the walk's isolated workspace in its environment."""
+class Server(browser_harness.StreamlitServer):
+    """The app over the walk's isolated workspace; the corpus has to arrive through the browser."""
 
     def __init__(self, options: Options):
-        self.options = options
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = options.out / "streamlit.log"
-        self.process: subprocess.Popen | None = None
-
-    def environment(self) -> dict:
         env = os.environ.copy()
-        env.pop("NER_CORPUS_PATH", None)  # the corpus must arrive through the browser
-        workspace = self.options.workspace.resolve()
+        env.pop("NER_CORPUS_PATH", None)
+        workspace = options.workspace.resolve()
         env.update(
             NER_MODELS_DIR=str(workspace / "models"),
-            NER_DATABASE_URL=self.options.database_url,
+            NER_DATABASE_URL=options.database_url,
             NER_UPLOADS_DIR=str(workspace / "uploads"),
         )
-        return env
+        super().__init__(env=env, log_path=options.out / "streamlit.log", start_timeout_s=options.page_timeout)
+        self.options = options
 
-    def start(self) -> None:
-        self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=self.environment(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.time() + self.options.page_timeout
-        while time.time() < deadline:
-            self.ensure_alive()
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise WalkFailure("streamlit did not become healthy:\n" + self.log_tail())
+    def start(self) -> Server:
+        try:
+            return super().start()
+        except browser_harness.HarnessError as exc:
+            raise WalkFailure(str(exc)) from None
 
     def ensure_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            raise WalkFailure(f"the streamlit server exited with {self.process.returncode}:\n{self.log_tail()}")
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
         try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log.close()
+            super().ensure_alive()
+        except browser_harness.HarnessError as exc:
+            raise WalkFailure(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- browser helpers
@@ -342,10 +274,9 @@ class Ui:
     def wait_idle(self, timeout: float | None = None, quiet_s: float = 1.5, *, required: bool | None = None) -> bool:
         """Wait until the script is not running (and no spinner shows) for ``quiet_s``.
 
-        Streamlit marks ``stApp`` with ``data-test-script-state``; the status widget
-        that tests/test_browser.py polls never appears in this version, so that
-        helper only waits for the first ``h1`` plus two seconds. On a ``live`` page
-        it waits at most 15 s and returns False instead of failing.
+        The busy signal is :func:`scripts.browser_harness.script_busy`, the one the
+        browser tests wait on. On a ``live`` page (one that polls a job) it waits at
+        most 15 s and returns False instead of failing.
         """
         if required is None:
             required = not self.live
@@ -354,9 +285,7 @@ class Ui:
         deadline = time.time() + timeout
         quiet_since = None
         while time.time() < deadline:
-            state = self.page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
-            busy = state != "notRunning" or self.page.locator('[data-testid="stSpinner"]').count() > 0
-            if busy:
+            if browser_harness.script_busy(self.page):
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.time()
@@ -407,14 +336,14 @@ class Ui:
         height = self.page.evaluate(
             "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 0; }"
         )
-        height = max(VIEWPORT["height"], min(int(height or 0), MAX_SCREENSHOT_HEIGHT))
+        height = max(browser_harness.VIEWPORT["height"], min(int(height or 0), MAX_SCREENSHOT_HEIGHT))
         try:
-            if height > VIEWPORT["height"]:
-                self.page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+            if height > browser_harness.VIEWPORT["height"]:
+                self.page.set_viewport_size({"width": browser_harness.VIEWPORT["width"], "height": height})
                 time.sleep(0.8)  # charts re-lay out to the new size
             self.page.screenshot(path=str(path), full_page=True)
         finally:
-            self.page.set_viewport_size(VIEWPORT)
+            self.page.set_viewport_size(browser_harness.VIEWPORT)
         if self.current is not None:
             self.current.screenshots.append(path.name)
         return path
@@ -1118,8 +1047,9 @@ def prepare_output(options: Options) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
-    if not Path(CHROMIUM).exists():
-        print(f"{CHROMIUM} is missing; scripts/ensure_chromium.sh installs Debian's chromium", file=sys.stderr)
+    chromium = browser_harness.chromium_executable()
+    if chromium is None:
+        print("chromium is missing; scripts/ensure_chromium.sh installs Debian's chromium", file=sys.stderr)
         return 2
     prepare_output(options)
     from playwright.sync_api import sync_playwright
@@ -1151,9 +1081,9 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         print(f"streamlit at {server.url}", flush=True)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = browser_harness.launch_chromium(playwright, chromium)
             try:
-                ui = Ui(browser.new_page(viewport=VIEWPORT), server, options)
+                ui = Ui(browser.new_page(viewport=browser_harness.VIEWPORT), server, options)
                 for step in steps:
                     print(f"[{step.key}] {step.title}", flush=True)
                     ui.current = step

@@ -9,35 +9,21 @@ downloads a browser of its own.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import browser_harness
+from scripts.browser_harness import wait_until_idle
+from tests.helpers import ROOT
+
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 PAGES = ["", "data_explorer", "training_runs", "model_comparison", "entity_highlighter", "annotate", "ab_traffic"]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def chromium_path() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    found = browser_harness.chromium_executable()
     if not found:
         reason = "Debian's chromium is not installed (scripts/ensure_chromium.sh installs it)"
         if os.environ.get("NER_REQUIRE_BROWSER") == "1":
@@ -46,59 +32,11 @@ def chromium_path() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trained_run, tmp_path_factory):
-    port = free_port()
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.terminate()
-        pytest.fail("streamlit did not start:\n" + log_path.read_text()[-2000:])
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with browser_harness.StreamlitServer(env=os.environ.copy(), log_path=log_path) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -107,28 +45,10 @@ def browser_page(server):
 
     executable = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser = browser_harness.launch_chromium(playwright, executable)
+        page = browser.new_page(viewport=browser_harness.VIEWPORT)
         yield page
         browser.close()
-
-
-def wait_until_idle(page, timeout_s: float = 120) -> None:
-    """Streamlit shows a running indicator while the script runs; wait for the page to settle."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
-    # Every page starts with st.title; before the script has run there is nothing to settle.
-    page.wait_for_selector("h1", timeout=timeout_s * 1000)
-    deadline = time.time() + timeout_s
-    quiet_since = None
-    while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        if running:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.time()
-        elif time.time() - quiet_since > 2.0:
-            return
-        time.sleep(0.25)
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -173,3 +93,11 @@ def test_highlighter_escapes_html_in_a_real_browser(server, browser_page):
     assert browser_page.locator("div.ner-highlight img, div.ner-highlight script").count() == 0  # ...not parsed
     assert highlight.locator("mark.entity").count() > 0
     assert browser_page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_wait_until_idle_waits_for_the_script_state_and_fails_on_timeout(browser_page):
+    browser_page.set_content('<div data-testid="stApp" data-test-script-state="running"></div>')
+    with pytest.raises(browser_harness.HarnessError, match="did not finish in 1 s .*'running'"):
+        wait_until_idle(browser_page, timeout_s=1, quiet_s=0.2)
+    browser_page.set_content('<div data-testid="stApp" data-test-script-state="notRunning"></div>')
+    wait_until_idle(browser_page, timeout_s=5, quiet_s=0.2)  # returns once idle for quiet_s

@@ -1,0 +1,1 @@
+"""Developer scripts: the browser walk-through, chromium set-up, and the harness they share with the tests."""

@@ -1,0 +1,138 @@
+"""Start the app and a browser the same way in the browser tests and in the walk-through.
+
+One place for: chromium's flags on this closed network, where Debian's chromium
+lives (Playwright never downloads one), a headless ``streamlit run app.py`` on a
+free localhost port, and the one signal that tells a Streamlit script finished:
+``stApp``'s ``data-test-script-state`` attribute (``notRunning`` when idle).
+The status widget older helpers polled never appears in this Streamlit version.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Without the background-networking flags chromium keeps trying to reach Google's hosts,
+# which this machine's closed network refuses, many connections at a time.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+IDLE_STATE = "notRunning"
+
+
+class HarnessError(RuntimeError):
+    """The server or the page did not get where it should in time (with the evidence)."""
+
+
+def chromium_executable() -> str | None:
+    """Debian's chromium, or None when it is not installed (scripts/ensure_chromium.sh installs it)."""
+    return shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class StreamlitServer:
+    """``streamlit run app.py`` headless on a free localhost port, its output in ``log_path``."""
+
+    def __init__(self, *, env: dict, log_path: Path, start_timeout_s: float = 120):
+        self.env = env
+        self.log_path = Path(log_path)
+        self.start_timeout_s = start_timeout_s
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> StreamlitServer:
+        self._log = open(self.log_path, "w")
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+        command += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
+        command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            self.ensure_alive()
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise HarnessError(f"streamlit did not become healthy in {self.start_timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def ensure_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise HarnessError(f"the streamlit server exited with {self.process.returncode}:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> StreamlitServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def launch_chromium(playwright, executable: str):
+    """A headless Debian chromium through Playwright, with the flags above."""
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+def script_busy(page) -> bool:
+    """True while the page's script runs (or has not run yet) or a spinner shows."""
+    state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+    return state != IDLE_STATE or page.locator('[data-testid="stSpinner"]').count() > 0
+
+
+def wait_until_idle(page, timeout_s: float = 120, quiet_s: float = 1.5) -> None:
+    """Wait until the script has finished and stayed finished for ``quiet_s``; raise on timeout.
+
+    Never returns silently before the script is done, so a check that follows sees
+    the page's final state (an exception box included).
+    """
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if script_busy(page):
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.2)
+    state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+    raise HarnessError(f"the page's script did not finish in {timeout_s:.0f} s (script state {state!r})")
