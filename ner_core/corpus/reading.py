@@ -23,8 +23,13 @@ from ner_core.errors import DataFormatError, TagSchemeError
 GMB_SENTENCE_COLUMN = "Sentence #"
 GMB_REQUIRED_COLUMNS = (GMB_SENTENCE_COLUMN, "Word", "Tag")
 CONLL_SUFFIXES = {".conll", ".conllu", ".iob", ".iob2", ".bio", ".txt", ".tsv"}
-# Larger than any corpus we expect (GMB is 15 MB); protects the UI from a 2 GB upload.
-MAX_CORPUS_BYTES = 200 * 1024 * 1024
+# Reading holds the whole corpus in memory at about 20x its size (the GMB CSV, 15 MB, peaks at
+# ~300 MB for inspect and ~470 MB for train), so 100 MB keeps one read under ~3 GB on a machine
+# that serves every session from one process. .streamlit/config.toml's maxUploadSize follows it.
+MAX_CORPUS_BYTES = 100 * 1024 * 1024
+# Text corpora compress 4-10x (GMB: 15 MB -> 3.3 MB zipped); a member claiming 100x is a zip bomb.
+MAX_COMPRESSION_RATIO = 100
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 ASCII_BLANKS = " \t\r\n"
 
 
@@ -39,19 +44,58 @@ def read_source_bytes(path: str | Path) -> tuple[bytes, str]:
     if path.is_dir():
         raise DataFormatError(f"{path} is a folder; give the corpus file (.csv, .zip or CoNLL) itself.")
     if path.stat().st_size > MAX_CORPUS_BYTES:
-        raise DataFormatError(f"{path} is larger than {MAX_CORPUS_BYTES // 2**20} MB; split it first.")
-    if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
-                if not members:
-                    raise DataFormatError(f"{path}: the zip archive is empty.")
-                preferred = [m for m in members if m.lower().endswith((".csv", *CONLL_SUFFIXES))]
-                member = (preferred or members)[0]
-                return archive.read(member), member
-        except zipfile.BadZipFile as exc:
-            raise DataFormatError(f"{path}: not a valid zip archive ({exc}).") from None
+        raise DataFormatError(f"{path.name} is larger than {MAX_CORPUS_BYTES // 2**20} MB; split it first.")
+    with open(path, "rb") as stream:
+        is_zip = stream.read(4) in ZIP_MAGIC
+    if is_zip or path.suffix.lower() == ".zip":
+        return _read_zip_member(path)
     return path.read_bytes(), path.name
+
+
+def _read_zip_member(path: Path) -> tuple[bytes, str]:
+    """The one corpus file of a zip archive, read through a stream bounded by MAX_CORPUS_BYTES.
+
+    The declared sizes are checked before anything is unpacked, and the read
+    stops at the limit whatever the header claims, so a small archive that
+    unpacks to gigabytes is refused instead of filling memory.
+    """
+    limit_mb = MAX_CORPUS_BYTES // 2**20
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX")]
+            if not infos:
+                raise DataFormatError(f"{path.name}: the zip archive is empty.")
+            candidates = [i for i in infos if i.filename.lower().endswith((".csv", *CONLL_SUFFIXES))] or infos
+            if len(candidates) > 1:
+                names = ", ".join(i.filename for i in candidates[:5]) + (", ..." if len(candidates) > 5 else "")
+                raise DataFormatError(
+                    f"{path.name} holds {len(candidates)} files ({names}); a corpus archive holds one. "
+                    "Unzip it and give the corpus file itself."
+                )
+            info = candidates[0]
+            if info.flag_bits & 0x1:
+                raise DataFormatError(f"{path.name} is encrypted; unzip it yourself and give the corpus file itself.")
+            if info.file_size > MAX_CORPUS_BYTES:
+                raise DataFormatError(
+                    f"{path.name}: {info.filename} unpacks to {info.file_size / 2**20:,.0f} MB, over the {limit_mb} MB limit."
+                )
+            if info.file_size > 1_000_000 and info.file_size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
+                raise DataFormatError(
+                    f"{path.name}: {info.filename} claims to unpack {info.file_size / max(1, info.compress_size):,.0f} times "
+                    f"larger; no text corpus compresses beyond {MAX_COMPRESSION_RATIO}x, so it is not read."
+                )
+            with archive.open(info) as member:
+                data = member.read(MAX_CORPUS_BYTES + 1)
+            if len(data) > MAX_CORPUS_BYTES:
+                raise DataFormatError(f"{path.name}: {info.filename} unpacks to more than {limit_mb} MB; split it first.")
+            return data, info.filename
+    except DataFormatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many types (RuntimeError, NotImplementedError, zlib.error...)
+        raise DataFormatError(
+            f"{path.name} is not a valid zip archive we can read ({exc.__class__.__name__}: {exc}); "
+            "unzip it yourself and give the corpus file itself."
+        ) from None
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from ner_core.corpus import annotated, reading, splitting, statistics
+from ner_core.corpus import annotated, reading, splitting, statistics, writing
 from ner_core.errors import DataFormatError, TagSchemeError
 
 GMB_TEXT = (
@@ -174,3 +175,88 @@ def test_real_gmb_corpus_matches_its_readme(gmb_corpus):
         9_593,
         9_591,
     )  # pinned: the split must not drift
+
+
+# --------------------------------------------------------------------------- hostile and odd archives
+
+CSV_TEXT = "Sentence #,Word,POS,Tag\nSentence: 1,Anna,NNP,B-per\n,slept,VBD,O\n"
+
+
+def zip_of_zeros(path, size, member="big.csv"):
+    """A zip whose one member is ``size`` zero bytes, stream-written (deflate packs it ~1000:1)."""
+    chunk = b"\0" * (1 << 20)
+    info = zipfile.ZipInfo(member)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open(info, "w", force_zip64=True) as stream:
+            for start in range(0, size, len(chunk)):
+                stream.write(chunk[: min(len(chunk), size - start)])
+    return path
+
+
+def patched_zip(tmp_path, name, *, flags=0, method=None):
+    """A valid one-member zip with its header fields overwritten (zipfile cannot write encrypted members)."""
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("corpus.csv", CSV_TEXT)
+    data = bytearray(path.read_bytes())
+    local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")
+    data[local + 6 : local + 8] = flags.to_bytes(2, "little")
+    data[central + 8 : central + 10] = flags.to_bytes(2, "little")
+    if method is not None:
+        data[local + 8 : local + 10] = method.to_bytes(2, "little")
+        data[central + 10 : central + 12] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_member_that_unpacks_over_the_limit_is_refused_before_reading(tmp_path):
+    archive = zip_of_zeros(tmp_path / "bomb.zip", reading.MAX_CORPUS_BYTES + (1 << 20))
+    assert archive.stat().st_size < reading.MAX_CORPUS_BYTES // 100  # small on disk
+    with pytest.raises(DataFormatError, match=r"unpacks to 101 MB, over the 100 MB limit"):
+        reading.load_corpus(archive)
+
+
+def test_a_compression_ratio_no_corpus_has_is_refused(tmp_path):
+    with pytest.raises(DataFormatError, match=r"claims to unpack [\d,]+ times larger"):
+        reading.load_corpus(zip_of_zeros(tmp_path / "ratio.zip", 5 << 20))
+
+
+def test_an_archive_with_several_corpus_files_is_refused(tmp_path):
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("train.csv", CSV_TEXT)
+        archive.writestr("test.csv", CSV_TEXT)
+    with pytest.raises(DataFormatError, match=r"holds 2 files \(train.csv, test.csv\); a corpus archive holds one"):
+        reading.load_corpus(path)
+
+
+def test_encrypted_and_unsupported_archives_give_one_clear_error(tmp_path):
+    with pytest.raises(DataFormatError, match="is encrypted; unzip it yourself"):
+        reading.load_corpus(patched_zip(tmp_path, "locked.zip", flags=0x1))
+    with pytest.raises(DataFormatError, match=r"not a valid zip archive we can read \(NotImplementedError"):
+        reading.load_corpus(patched_zip(tmp_path, "method.zip", method=99))
+
+
+def test_a_zip_is_recognised_by_its_content_not_its_name(tmp_path):
+    path = tmp_path / "corpus.train"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("inner.csv", CSV_TEXT)
+    assert reading.load_corpus(path).sentences[0].words == ["Anna", "slept"]
+
+
+def test_the_uploader_limit_and_the_address_follow_the_reader(tmp_path):
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == reading.MAX_CORPUS_BYTES // 2**20
+    assert config["server"]["address"] == "127.0.0.1"  # nobody else reaches an app without a login
+
+
+def test_a_word_with_a_tab_or_line_break_is_warned_about_and_not_exported_as_conll(tmp_path):
+    path = write(tmp_path, "tab.csv", 'Sentence #,Word,POS,Tag\nSentence: 1,"An\tna",NNP,B-per\n,slept,VBD,O\n')
+    corpus = reading.load_corpus(path)
+    assert [f.code for f in corpus.report.warnings] == ["layout_in_word"]
+    with pytest.raises(DataFormatError, match="holds a tab or line break, which CoNLL cannot hold"):
+        writing.corpus_to_conll(corpus.sentences)
+    assert "An\tna" in writing.corpus_to_gmb_csv(corpus.sentences)  # CSV quotes it, so it round-trips
