@@ -76,8 +76,10 @@ _WORD_CHAR = rf"[\w{_MARKS}\u00ad\u200c\u200d]"
 _EXTEND = rf"[{_MARKS}\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]"
 _APOSTROPHE = "['\u2019]"
 _HYPHEN = "[-\u2010\u2011]"
-# Characters that separate tokens without being whitespace to str.isspace().
-_INVISIBLE = "\u200b\u2060\ufeff"
+# Characters that separate tokens without being whitespace to str.isspace(), as regex escapes:
+# C0 and C1 controls (NUL included), bidirectional marks and embeddings, zero-width space, word
+# joiner and invisible operators, BOM. None can be a word, so none may become an entity.
+_INVISIBLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 
 _CLITIC = rf"{_APOSTROPHE}(?i:s|m|d|re|ve|ll)(?!\w)"
 _NEGATION = rf"(?i:n{_APOSTROPHE}t)(?!\w)"
@@ -126,7 +128,8 @@ def tokenize(text: str) -> list[Token]:
 def tokenize_sentences(text: str) -> list[list[Token]]:
     """Split into sentences, then tokens; offsets refer to the original ``text``."""
     _require_text(text)
-    return [_tokenize_range(text, start, end) for start, end in split_sentences(text)]
+    sentences = (_tokenize_range(text, start, end) for start, end in split_sentences(text))
+    return [tokens for tokens in sentences if tokens]  # a "sentence" of controls only has no tokens
 
 
 def _tokenize_range(text: str, start: int, end: int) -> list[Token]:

@@ -42,12 +42,18 @@ class UploadRejected(DataFormatError):
 def safe_file_name(name: str) -> str:
     """The last path component with only ``[A-Za-z0-9._-]`` and no leading dot: never a path, never hidden."""
     base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = _UNSAFE_CHARACTERS.sub("_", base).lstrip("._")
-    if len(cleaned) > SAFE_NAME_LENGTH:
-        stem, dot, suffix = cleaned.rpartition(".")
-        keep = SAFE_NAME_LENGTH - len(suffix) - 1
-        cleaned = f"{stem[:keep]}.{suffix}" if dot and 0 < len(suffix) < 10 and keep > 0 else cleaned[:SAFE_NAME_LENGTH]
-    return cleaned or DEFAULT_NAME
+    stem, dot, suffix = base.rpartition(".")
+    suffix = _UNSAFE_CHARACTERS.sub("", suffix) if dot else ""
+    if not 0 < len(suffix) < 10:  # no suffix, or not one: the whole name is the stem
+        stem, suffix = base, ""
+    # The suffix is cleaned apart from the stem, so a name in another script ("корпус.zip") keeps
+    # its extension (and with it how the file is read) instead of collapsing to "zip".
+    cleaned_stem = _UNSAFE_CHARACTERS.sub("_", stem).lstrip("._")
+    if not cleaned_stem:
+        return f"{Path(DEFAULT_NAME).stem}.{suffix}" if suffix else DEFAULT_NAME
+    if not suffix:
+        return cleaned_stem[:SAFE_NAME_LENGTH]
+    return f"{cleaned_stem[: SAFE_NAME_LENGTH - len(suffix) - 1]}.{suffix}"
 
 
 def file_sha256(path: str | Path) -> str:

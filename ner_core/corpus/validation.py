@@ -9,6 +9,10 @@ from collections.abc import Sequence
 from ner_core.corpus import tags as tagging
 from ner_core.corpus.annotated import Sentence, ValidationReport
 
+# Characters that end a CoNLL field or line; inside a word (possible in a quoted CSV cell) they are kept
+# but warned about, and the CoNLL export refuses them rather than writing a broken file.
+LAYOUT_CHARACTERS = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
+
 
 def _check_tag(tag: str, sentence: int, line: int, report: ValidationReport) -> None:
     if not tagging.is_valid_tag(tag):
@@ -48,6 +52,15 @@ def validate_sentences(sentences: Sequence[Sentence], report: ValidationReport, 
                         sentence.number,
                         sentence.line + position,
                     )
+        for position, word in enumerate(sentence.words):
+            if any(character in LAYOUT_CHARACTERS for character in word):
+                report.add(
+                    "warning",
+                    "layout_in_word",
+                    f"token {position + 1} {word!r} holds a tab or line break; the CoNLL export cannot write it",
+                    sentence.number,
+                    sentence.line + position,
+                )
         key = (tuple(sentence.words), tuple(sentence.tags))
         if key in seen:
             report.add(

@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterable
 
 from ner_core.corpus.annotated import Sentence
+from ner_core.corpus.validation import LAYOUT_CHARACTERS
+from ner_core.errors import DataFormatError
 
 
 def corpus_to_gmb_csv(sentences: Iterable[Sentence]) -> str:
@@ -24,5 +26,11 @@ def corpus_to_gmb_csv(sentences: Iterable[Sentence]) -> str:
 def corpus_to_conll(sentences: Iterable[Sentence]) -> str:
     blocks = []
     for sentence in sentences:
+        for word in sentence.words:
+            if any(character in LAYOUT_CHARACTERS for character in word):
+                raise DataFormatError(
+                    f"sentence {sentence.number}: the word {word!r} holds a tab or line break, which CoNLL cannot "
+                    "hold; export as CSV instead, or fix the word."
+                )
         blocks.append("\n".join(f"{w}\t{t}" for w, t in zip(sentence.words, sentence.tags)))
     return "\n\n".join(blocks) + "\n"

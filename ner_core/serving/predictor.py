@@ -372,6 +372,13 @@ class Predictor:
             raise InputTextError(
                 f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into smaller parts."
             )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputTextError(
+                f"text is not valid Unicode (a lone surrogate at character {exc.start:,}); "
+                "decode the bytes as UTF-8 (or their real encoding) before tagging."
+            ) from None
         started = time.perf_counter()
         method = decoding or self.default_decoding
         sentences = tokenize_sentences(text)

@@ -311,3 +311,15 @@ def test_adversarial_repetition_completes(unit):
     text = unit * (200_000 // len(unit))
     assert_well_formed(text, tokenizer.tokenize(text))
     assert_sentence_spans_well_formed(text, tokenizer.split_sentences(text))
+
+
+@pytest.mark.parametrize("invisible", ["\x00", "\x07", "\x1b", "\x7f", "\x9b", "\u200e", "\u202e", "\u2066", "\u2062", "\ufeff"])
+def test_control_and_invisible_characters_separate_tokens_and_never_are_one(invisible):
+    text = f"Anna{invisible}Berg {invisible}Oslo{invisible}"
+    tokens = tokenizer.tokenize(text)
+    assert [t.text for t in tokens] == ["Anna", "Berg", "Oslo"]
+    assert all(text[t.start : t.end] == t.text for t in tokens)  # offsets still exact
+
+
+def test_a_text_of_controls_only_has_no_sentences():
+    assert tokenizer.tokenize_sentences("\x00\x01\u200f \x02") == []

@@ -115,6 +115,8 @@ def test_upload_over_the_size_limit_is_rejected_before_parsing(db, uploads, monk
         ("..", "upload.csv"),
         ("", "upload.csv"),
         ("x" * 300 + ".csv", "x" * 76 + ".csv"),
+        ("корпус.zip", "upload.zip"),  # a name in another script keeps its extension
+        ("données 2024.train", "donn_es_2024.train"),
     ],
 )
 def test_safe_file_name_never_leaves_the_folder(name, expected):
@@ -149,3 +151,12 @@ def test_a_failed_database_write_leaves_no_file(db, uploads, tiny_csv, monkeypat
 
 def test_file_sha256_matches_hashlib(tiny_csv):
     assert file_sha256(tiny_csv) == hashlib.sha256(tiny_csv.read_bytes()).hexdigest()
+
+
+def test_an_upload_that_unpacks_over_the_limit_is_rejected_and_nothing_is_stored(db, uploads, tmp_path):
+    from tests.corpus.test_reading import zip_of_zeros
+
+    raw = zip_of_zeros(tmp_path / "bomb.zip", reading.MAX_CORPUS_BYTES + (1 << 20)).read_bytes()
+    with pytest.raises(UploadRejected, match="was not stored: .*over the 100 MB limit"):
+        save_upload("bomb.zip", raw, uploads, db)
+    assert_nothing_stored(db, uploads)

@@ -154,3 +154,12 @@ def test_entities_of_words_match_the_entities_of_the_joined_text(predictor):
     tags = predictor.predict(text).tokens
     typed = predictor_module.entities_of_words(words, [t.tag for t in tags], [t.confidence for t in tags])
     assert [(e.type, e.start, e.end) for e in typed] == [(e.type, e.start, e.end) for e in predictor.predict(text).entities]
+
+
+def test_controls_are_never_tagged_and_invalid_unicode_is_refused(predictor):
+    prediction = predictor.predict("Anna\x00Berg visited \u202eOslo\x07 .")
+    assert all(token.text.isprintable() for token in prediction.tokens)
+    assert all(entity.text.strip("\x00\x07\u202e") == entity.text for entity in prediction.entities)
+    assert predictor.predict("\x00\x01\u200f").tokens == []
+    with pytest.raises(InputTextError, match="not valid Unicode .*lone surrogate at character 5"):
+        predictor.predict("Anna \udc80Berg")
