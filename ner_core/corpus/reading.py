@@ -23,9 +23,9 @@ from ner_core.errors import DataFormatError, TagSchemeError
 GMB_SENTENCE_COLUMN = "Sentence #"
 GMB_REQUIRED_COLUMNS = (GMB_SENTENCE_COLUMN, "Word", "Tag")
 CONLL_SUFFIXES = {".conll", ".conllu", ".iob", ".iob2", ".bio", ".txt", ".tsv"}
-# Reading holds the whole corpus in memory at about 20x its size (the GMB CSV, 15 MB, peaks at
-# ~300 MB for inspect and ~470 MB for train), so 100 MB keeps one read under ~3 GB on a machine
-# that serves every session from one process. .streamlit/config.toml's maxUploadSize follows it.
+# Reading holds the whole corpus in memory at ~19x its size, training at ~31x (GMB's 15 MB CSV:
+# +288 MB to load), so 100 MB means ~2 GB to inspect and ~3 GB to train in the one process that
+# serves every session. .streamlit/config.toml's maxUploadSize follows it.
 MAX_CORPUS_BYTES = 100 * 1024 * 1024
 # Text corpora compress 4-10x (GMB: 15 MB -> 3.3 MB zipped); a member claiming 100x is a zip bomb.
 MAX_COMPRESSION_RATIO = 100
