@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ner_core.corpus import tags as tagging
 from ner_core.corpus.annotated import DatasetSplits, Sentence
 from ner_core.corpus.statistics import entity_counts
+from ner_core.errors import ConfigError
 
 # The seed of every default split: TrainConfig's default, the CLI's, the explorer's OOV rates.
 DEFAULT_SEED = 42
@@ -59,3 +60,27 @@ def split_corpus(
     for index, sentence in enumerate(sentences):
         parts[assignment[index]].append(sentence)
     return DatasetSplits(*parts)
+
+
+# The smallest stratum that gives every split a sentence (cuts at round(0.6 n) and round(0.8 n)):
+# 4 sentences go 2/1/1; 3 go 2/0/1 and 1 or 2 go to training whole.
+STRATUM_SENTENCES_FOR_EVERY_SPLIT = 4
+
+
+def require_usable_split(splits: DatasetSplits, *, source: str, need_test: bool = True) -> None:
+    """Raise :class:`ConfigError` when a split that training needs came out empty, saying what the file needs.
+
+    Sentences are grouped by their rarest entity type before they are cut, and a
+    group of fewer than four goes to training whole, so a file of 8 sentences
+    with 8 different rare types has no validation split at all.
+    """
+    empty = [name for name, part in splits.items() if not part and (need_test or name != "test")]
+    if not empty:
+        return
+    sizes = "/".join(str(len(part)) for _, part in splits.items())
+    raise ConfigError(
+        f"{source}: its {' and '.join(empty)} split would be empty (train/validation/test = {sizes} sentences). "
+        f"Sentences are grouped by their rarest entity type and each group is split 60/20/20, so a group needs at "
+        f"least {STRATUM_SENTENCES_FOR_EVERY_SPLIT} sentences to reach every split: add sentences (more of one kind, "
+        "or sentences without entities)."
+    )

@@ -74,6 +74,9 @@ def train(
     folder: run_folder.RunFolder | None = None
     try:
         corpus, splits = prepare_splits(config, corpus)
+        # Decided from the split itself, before anything is recorded or trained: a dataset that
+        # can only fail (no validation or test sentences) fails now, in one line, leaving no row.
+        splitting.require_usable_split(splits, source=Path(corpus.source).name, need_test=evaluate)
         if store is not None:
             _record_start(store, run_id, config, corpus, parent_run_id)
         folder = run_folder.temporary_folder(models_dir, run_id)
@@ -143,8 +146,8 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
     if config.max_train_sentences:
         train_sentences = train_sentences[: config.max_train_sentences]
     train_sentences += extra
-    if not train_sentences or not splits.validation:
-        raise ConfigError("the dataset is too small to split into train and validation; it needs at least 5 sentences.")
+    if not train_sentences:  # max_train_sentences=0 and no extra sentences
+        raise ConfigError("there is nothing to train on: the training split is empty.")
 
     word_vocab = encoding.build_word_vocabulary(train_sentences, config.min_freq, normalise=definition.normalise_words)
     tag_vocab = encoding.build_tag_vocabulary(corpus.tag_names + [t for s in extra for t in s.tags])

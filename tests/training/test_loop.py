@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from ner_core.corpus import writing
 from ner_core.errors import ConfigError, DataFormatError, TrainingCancelled
 from ner_core.evaluation import scoring
 from ner_core.modeling import encoding
@@ -21,6 +22,7 @@ from ner_core.training.config import (
     uses_small_data_settings,
 )
 from tests import helpers
+from tests.helpers import make_sentence
 
 # Two epochs, not the helpers' one: these tests read a training history.
 tiny_config = functools.partial(helpers.tiny_config, epochs=2)
@@ -102,6 +104,17 @@ def test_bad_dataset_fails_cleanly(tmp_path):
         loop.train(tiny_config(bad), models_dir=tmp_path / "models", store=store, run_id="queued-job")
     assert store.get_run("queued-job").status == "failed"
     assert "missing column" in store.get_run("queued-job").error_message
+    assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_dataset_that_cannot_split_fails_before_training_and_leaves_nothing(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    kinds = ["per", "geo", "org", "tim", "gpe", "art", "eve", "nat"]
+    tiny = tmp_path / "eight.csv"
+    tiny.write_text(writing.corpus_to_gmb_csv([make_sentence(f"W{i}/B-{k} rests/O ./O", i + 1) for i, k in enumerate(kinds)]))
+    with pytest.raises(ConfigError, match=r"eight.csv: its validation and test split would be empty .*at least 4 sentences"):
+        loop.train(tiny_config(tiny), models_dir=tmp_path / "models", store=store, run_id="too-small")
+    assert store.list_runs() == []
     assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
 
 
