@@ -112,6 +112,10 @@ def test_many_threads_share_one_predictor(predictor):
 def test_missing_or_corrupt_model_file(trained_run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(trained_run.run_dir, copy)
+    model_bytes = (copy / run_folder.MODEL_FILE).read_bytes()
+    (copy / run_folder.MODEL_FILE).write_bytes(model_bytes[: len(model_bytes) // 2])  # a copy cut short
+    with pytest.raises(ModelLoadError, match=r"model.keras cannot be loaded: it is damaged \(not a complete zip archive"):
+        Predictor.load(copy)
     (copy / run_folder.MODEL_FILE).write_bytes(b"not a keras zip")
     with pytest.raises(ModelLoadError, match="cannot be loaded"):
         Predictor.load(copy)
