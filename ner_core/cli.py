@@ -159,7 +159,7 @@ def cmd_train(args) -> int:
                 for k, v in event.logs.items()
                 if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1")
             )
-            eta = f"  eta {event.eta_s:.0f}s" if event.eta_s is not None else ""
+            eta = f"  eta {event.eta_s:.0f}s ({event.eta_basis})" if event.eta_s is not None else ""
             print(f"epoch {event.epoch}/{event.epochs}  {logs}  elapsed {event.elapsed_s:.0f}s{eta}", flush=True)
         elif event.kind in ("started", "evaluating", "finished"):
             print(event.message, flush=True)

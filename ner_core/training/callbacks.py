@@ -28,6 +28,9 @@ class ProgressEvent:
     elapsed_s: float = 0.0
     eta_s: float | None = None
     message: str = ""
+    # The epochs the ETA counts on: early stopping usually ends a run well before ``epochs``.
+    expected_epochs: int = 0
+    eta_basis: str = ""
 
     @property
     def fraction(self) -> float:
@@ -44,8 +47,43 @@ class ProgressEvent:
 ProgressHook = Callable[[ProgressEvent], None]
 
 
-def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None, epochs: int, batches: int):
+def expected_epochs(epochs: int, scores: list[float], *, patience: int | None, higher_is_better: bool = True) -> int:
+    """The epochs a run is likely to take: early stopping ends it ``patience`` epochs after its best so far.
+
+    Without early stopping every epoch runs. With it, a run whose score still improves
+    is expected to stop ``patience`` epochs after the latest best, never before the
+    epochs already done and never after ``epochs``; Keras counts only a strict
+    improvement, so the best is the first of equal scores.
+    """
+    if patience is None:
+        return epochs
+    if not scores:
+        return min(epochs, 1 + patience)
+    best_value = max(scores) if higher_is_better else min(scores)
+    best_epoch = scores.index(best_value) + 1
+    return min(epochs, max(len(scores), best_epoch + patience))
+
+
+def eta_basis(epochs: int, expected: int, scores: list[float], *, patience: int | None) -> str:
+    """One line saying what the ETA assumes, for the UI next to the number (``scores``: higher is better)."""
+    if patience is None or expected >= epochs:
+        return f"assumes all {epochs} epochs run"
+    best = f" (best so far: epoch {scores.index(max(scores)) + 1})" if scores else ""
+    return f"assumes early stopping ends about epoch {expected} of at most {epochs}, {patience} after the best{best}"
+
+
+def _make_callback(
+    progress: ProgressHook | None,
+    cancel: threading.Event | None,
+    epochs: int,
+    batches: int,
+    *,
+    patience: int | None = None,
+    monitor: str = VALIDATION_F1,
+):
     import keras
+
+    higher_is_better = monitor == VALIDATION_F1
 
     class ProgressAndCancel(keras.callbacks.Callback):
         """Forwards Keras events to our hook and honours the cancel flag between batches."""
@@ -57,18 +95,25 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
             self.epoch_seconds: list[float] = []
             self.epoch_started = self.started
             self.last_emit = 0.0
+            self.scores: list[float] = []
 
         def _elapsed(self) -> float:
             return time.perf_counter() - self.started
+
+        def _expected(self) -> int:
+            return max(self.epoch, expected_epochs(epochs, self.scores, patience=patience, higher_is_better=higher_is_better))
 
         def _eta(self, done_batches: int) -> float | None:
             if done_batches <= 0:
                 return None
             per_batch = self._elapsed() / done_batches
-            return per_batch * (epochs * batches - done_batches)
+            return per_batch * max(0, self._expected() * batches - done_batches)
 
         def _emit(self, event: ProgressEvent) -> None:
             if progress is not None:
+                event.expected_epochs = self._expected()
+                scores = self.scores if higher_is_better else [-s for s in self.scores]
+                event.eta_basis = eta_basis(epochs, event.expected_epochs, scores, patience=patience)
                 progress(event)
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -103,6 +148,8 @@ def _make_callback(progress: ProgressHook | None, cancel: threading.Event | None
         def on_epoch_end(self, epoch, logs=None):
             # Training seconds per epoch (validation included), for the bucketing benchmark.
             self.epoch_seconds.append(time.perf_counter() - self.epoch_started)
+            if logs and monitor in logs:
+                self.scores.append(float(logs[monitor]))
             if cancel is not None and cancel.is_set():
                 self.model.stop_training = True
             self._emit(

@@ -197,7 +197,14 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         token_weights=definition.output != "crf",
     )
     checkpoint_path = folder.file("checkpoint.weights.h5")
-    progress_callback = _make_callback(progress, cancel, config.epochs, len(train_batches))
+    progress_callback = _make_callback(
+        progress,
+        cancel,
+        config.epochs,
+        len(train_batches),
+        patience=config.patience if config.early_stopping else None,
+        monitor=config.monitor,
+    )
     mode = "max" if config.monitor == VALIDATION_F1 else "min"
     callbacks = [
         keras.callbacks.ModelCheckpoint(
