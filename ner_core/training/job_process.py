@@ -75,7 +75,7 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
 
     from ner_core.corpus import annotated
     from ner_core.errors import NerError, TrainingCancelled
-    from ner_core.store import Store
+    from ner_core.store import RunStatus, Store
     from ner_core.training import callbacks, loop
     from ner_core.training.config import TrainConfig
 
@@ -88,7 +88,7 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
         config = TrainConfig.from_dict(job["config"])
         extra = [annotated.Sentence(**sentence) for sentence in job.get("extra_train_sentences", [])]
     except (ValueError, KeyError, TypeError) as exc:
-        _emit(channel, lock, {"error": {"status": "failed", "message": f"unreadable job description: {exc}"}})
+        _emit(channel, lock, {"error": {"status": RunStatus.FAILED, "message": f"unreadable job description: {exc}"}})
         return 0
     cancel = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stdin, cancel), name="cancel-watch", daemon=True).start()
@@ -109,10 +109,10 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
         )
     except (TrainingCancelled, KeyboardInterrupt) as exc:
         message = str(exc) or "training was cancelled; nothing was saved."
-        _emit(channel, lock, {"error": {"status": "cancelled", "message": message}})
+        _emit(channel, lock, {"error": {"status": RunStatus.CANCELLED, "message": message}})
     except Exception as exc:  # noqa: BLE001 - every failure is reported to the parent, which records it
         message = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
-        _emit(channel, lock, {"error": {"status": "failed", "message": message}})
+        _emit(channel, lock, {"error": {"status": RunStatus.FAILED, "message": message}})
     else:
         _emit(channel, lock, {"result": {"metrics": result.metrics}})
     return 0

@@ -43,16 +43,10 @@ from pathlib import Path
 
 from ner_core.errors import NerError, TrainingCancelled
 from ner_core.settings import PROJECT_ROOT
-from ner_core.store import Store, utcnow
+from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store, utcnow
 from ner_core.training import callbacks, job_process, loop, run_folder
 from ner_core.training.config import TrainConfig
 
-QUEUED = "queued"
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-FINISHED_STATUSES = (COMPLETED, FAILED, CANCELLED)
 ISOLATIONS = ("process", "thread")
 STDERR_TAIL_LINES = 5  # what a job's error quotes from a child process that died without reporting
 
@@ -69,7 +63,7 @@ class JobState:
     job_id: str
     run_id: str
     config: TrainConfig
-    status: str = QUEUED
+    status: RunStatus = RunStatus.QUEUED
     submitted_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
@@ -143,7 +137,7 @@ class JobRunner:
             config.model,
             config=config.resolved().to_dict(),
             dataset_path=config.dataset or "",
-            status=QUEUED,
+            status=RunStatus.QUEUED,
             parent_run_id=parent_run_id,
         )
         job = JobState(
@@ -178,14 +172,14 @@ class JobRunner:
             if job is None or job.finished:
                 return False
             self._cancel_flags[job_id].set()
-            if job.status != QUEUED:
+            if job.status != RunStatus.QUEUED:
                 return True
-            job.status = CANCELLED
+            job.status = RunStatus.CANCELLED
             job.finished_at = time.time()
             job.error = "cancelled before it started"
             self._extra_sentences.pop(job_id, None)
             self._changed.notify_all()
-        self.store.update_run(job.run_id, status=CANCELLED, finished_at=utcnow(), error_message=job.error)
+        self.store.update_run(job.run_id, status=RunStatus.CANCELLED, finished_at=utcnow(), error_message=job.error)
         return True
 
     def jobs(self) -> list[JobState]:
@@ -200,7 +194,7 @@ class JobRunner:
     def active(self) -> JobState | None:
         """The job being trained right now, if any."""
         with self._lock:
-            running = [job for job in self._jobs.values() if job.status == RUNNING]
+            running = [job for job in self._jobs.values() if job.status == RunStatus.RUNNING]
             return running[0].snapshot() if running else None
 
     def wait(self, job_id: str, timeout: float) -> JobState:
@@ -243,9 +237,9 @@ class JobRunner:
                 return
             with self._lock:
                 job = self._jobs[job_id]
-                if job.status != QUEUED:  # cancelled while waiting
+                if job.status != RunStatus.QUEUED:  # cancelled while waiting
                     continue
-                job.status = RUNNING
+                job.status = RunStatus.RUNNING
                 job.started_at = time.time()
                 cancel = self._cancel_flags[job_id]
                 extra = self._extra_sentences.pop(job_id, ())
@@ -253,7 +247,7 @@ class JobRunner:
             self._run(job, config, extra, cancel)
 
     def _run(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event) -> None:
-        status, error, metrics = COMPLETED, None, {}
+        status, error, metrics = RunStatus.COMPLETED, None, {}
         try:
             if cancel.is_set():  # cancelled between leaving the queue and starting to train
                 raise TrainingCancelled("training was cancelled before it started; nothing was saved.")
@@ -272,10 +266,10 @@ class JobRunner:
                 )
                 metrics = result.metrics
         except TrainingCancelled as exc:
-            status, error = CANCELLED, _one_line(exc)
+            status, error = RunStatus.CANCELLED, _one_line(exc)
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
-            status, error = FAILED, _one_line(exc)
-        if status != COMPLETED:
+            status, error = RunStatus.FAILED, _one_line(exc)
+        if status != RunStatus.COMPLETED:
             self._settle_store_row(job.run_id, status, error)
         with self._lock:
             job.status = status
@@ -331,7 +325,7 @@ class JobRunner:
         if "result" in outcome:
             return outcome["result"]["metrics"]
         error = outcome["error"]
-        if error["status"] == CANCELLED:
+        if error["status"] == RunStatus.CANCELLED:
             raise TrainingCancelled(error["message"])
         raise NerError(error["message"])
 
@@ -376,10 +370,10 @@ class JobRunner:
                     log["lr"] = log["learning_rate"]
                 job.epoch_logs.append(log)
 
-    def _settle_store_row(self, run_id: str, status: str, error: str | None) -> None:
+    def _settle_store_row(self, run_id: str, status: RunStatus, error: str | None) -> None:
         """``train`` settles its row, except when it failed before touching the store (bad dataset path...)."""
         try:
-            if self.store.get_run(run_id).status in (QUEUED, RUNNING):
+            if self.store.get_run(run_id).status in ACTIVE_STATUSES:
                 self.store.update_run(run_id, status=status, finished_at=utcnow(), error_message=error)
         except Exception:  # noqa: BLE001 - row gone or database unreachable: the job state still says what happened
             pass
