@@ -25,16 +25,10 @@ itself when ``train`` could not (cancelled while queued, or a failure before
 
 from __future__ import annotations
 
-import collections
 import copy
 import dataclasses
-import json
-import os
 import queue
 import secrets
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -42,13 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ner_core.errors import NerError, TrainingCancelled
-from ner_core.settings import PROJECT_ROOT
 from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store, utcnow
 from ner_core.training import callbacks, job_process, loop, run_folder
 from ner_core.training.config import TrainConfig
+from ner_core.training.job_process import TrainingProcess, forward_cancel, one_line, read_message
 
 ISOLATIONS = ("process", "thread")
-STDERR_TAIL_LINES = 5  # what a job's error quotes from a child process that died without reporting
 
 # Enough points for a smooth live loss curve; older points are dropped.
 BATCH_LOSS_POINTS = 500
@@ -115,7 +108,7 @@ class JobRunner:
         self._extra_sentences: dict[str, tuple] = {}
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
-        self._spare: _TrainingProcess | None = None  # process isolation: the next job's process, warming up
+        self._spare: TrainingProcess | None = None  # process isolation: the next job's process, warming up
         self._worker = threading.Thread(target=self._work, name="ner-job-runner", daemon=True)
         self._worker.start()
 
@@ -156,7 +149,7 @@ class JobRunner:
         if self.isolation == "process":
             with self._lock:
                 if self._spare is None and not self._closed:
-                    self._spare = _TrainingProcess.start()  # imports TensorFlow while the job waits its turn
+                    self._spare = TrainingProcess.start()  # imports TensorFlow while the job waits its turn
         self._queue.put(job.job_id)
         return snapshot
 
@@ -266,9 +259,9 @@ class JobRunner:
                 )
                 metrics = result.metrics
         except TrainingCancelled as exc:
-            status, error = RunStatus.CANCELLED, _one_line(exc)
+            status, error = RunStatus.CANCELLED, one_line(exc)
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
-            status, error = RunStatus.FAILED, _one_line(exc)
+            status, error = RunStatus.FAILED, one_line(exc)
         if status != RunStatus.COMPLETED:
             self._settle_store_row(job.run_id, status, error)
         with self._lock:
@@ -296,13 +289,13 @@ class JobRunner:
         child = self._take_warm_process()
         with self._lock:
             job.process_id = child.process.pid
-        threading.Thread(target=_forward_cancel, args=(cancel, child.process), daemon=True, name=f"cancel-{job.job_id}").start()
+        threading.Thread(target=forward_cancel, args=(cancel, child.process), daemon=True, name=f"cancel-{job.job_id}").start()
         outcome = None
         try:
             child.process.stdin.write(payload + "\n")
             child.process.stdin.flush()
             for line in child.process.stdout:
-                message = _message(line)
+                message = read_message(line)
                 if "event" in message:
                     self._record(job, callbacks.ProgressEvent(**message["event"]))
                 elif "result" in message or "error" in message:
@@ -329,7 +322,7 @@ class JobRunner:
             raise TrainingCancelled(error["message"])
         raise NerError(error["message"])
 
-    def _take_warm_process(self) -> _TrainingProcess:
+    def _take_warm_process(self) -> TrainingProcess:
         """The spare process (TensorFlow already imported), replaced at once by a new spare for the next job.
 
         Importing TensorFlow takes 5-7 s here; a job that finds its process ready
@@ -338,9 +331,9 @@ class JobRunner:
         with self._lock:
             child, self._spare = self._spare, None
             if child is None or child.process.poll() is not None:
-                child = _TrainingProcess.start()
+                child = TrainingProcess.start()
             if not self._closed:
-                self._spare = _TrainingProcess.start()
+                self._spare = TrainingProcess.start()
         return child
 
     def _stop_spare(self) -> None:
@@ -381,80 +374,6 @@ class JobRunner:
 
 def _in_memory(url: str) -> bool:
     return url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:") or ":memory:" in url)
-
-
-def _child_environment() -> dict:
-    """The server's environment, with the package importable from any working directory."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-class _TrainingProcess:
-    """A ``python -m ner_core.training.job_process`` child and the temporary file that collects its stderr."""
-
-    def __init__(self, process: subprocess.Popen, stderr):
-        self.process = process
-        self._stderr = stderr
-
-    @classmethod
-    def start(cls) -> _TrainingProcess:
-        stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ner_core.training.job_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            encoding="utf-8",
-            env=_child_environment(),
-        )
-        return cls(process, stderr)
-
-    def finish(self) -> tuple[int, list[str]]:
-        """Close its stdin, wait for it to exit; its exit status and the last lines of its stderr."""
-        _close_quietly(self.process.stdin)
-        code = self.process.wait()
-        self._stderr.seek(0)
-        tail = [line.strip() for line in collections.deque(self._stderr, STDERR_TAIL_LINES) if line.strip()]
-        self._stderr.close()
-        _close_quietly(self.process.stdout)
-        return code, tail
-
-
-def _forward_cancel(cancel: threading.Event, child: subprocess.Popen) -> None:
-    """Tell the child to stop once the job is cancelled (the runner also sets the flag when the job ends)."""
-    cancel.wait()
-    if child.poll() is None:
-        try:
-            child.stdin.write(job_process.CANCEL_LINE + "\n")
-            child.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            pass  # already exiting
-
-
-def _message(line: str) -> dict:
-    """One protocol line; anything else (it should not happen: the child's fd 1 goes to stderr) is skipped."""
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return {}
-    return message if isinstance(message, dict) else {}
-
-
-def _close_quietly(stream) -> None:
-    try:
-        stream.close()
-    except (BrokenPipeError, OSError):
-        pass
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
-    lines = text.strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
 
 
 # --------------------------------------------------------------------------- process-wide runners
