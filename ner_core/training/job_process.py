@@ -33,7 +33,6 @@ at 2 before TensorFlow loads), so it cannot corrupt the protocol.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import json
 import os
@@ -48,7 +47,7 @@ from ner_core.errors import NerError
 from ner_core.settings import PROJECT_ROOT
 
 CANCEL_LINE = "cancel"
-STDERR_TAIL_LINES = 5  # what a job's error quotes from a child process that died without reporting
+STDERR_TAIL_LINES = 5  # where a job's error looks for the last output of a child that died without reporting
 
 # --------------------------------------------------------------------------- the parent's side
 
@@ -79,7 +78,11 @@ def child_environment() -> dict:
 
 
 class TrainingProcess:
-    """A ``python -m ner_core.training.job_process`` child and the temporary file that collects its stderr."""
+    """A ``python -m ner_core.training.job_process`` child and the temporary file that collects its stderr.
+
+    Its stderr goes to a file rather than a pipe so a chatty library can never
+    block the child on a full pipe; :meth:`finish` hands back all of it.
+    """
 
     def __init__(self, process: subprocess.Popen, stderr):
         self.process = process
@@ -99,15 +102,20 @@ class TrainingProcess:
         )
         return cls(process, stderr)
 
-    def finish(self) -> tuple[int, list[str]]:
-        """Close its stdin, wait for it to exit; its exit status and the last lines of its stderr."""
+    def finish(self) -> tuple[int, str]:
+        """Close its stdin, wait for it to exit; its exit status and everything it wrote to stderr."""
         close_quietly(self.process.stdin)
         code = self.process.wait()
         self._stderr.seek(0)
-        tail = [line.strip() for line in collections.deque(self._stderr, STDERR_TAIL_LINES) if line.strip()]
+        stderr = self._stderr.read()
         self._stderr.close()
         close_quietly(self.process.stdout)
-        return code, tail
+        return code, stderr
+
+
+def stderr_tail(stderr: str) -> list[str]:
+    """The non-blank lines among the last STDERR_TAIL_LINES lines of a child's stderr, stripped."""
+    return [line.strip() for line in stderr.splitlines()[-STDERR_TAIL_LINES:] if line.strip()]
 
 
 def forward_cancel(cancel: threading.Event, child: subprocess.Popen) -> None:

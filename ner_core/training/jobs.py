@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import queue
 import secrets
 import threading
@@ -40,6 +41,8 @@ from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store,
 from ner_core.training import callbacks, job_process, loop, run_folder
 from ner_core.training.config import TrainConfig
 from ner_core.training.job_process import TrainingProcess, forward_cancel, one_line, read_message
+
+logger = logging.getLogger(__name__)
 
 ISOLATIONS = ("process", "thread")
 
@@ -276,7 +279,8 @@ class JobRunner:
         """Run ``training.train`` in a child process and mirror its progress; returns the test metrics.
 
         Raises TrainingCancelled or NerError as an in-process fit would, so
-        ``_run`` records both kinds of runner the same way.
+        ``_run`` records both kinds of runner the same way. Whatever the outcome,
+        the child's whole stderr is kept as the run's log (``run_folder.read_log``).
         """
         payload = job_process.job_payload(
             config=config,
@@ -306,15 +310,17 @@ class JobRunner:
             child.process.kill()  # nobody would read its output any more; finish() must not wait for a fit
             raise
         finally:
-            code, tail = child.finish()
+            code, stderr = child.finish()
+            log = self._keep_log(job.run_id, stderr)
             with self._lock:
                 job.process_id = None
         if outcome is None:
             self._discard_temporary_folder(job.run_id)
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            raise NerError(
-                f"the training process {how} before it reported a result" + (f"; its last output: {tail[-1]}" if tail else ".")
-            )
+            tail = job_process.stderr_tail(stderr)
+            details = ([f"its full log: {log}"] if log else []) + ([f"its last output: {tail[-1]}"] if tail else [])
+            summary = f"the training process {how} before it reported a result"
+            raise NerError("; ".join([summary, *details]) if details else summary + ".")
         if "result" in outcome:
             return outcome["result"]["metrics"]
         error = outcome["error"]
@@ -343,6 +349,14 @@ class JobRunner:
             spare.process.kill()  # it holds no job; waiting for it to finish importing TensorFlow is wasted time
             spare.finish()
 
+    def _keep_log(self, run_id: str, stderr: str) -> Path | None:
+        """Write the child's stderr to ``logs/<run_id>.log``; None (and a warning) when it cannot be written."""
+        try:
+            return run_folder.write_log(self.models_dir.resolve(), run_id, stderr)
+        except OSError:
+            logger.warning("could not write the training log of run %s", run_id, exc_info=True)
+            return None
+
     def _discard_temporary_folder(self, run_id: str) -> None:
         """A killed child leaves its half-written ``.tmp-<run_id>`` folder; nothing in it is usable."""
         folder = self.models_dir / f"{run_folder.TEMPORARY_PREFIX}{run_id}"
@@ -369,7 +383,7 @@ class JobRunner:
             if self.store.get_run(run_id).status in ACTIVE_STATUSES:
                 self.store.update_run(run_id, status=status, finished_at=utcnow(), error_message=error)
         except Exception:  # noqa: BLE001 - row gone or database unreachable: the job state still says what happened
-            pass
+            logger.warning("could not record run %s as %s in the store", run_id, status, exc_info=True)
 
 
 def _in_memory(url: str) -> bool:

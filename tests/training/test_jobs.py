@@ -8,7 +8,7 @@ import pytest
 from ner_core.corpus import annotated, writing
 from ner_core.settings import Settings
 from ner_core.store import ACTIVE_STATUSES, RunStatus, Store
-from ner_core.training import job_process, jobs
+from ner_core.training import job_process, jobs, run_folder
 from tests.helpers import JOB_TIMEOUT_S, tiny_config, wait_until
 
 PEOPLE = ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts"]
@@ -119,6 +119,7 @@ def test_cancel_running_job_stops_it_and_leaves_no_run_folder(runner, store, mod
     assert store.get_run(job.run_id).status == RunStatus.CANCELLED
     assert folders_of(models_dir, job.run_id) == []
     assert runner.cancel(job.job_id) is False  # already finished
+    assert run_folder.read_log(models_dir, job.run_id) is not None  # kept whatever the outcome
 
 
 def test_cancel_queued_job_means_it_never_runs(runner, store, models_dir, dataset):
@@ -200,6 +201,30 @@ def test_a_killed_training_process_fails_its_job_cleanly_and_the_runner_goes_on(
     assert row.status == RunStatus.FAILED and "killed by signal 9" in row.error_message
     assert folders_of(models_dir, doomed.run_id) == []  # the half-written .tmp- folder is gone
     assert runner.wait(after.job_id, JOB_TIMEOUT_S).status == RunStatus.COMPLETED
+    log = run_folder.log_path(models_dir.resolve(), doomed.run_id)
+    assert f"before it reported a result; its full log: {log}" in failed.error and str(log) in row.error_message
+    assert log.is_file() and run_folder.read_log(models_dir, doomed.run_id) == log.read_text(encoding="utf-8")
+
+
+def test_the_whole_stderr_of_a_training_process_is_kept_as_its_run_log(runner, models_dir, dataset, tmp_path, monkeypatch):
+    # Every child imports sitecustomize first: twelve known lines, well before the last five of its stderr.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\nfor number in range(1, 13):\n    print(f'early line {number} of 12', file=sys.stderr)\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH", "")])))
+    assert run_folder.read_log(models_dir, "no-such-run") is None
+
+    job = runner.wait(runner.submit(tiny_config(dataset)).job_id, JOB_TIMEOUT_S)
+
+    assert job.status == RunStatus.COMPLETED, job.error
+    log = run_folder.read_log(models_dir, job.run_id)
+    assert log is not None and len(log.splitlines()) > job_process.STDERR_TAIL_LINES
+    early = [line for line in log.splitlines() if line.startswith("early line")]
+    assert early == [f"early line {number} of 12" for number in range(1, 13)]
+    assert run_folder.log_path(models_dir, job.run_id) == models_dir / "logs" / f"{job.run_id}.log"
+    assert [p.name for p in (models_dir / "logs").iterdir()] == [f"{job.run_id}.log"]  # no temporary file left
 
 
 def test_thread_isolation_trains_in_this_process(store, models_dir, dataset):
