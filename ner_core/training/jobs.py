@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ner_core.errors import NerError, TrainingCancelled
+from ner_core.errors import JobNotFoundError, NerError, TrainingCancelled
 from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store, utcnow
 from ner_core.training import callbacks, job_process, loop, run_folder
 from ner_core.training.config import TrainConfig
@@ -184,6 +184,7 @@ class JobRunner:
             return [job.snapshot() for job in reversed(self._jobs.values())]
 
     def get(self, job_id: str) -> JobState:
+        """A copy of one job; JobNotFoundError (also a KeyError) for an id this runner never had."""
         with self._lock:
             return self._job(job_id).snapshot()
 
@@ -223,7 +224,7 @@ class JobRunner:
         try:
             return self._jobs[job_id]
         except KeyError:
-            raise KeyError(f"no job {job_id!r} in this runner.") from None
+            raise JobNotFoundError(f"no job {job_id!r} in this runner; jobs are forgotten when the app restarts.") from None
 
     def _work(self) -> None:
         while True:

@@ -6,6 +6,7 @@ import signal
 import pytest
 
 from ner_core.corpus import annotated, writing
+from ner_core.errors import JobNotFoundError, NerError
 from ner_core.settings import Settings
 from ner_core.store import ACTIVE_STATUSES, RunStatus, Store
 from ner_core.training import job_process, jobs, run_folder
@@ -237,6 +238,20 @@ def test_thread_isolation_trains_in_this_process(store, models_dir, dataset):
     assert store.get_run(job.run_id).status == RunStatus.COMPLETED
     with pytest.raises(ValueError, match="isolation"):
         jobs.JobRunner(store, models_dir, isolation="fork")
+
+
+def test_an_unknown_job_id_raises_job_not_found_which_is_still_a_key_error(models_dir):
+    runner = jobs.JobRunner(Store("sqlite://"), models_dir)
+    try:
+        with pytest.raises(JobNotFoundError, match="no job 'job-nope'") as raised:
+            runner.get("job-nope")
+        assert isinstance(raised.value, NerError) and isinstance(raised.value, KeyError)
+        assert str(raised.value).startswith(f"[{JobNotFoundError.code}] ")
+        with pytest.raises(JobNotFoundError):
+            runner.wait("job-nope", timeout=0)
+        assert runner.cancel("job-nope") is False  # unchanged: cancelling an unknown job is a no-op
+    finally:
+        runner.shutdown(wait=True)
 
 
 def test_an_in_memory_database_falls_back_to_thread_isolation(models_dir):
