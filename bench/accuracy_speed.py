@@ -36,7 +36,7 @@ from bench.workspace import open_workspace
 from ner_core.evaluation import metric_registry, run_scoring
 from ner_core.modeling import encoding
 from ner_core.serving.predictor import Predictor
-from ner_core.store import Store
+from ner_core.store import RunStatus, Store
 from ner_core.training import loop, run_folder
 from ner_core.training.config import TrainConfig
 
@@ -53,7 +53,7 @@ def find_or_train(store: Store, workdir: Path, corpus, config: TrainConfig, reus
     lists each run's monitor."""
     if reuse:
         resolved = config.resolved()  # a changed model default must not reuse old runs
-        for run in store.list_runs(status="completed", model_name=config.model):
+        for run in store.list_runs(status=RunStatus.COMPLETED, model_name=config.model):
             saved = run.config
             same_monitor = not match_monitor or saved.get("monitor", "val_loss") == config.monitor
             if (

@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 
-from ner_core.store import Store
+from ner_core.store import RunStatus, Store
 from ner_core.training import jobs, run_folder
 from ner_core.training.config import TrainConfig, sample_config
 
@@ -66,7 +66,7 @@ def one_job(isolation: str, polling: bool, poll_s: float, config: TrainConfig, s
     finally:
         stop.set()
         runner.shutdown(wait=True)
-    if job.status != "completed":
+    if job.status != RunStatus.COMPLETED:
         raise RuntimeError(f"{isolation} job ended {job.status}: {job.error}")
     return {
         "isolation": isolation,

@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ner_core.corpus import reading, splitting
 from ner_core.serving.predictor import Predictor
 from ner_core.settings import SAMPLE_DATA_PATH
-from ner_core.store import Store
+from ner_core.store import RunStatus, Store
 from ner_core.traffic import ab_statistics, experiment, simulator
 from ner_core.training import loop, run_folder
 from ner_core.training.config import TrainConfig
@@ -44,7 +44,7 @@ def pick_runs(workdir: Path) -> tuple[dict, str]:
         chosen = {}
         for name in WEIGHTS:
             completed = [
-                r for r in store.list_runs(status="completed", model_name=name) if r.run_dir and Path(r.run_dir).is_dir()
+                r for r in store.list_runs(status=RunStatus.COMPLETED, model_name=name) if r.run_dir and Path(r.run_dir).is_dir()
             ]
             if completed:
                 chosen[name] = completed[0]

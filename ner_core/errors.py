@@ -66,3 +66,12 @@ class RunNotFoundError(NerError):
     """No run has the given id."""
 
     code = "E008"
+
+
+class JobNotFoundError(NerError, KeyError):
+    """No training job has the given id in this runner (it belongs to another server process, or never existed).
+
+    Also a KeyError, as ``JobRunner.get`` raised KeyError before.
+    """
+
+    code = "E010"

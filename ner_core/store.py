@@ -8,6 +8,7 @@ SQLite runs in WAL mode so the simulator can log while pages read.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import threading
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,24 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from ner_core.errors import RunNotFoundError, StoreError
 
-RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+
+class RunStatus(enum.StrEnum):
+    """Where a run, and the training job behind it, stands.
+
+    A ``StrEnum``: each member equals the string the runs table stores
+    (``RunStatus.COMPLETED == "completed"``), so rows written before the enum
+    existed read back as members and plain strings still work as arguments.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 def utcnow() -> dt.datetime:
@@ -32,12 +50,30 @@ class Base(DeclarativeBase):
     pass
 
 
+class _StatusColumn(sa.types.TypeDecorator):
+    """The status column: stored as its plain string (VARCHAR(16), as before), read back as a RunStatus."""
+
+    impl = sa.String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        try:
+            return RunStatus(value)
+        except ValueError:
+            return value  # written by a newer version: shown as stored rather than failing the whole query
+
+
 class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     model_name: Mapped[str] = mapped_column(sa.String(64), index=True)
-    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    status: Mapped[RunStatus] = mapped_column(_StatusColumn(), index=True)
     dataset_path: Mapped[str] = mapped_column(sa.Text, default="")
     dataset_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     config_json: Mapped[str] = mapped_column(sa.Text, default="{}")
@@ -125,6 +161,14 @@ class Dataset(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+def _status(value: str) -> RunStatus:
+    """A status argument as a member; an unknown one is a bug in the caller, not a user error."""
+    try:
+        return RunStatus(value)
+    except ValueError:
+        raise ValueError(f"unknown run status {value!r}; one of {', '.join(RunStatus)}") from None
+
+
 def _enable_sqlite_wal(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -173,13 +217,13 @@ class Store:
         config: dict,
         dataset_path: str = "",
         dataset_sha256: str = "",
-        status: str = "queued",
+        status: str = RunStatus.QUEUED,
         parent_run_id: str | None = None,
     ) -> Run:
         run = Run(
             id=run_id,
             model_name=model_name,
-            status=status,
+            status=_status(status),
             config_json=json.dumps(config),
             dataset_path=dataset_path,
             dataset_sha256=dataset_sha256,
@@ -189,8 +233,8 @@ class Store:
         return run
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        if "status" in fields and fields["status"] not in RUN_STATUSES:
-            raise ValueError(f"unknown run status {fields['status']!r}")
+        if "status" in fields:
+            fields["status"] = _status(fields["status"])
         if "metrics" in fields:
             fields["metrics_json"] = json.dumps(fields.pop("metrics"))
         if "config" in fields:
@@ -225,14 +269,14 @@ class Store:
         self._write(lambda s: s.execute(sa.delete(Run).where(Run.id == run_id)))
 
     def mark_interrupted_runs(self) -> int:
-        """Runs left 'running' by a process that died are failed, not forever running."""
+        """Runs left running or queued by a process that died are failed, not forever running."""
 
         def work(session: Session) -> int:
             result = session.execute(
                 sa.update(Run)
-                .where(Run.status.in_(["running", "queued"]))
+                .where(Run.status.in_(ACTIVE_STATUSES))
                 .values(
-                    status="failed",
+                    status=RunStatus.FAILED,
                     error_message="interrupted: the process stopped before the run finished",
                     finished_at=utcnow(),
                 )

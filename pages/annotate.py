@@ -9,7 +9,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.evaluation import metric_registry
-from ner_core.training import jobs
+from ner_core.store import RunStatus
 from ner_core.workbench import annotation, render
 from ui import util
 
@@ -302,14 +302,14 @@ def visualize_job(runner, job_id: str) -> None:
     @st.fragment(run_every=None if job.finished else 2.0)
     def poll() -> None:
         current = runner.get(job_id)
-        if current.status in (jobs.QUEUED, jobs.RUNNING):
+        if current.status in (RunStatus.QUEUED, RunStatus.RUNNING):
             event = current.last_event
             fraction = event.fraction if event is not None else 0.0
             detail = f" - epoch {event.epoch}/{event.epochs}" if event is not None and event.epochs else ""
             st.progress(fraction, text=f"Retraining run {current.run_id}: {current.status}{detail}")
             if st.button("Cancel retraining", key=f"{KEY}_cancel_job"):
                 runner.cancel(job_id)
-        elif current.status == jobs.COMPLETED:
+        elif current.status == RunStatus.COMPLETED:
             st.success(f"Retrained run {current.run_id} is ready; it is compared with its parent below.")
         else:
             st.error(f"Retraining {current.status}: {current.error or 'no reason recorded'}")

@@ -7,6 +7,7 @@ import streamlit as st
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH
+from ner_core.store import ACTIVE_STATUSES
 from ner_core.training.config import sample_config
 from ui import util
 
@@ -47,7 +48,7 @@ for definition in architectures.REGISTRY.values():
     )
 st.dataframe(rows, hide_index=True, width="stretch")
 
-active_jobs = [j for j in runner.jobs() if j.status in ("queued", "running")]
+active_jobs = [j for j in runner.jobs() if j.status in ACTIVE_STATUSES]
 if not runs:
     st.subheader("First start")
     if active_jobs:

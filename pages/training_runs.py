@@ -12,6 +12,7 @@ from ner_core.errors import NerError
 from ner_core.evaluation import metric_registry, run_scoring
 from ner_core.modeling import architectures
 from ner_core.modeling.decoding import DECODING_METHODS
+from ner_core.store import RunStatus
 from ner_core.training import jobs, run_folder
 from ner_core.training.config import MONITORS, VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
 from ui import util
@@ -177,7 +178,7 @@ def visualize_job(job: jobs.JobState, *, runner: jobs.JobRunner, key: str) -> No
             args=(job.job_id,),
             help="A running job stops after its current batch; nothing is saved.",
         )
-        if job.status == jobs.QUEUED:
+        if job.status == RunStatus.QUEUED:
             st.caption("Queued: starts when the jobs before it are done (one job trains at a time).")
             return
         event = job.last_event

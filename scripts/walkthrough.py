@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402 - needs the path above
+from ner_core.store import RunStatus  # noqa: E402 - needs the path above
 from scripts import browser_harness  # noqa: E402
 
 MAX_SCREENSHOT_HEIGHT = 15_000
@@ -585,11 +586,11 @@ def wait_for_run(ui: Ui, run_id: str, options: Options) -> dict:
         if status and status != last_status:
             ui.note(f"{time.strftime('%H:%M:%S')} the run is {status}")
             last_status = status
-        if status == "completed":
+        if status == RunStatus.COMPLETED:
             if "running" not in seen:
                 ui.note("WARNING: the run finished before its live progress could be captured")
             return row
-        if status in ("failed", "cancelled"):
+        if status in (RunStatus.FAILED, RunStatus.CANCELLED):
             raise WalkFailure(f"run {run_id} {status}: {row.get('error', '')}")
         # The job's bordered box: the innermost block with its run id and a progress bar.
         job = (
@@ -599,12 +600,12 @@ def wait_for_run(ui: Ui, run_id: str, options: Options) -> dict:
         )
         job_text = job.last.inner_text() if job.count() else ""
         watch = False
-        if status == "queued":
+        if status == RunStatus.QUEUED:
             if "queued" not in seen:
                 seen.add("queued")
                 ui.note("the run waits in the queue behind earlier jobs")
                 ui.shot("training-queued")
-        elif status == "running":
+        elif status == RunStatus.RUNNING:
             if "running" not in seen and "Epoch" in job_text:
                 seen.add("running")
                 ui.note(
@@ -865,7 +866,7 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
     check(
         "model2 run completed with metrics on the upload",
         parent is not None
-        and parent.status == "completed"
+        and parent.status == RunStatus.COMPLETED
         and "entity_f1" in parent.metrics
         and upload is not None
         and parent.dataset_sha256 == upload.sha256,
@@ -908,7 +909,7 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
     check(
         "retrained child run completed, parent = model2 run",
         child is not None
-        and child.status == "completed"
+        and child.status == RunStatus.COMPLETED
         and child.parent_run_id == evidence.model2_run_id
         and "entity_f1" in child.metrics,
         f"{child.id}: {child.status}, parent {child.parent_run_id}, entity_f1 {child.metrics.get('entity_f1')}"

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from ner_core.errors import RunNotFoundError, StoreError
-from ner_core.store import Store
+from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store
 
 
 @pytest.fixture
@@ -32,6 +32,31 @@ def test_run_lifecycle(db):
         db.get_run("nope")
     with pytest.raises(ValueError):
         db.update_run("r1", status="exploded")
+
+
+def test_run_statuses_are_the_strings_the_runs_table_stores():
+    assert [status.value for status in RunStatus] == ["queued", "running", "completed", "failed", "cancelled"]
+    assert RunStatus.COMPLETED == "completed" and str(RunStatus.FAILED) == "failed" and f"{RunStatus.QUEUED}" == "queued"
+    assert set(ACTIVE_STATUSES) | set(FINISHED_STATUSES) == set(RunStatus)
+    assert not set(ACTIVE_STATUSES) & set(FINISHED_STATUSES)
+
+
+def test_a_row_written_as_a_plain_string_reads_back_as_a_run_status(db, tmp_path):
+    db.create_run("fresh", "model2", config={}, status=RunStatus.RUNNING)
+    with sqlite3.connect(tmp_path / "sub" / "test.db") as connection:
+        # As a version before RunStatus wrote it: the bare string, no ORM involved.
+        connection.execute(
+            "INSERT INTO runs (id, model_name, status, dataset_path, dataset_sha256, config_json, created_at)"
+            " VALUES ('old', 'model2', 'completed', '', '', '{}', '2024-01-01 00:00:00')"
+        )
+        assert connection.execute("SELECT status FROM runs WHERE id = 'fresh'").fetchone() == ("running",)
+
+    old = db.get_run("old")
+    assert old.status is RunStatus.COMPLETED
+    assert [r.id for r in db.list_runs(status=RunStatus.COMPLETED)] == [r.id for r in db.list_runs(status="completed")] == ["old"]
+    assert db.get_run("fresh").status is RunStatus.RUNNING
+    assert db.mark_interrupted_runs() == 1
+    assert db.get_run("fresh").status is RunStatus.FAILED
 
 
 def test_a_failed_transaction_changes_nothing(db):

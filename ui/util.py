@@ -51,7 +51,9 @@ def get_predictor(run_dir: str, decoding: str | None = None):
 
 def completed_runs() -> list:
     """Completed runs whose folder still exists, newest first."""
-    return [r for r in get_store().list_runs(status="completed") if r.run_dir and Path(r.run_dir).is_dir()]
+    from ner_core.store import RunStatus
+
+    return [r for r in get_store().list_runs(status=RunStatus.COMPLETED) if r.run_dir and Path(r.run_dir).is_dir()]
 
 
 def completed_runs_or_stop(then: str) -> list:

@@ -9,7 +9,12 @@ In a child process the fit owns its interpreter, a crash or an out-of-memory
 kill of the fit cannot take the app down with it, and ``clear_session`` in the
 server can never touch the graph being trained.
 
-Protocol (``ner_core.training.jobs`` is the only client):
+Both ends of the protocol live here: the child's :func:`run` and the parent's
+:class:`TrainingProcess`, :func:`forward_cancel` and :func:`read_message`, which
+``ner_core.training.jobs`` (the only client) uses to start, feed and read a child.
+Nothing here imports TensorFlow at import time; the child imports it in :func:`run`.
+
+Protocol:
 
 * The process imports TensorFlow first, then waits: the runner starts the next
   job's process while the current job trains, so a job starts at once.
@@ -31,12 +36,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import IO
 
+from ner_core.errors import NerError
+from ner_core.settings import PROJECT_ROOT
+
 CANCEL_LINE = "cancel"
+STDERR_TAIL_LINES = 5  # where a job's error looks for the last output of a child that died without reporting
+
+# --------------------------------------------------------------------------- the parent's side
 
 
 def job_payload(
@@ -53,6 +66,93 @@ def job_payload(
             "extra_train_sentences": [dataclasses.asdict(sentence) for sentence in extra_train_sentences],
         }
     )
+
+
+def child_environment() -> dict:
+    """The server's environment, with the package importable from any working directory."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class TrainingProcess:
+    """A ``python -m ner_core.training.job_process`` child and the temporary file that collects its stderr.
+
+    Its stderr goes to a file rather than a pipe so a chatty library can never
+    block the child on a full pipe; :meth:`finish` hands back all of it.
+    """
+
+    def __init__(self, process: subprocess.Popen, stderr):
+        self.process = process
+        self._stderr = stderr
+
+    @classmethod
+    def start(cls) -> TrainingProcess:
+        stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ner_core.training.job_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+            env=child_environment(),
+        )
+        return cls(process, stderr)
+
+    def finish(self) -> tuple[int, str]:
+        """Close its stdin, wait for it to exit; its exit status and everything it wrote to stderr."""
+        close_quietly(self.process.stdin)
+        code = self.process.wait()
+        self._stderr.seek(0)
+        stderr = self._stderr.read()
+        self._stderr.close()
+        close_quietly(self.process.stdout)
+        return code, stderr
+
+
+def stderr_tail(stderr: str) -> list[str]:
+    """The non-blank lines among the last STDERR_TAIL_LINES lines of a child's stderr, stripped."""
+    return [line.strip() for line in stderr.splitlines()[-STDERR_TAIL_LINES:] if line.strip()]
+
+
+def forward_cancel(cancel: threading.Event, child: subprocess.Popen) -> None:
+    """Tell the child to stop once the job is cancelled (the runner also sets the flag when the job ends)."""
+    cancel.wait()
+    if child.poll() is None:
+        try:
+            child.stdin.write(CANCEL_LINE + "\n")
+            child.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # already exiting
+
+
+def read_message(line: str) -> dict:
+    """One protocol line; anything else (it should not happen: the child's fd 1 goes to stderr) is skipped."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+def close_quietly(stream) -> None:
+    try:
+        stream.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of what a job's error says: a NerError's own text, anything else with its class name."""
+    text = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
+    lines = text.strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
+# --------------------------------------------------------------------------- the child's side
 
 
 def _emit(channel: IO[str], lock: threading.Lock, message: dict) -> None:
@@ -74,8 +174,8 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
     import keras  # noqa: F401 - the slow import happens while the runner keeps this process as its spare
 
     from ner_core.corpus import annotated
-    from ner_core.errors import NerError, TrainingCancelled
-    from ner_core.store import Store
+    from ner_core.errors import TrainingCancelled
+    from ner_core.store import RunStatus, Store
     from ner_core.training import callbacks, loop
     from ner_core.training.config import TrainConfig
 
@@ -88,7 +188,7 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
         config = TrainConfig.from_dict(job["config"])
         extra = [annotated.Sentence(**sentence) for sentence in job.get("extra_train_sentences", [])]
     except (ValueError, KeyError, TypeError) as exc:
-        _emit(channel, lock, {"error": {"status": "failed", "message": f"unreadable job description: {exc}"}})
+        _emit(channel, lock, {"error": {"status": RunStatus.FAILED, "message": f"unreadable job description: {exc}"}})
         return 0
     cancel = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stdin, cancel), name="cancel-watch", daemon=True).start()
@@ -109,10 +209,10 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
         )
     except (TrainingCancelled, KeyboardInterrupt) as exc:
         message = str(exc) or "training was cancelled; nothing was saved."
-        _emit(channel, lock, {"error": {"status": "cancelled", "message": message}})
+        _emit(channel, lock, {"error": {"status": RunStatus.CANCELLED, "message": message}})
     except Exception as exc:  # noqa: BLE001 - every failure is reported to the parent, which records it
         message = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
-        _emit(channel, lock, {"error": {"status": "failed", "message": message}})
+        _emit(channel, lock, {"error": {"status": RunStatus.FAILED, "message": message}})
     else:
         _emit(channel, lock, {"result": {"metrics": result.metrics}})
     return 0

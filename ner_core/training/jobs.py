@@ -25,36 +25,26 @@ itself when ``train`` could not (cancelled while queued, or a failure before
 
 from __future__ import annotations
 
-import collections
 import copy
 import dataclasses
-import json
-import os
+import logging
 import queue
 import secrets
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ner_core.errors import NerError, TrainingCancelled
-from ner_core.settings import PROJECT_ROOT
-from ner_core.store import Store, utcnow
+from ner_core.errors import JobNotFoundError, NerError, TrainingCancelled
+from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store, utcnow
 from ner_core.training import callbacks, job_process, loop, run_folder
 from ner_core.training.config import TrainConfig
+from ner_core.training.job_process import TrainingProcess, forward_cancel, one_line, read_message
 
-QUEUED = "queued"
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-FINISHED_STATUSES = (COMPLETED, FAILED, CANCELLED)
+logger = logging.getLogger(__name__)
+
 ISOLATIONS = ("process", "thread")
-STDERR_TAIL_LINES = 5  # what a job's error quotes from a child process that died without reporting
 
 # Enough points for a smooth live loss curve; older points are dropped.
 BATCH_LOSS_POINTS = 500
@@ -69,7 +59,7 @@ class JobState:
     job_id: str
     run_id: str
     config: TrainConfig
-    status: str = QUEUED
+    status: RunStatus = RunStatus.QUEUED
     submitted_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
@@ -121,7 +111,7 @@ class JobRunner:
         self._extra_sentences: dict[str, tuple] = {}
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
-        self._spare: _TrainingProcess | None = None  # process isolation: the next job's process, warming up
+        self._spare: TrainingProcess | None = None  # process isolation: the next job's process, warming up
         self._worker = threading.Thread(target=self._work, name="ner-job-runner", daemon=True)
         self._worker.start()
 
@@ -143,7 +133,7 @@ class JobRunner:
             config.model,
             config=config.resolved().to_dict(),
             dataset_path=config.dataset or "",
-            status=QUEUED,
+            status=RunStatus.QUEUED,
             parent_run_id=parent_run_id,
         )
         job = JobState(
@@ -162,7 +152,7 @@ class JobRunner:
         if self.isolation == "process":
             with self._lock:
                 if self._spare is None and not self._closed:
-                    self._spare = _TrainingProcess.start()  # imports TensorFlow while the job waits its turn
+                    self._spare = TrainingProcess.start()  # imports TensorFlow while the job waits its turn
         self._queue.put(job.job_id)
         return snapshot
 
@@ -178,14 +168,14 @@ class JobRunner:
             if job is None or job.finished:
                 return False
             self._cancel_flags[job_id].set()
-            if job.status != QUEUED:
+            if job.status != RunStatus.QUEUED:
                 return True
-            job.status = CANCELLED
+            job.status = RunStatus.CANCELLED
             job.finished_at = time.time()
             job.error = "cancelled before it started"
             self._extra_sentences.pop(job_id, None)
             self._changed.notify_all()
-        self.store.update_run(job.run_id, status=CANCELLED, finished_at=utcnow(), error_message=job.error)
+        self.store.update_run(job.run_id, status=RunStatus.CANCELLED, finished_at=utcnow(), error_message=job.error)
         return True
 
     def jobs(self) -> list[JobState]:
@@ -194,13 +184,14 @@ class JobRunner:
             return [job.snapshot() for job in reversed(self._jobs.values())]
 
     def get(self, job_id: str) -> JobState:
+        """A copy of one job; JobNotFoundError (also a KeyError) for an id this runner never had."""
         with self._lock:
             return self._job(job_id).snapshot()
 
     def active(self) -> JobState | None:
         """The job being trained right now, if any."""
         with self._lock:
-            running = [job for job in self._jobs.values() if job.status == RUNNING]
+            running = [job for job in self._jobs.values() if job.status == RunStatus.RUNNING]
             return running[0].snapshot() if running else None
 
     def wait(self, job_id: str, timeout: float) -> JobState:
@@ -233,7 +224,7 @@ class JobRunner:
         try:
             return self._jobs[job_id]
         except KeyError:
-            raise KeyError(f"no job {job_id!r} in this runner.") from None
+            raise JobNotFoundError(f"no job {job_id!r} in this runner; jobs are forgotten when the app restarts.") from None
 
     def _work(self) -> None:
         while True:
@@ -243,9 +234,9 @@ class JobRunner:
                 return
             with self._lock:
                 job = self._jobs[job_id]
-                if job.status != QUEUED:  # cancelled while waiting
+                if job.status != RunStatus.QUEUED:  # cancelled while waiting
                     continue
-                job.status = RUNNING
+                job.status = RunStatus.RUNNING
                 job.started_at = time.time()
                 cancel = self._cancel_flags[job_id]
                 extra = self._extra_sentences.pop(job_id, ())
@@ -253,7 +244,7 @@ class JobRunner:
             self._run(job, config, extra, cancel)
 
     def _run(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event) -> None:
-        status, error, metrics = COMPLETED, None, {}
+        status, error, metrics = RunStatus.COMPLETED, None, {}
         try:
             if cancel.is_set():  # cancelled between leaving the queue and starting to train
                 raise TrainingCancelled("training was cancelled before it started; nothing was saved.")
@@ -272,10 +263,10 @@ class JobRunner:
                 )
                 metrics = result.metrics
         except TrainingCancelled as exc:
-            status, error = CANCELLED, _one_line(exc)
+            status, error = RunStatus.CANCELLED, one_line(exc)
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
-            status, error = FAILED, _one_line(exc)
-        if status != COMPLETED:
+            status, error = RunStatus.FAILED, one_line(exc)
+        if status != RunStatus.COMPLETED:
             self._settle_store_row(job.run_id, status, error)
         with self._lock:
             job.status = status
@@ -289,7 +280,8 @@ class JobRunner:
         """Run ``training.train`` in a child process and mirror its progress; returns the test metrics.
 
         Raises TrainingCancelled or NerError as an in-process fit would, so
-        ``_run`` records both kinds of runner the same way.
+        ``_run`` records both kinds of runner the same way. Whatever the outcome,
+        the child's whole stderr is kept as the run's log (``run_folder.read_log``).
         """
         payload = job_process.job_payload(
             config=config,
@@ -302,13 +294,13 @@ class JobRunner:
         child = self._take_warm_process()
         with self._lock:
             job.process_id = child.process.pid
-        threading.Thread(target=_forward_cancel, args=(cancel, child.process), daemon=True, name=f"cancel-{job.job_id}").start()
+        threading.Thread(target=forward_cancel, args=(cancel, child.process), daemon=True, name=f"cancel-{job.job_id}").start()
         outcome = None
         try:
             child.process.stdin.write(payload + "\n")
             child.process.stdin.flush()
             for line in child.process.stdout:
-                message = _message(line)
+                message = read_message(line)
                 if "event" in message:
                     self._record(job, callbacks.ProgressEvent(**message["event"]))
                 elif "result" in message or "error" in message:
@@ -319,23 +311,25 @@ class JobRunner:
             child.process.kill()  # nobody would read its output any more; finish() must not wait for a fit
             raise
         finally:
-            code, tail = child.finish()
+            code, stderr = child.finish()
+            log = self._keep_log(job.run_id, stderr)
             with self._lock:
                 job.process_id = None
         if outcome is None:
             self._discard_temporary_folder(job.run_id)
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            raise NerError(
-                f"the training process {how} before it reported a result" + (f"; its last output: {tail[-1]}" if tail else ".")
-            )
+            tail = job_process.stderr_tail(stderr)
+            details = ([f"its full log: {log}"] if log else []) + ([f"its last output: {tail[-1]}"] if tail else [])
+            summary = f"the training process {how} before it reported a result"
+            raise NerError("; ".join([summary, *details]) if details else summary + ".")
         if "result" in outcome:
             return outcome["result"]["metrics"]
         error = outcome["error"]
-        if error["status"] == CANCELLED:
+        if error["status"] == RunStatus.CANCELLED:
             raise TrainingCancelled(error["message"])
         raise NerError(error["message"])
 
-    def _take_warm_process(self) -> _TrainingProcess:
+    def _take_warm_process(self) -> TrainingProcess:
         """The spare process (TensorFlow already imported), replaced at once by a new spare for the next job.
 
         Importing TensorFlow takes 5-7 s here; a job that finds its process ready
@@ -344,9 +338,9 @@ class JobRunner:
         with self._lock:
             child, self._spare = self._spare, None
             if child is None or child.process.poll() is not None:
-                child = _TrainingProcess.start()
+                child = TrainingProcess.start()
             if not self._closed:
-                self._spare = _TrainingProcess.start()
+                self._spare = TrainingProcess.start()
         return child
 
     def _stop_spare(self) -> None:
@@ -355,6 +349,14 @@ class JobRunner:
         if spare is not None:
             spare.process.kill()  # it holds no job; waiting for it to finish importing TensorFlow is wasted time
             spare.finish()
+
+    def _keep_log(self, run_id: str, stderr: str) -> Path | None:
+        """Write the child's stderr to ``logs/<run_id>.log``; None (and a warning) when it cannot be written."""
+        try:
+            return run_folder.write_log(self.models_dir.resolve(), run_id, stderr)
+        except OSError:
+            logger.warning("could not write the training log of run %s", run_id, exc_info=True)
+            return None
 
     def _discard_temporary_folder(self, run_id: str) -> None:
         """A killed child leaves its half-written ``.tmp-<run_id>`` folder; nothing in it is usable."""
@@ -376,91 +378,17 @@ class JobRunner:
                     log["lr"] = log["learning_rate"]
                 job.epoch_logs.append(log)
 
-    def _settle_store_row(self, run_id: str, status: str, error: str | None) -> None:
+    def _settle_store_row(self, run_id: str, status: RunStatus, error: str | None) -> None:
         """``train`` settles its row, except when it failed before touching the store (bad dataset path...)."""
         try:
-            if self.store.get_run(run_id).status in (QUEUED, RUNNING):
+            if self.store.get_run(run_id).status in ACTIVE_STATUSES:
                 self.store.update_run(run_id, status=status, finished_at=utcnow(), error_message=error)
         except Exception:  # noqa: BLE001 - row gone or database unreachable: the job state still says what happened
-            pass
+            logger.warning("could not record run %s as %s in the store", run_id, status, exc_info=True)
 
 
 def _in_memory(url: str) -> bool:
     return url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:") or ":memory:" in url)
-
-
-def _child_environment() -> dict:
-    """The server's environment, with the package importable from any working directory."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-class _TrainingProcess:
-    """A ``python -m ner_core.training.job_process`` child and the temporary file that collects its stderr."""
-
-    def __init__(self, process: subprocess.Popen, stderr):
-        self.process = process
-        self._stderr = stderr
-
-    @classmethod
-    def start(cls) -> _TrainingProcess:
-        stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ner_core.training.job_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            encoding="utf-8",
-            env=_child_environment(),
-        )
-        return cls(process, stderr)
-
-    def finish(self) -> tuple[int, list[str]]:
-        """Close its stdin, wait for it to exit; its exit status and the last lines of its stderr."""
-        _close_quietly(self.process.stdin)
-        code = self.process.wait()
-        self._stderr.seek(0)
-        tail = [line.strip() for line in collections.deque(self._stderr, STDERR_TAIL_LINES) if line.strip()]
-        self._stderr.close()
-        _close_quietly(self.process.stdout)
-        return code, tail
-
-
-def _forward_cancel(cancel: threading.Event, child: subprocess.Popen) -> None:
-    """Tell the child to stop once the job is cancelled (the runner also sets the flag when the job ends)."""
-    cancel.wait()
-    if child.poll() is None:
-        try:
-            child.stdin.write(job_process.CANCEL_LINE + "\n")
-            child.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            pass  # already exiting
-
-
-def _message(line: str) -> dict:
-    """One protocol line; anything else (it should not happen: the child's fd 1 goes to stderr) is skipped."""
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return {}
-    return message if isinstance(message, dict) else {}
-
-
-def _close_quietly(stream) -> None:
-    try:
-        stream.close()
-    except (BrokenPipeError, OSError):
-        pass
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
-    lines = text.strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
 
 
 # --------------------------------------------------------------------------- process-wide runners

@@ -21,6 +21,7 @@ from ner_core.errors import ConfigError, NerError, TrainingCancelled
 from ner_core.modeling import encoding
 from ner_core.modeling.architectures import ModelDimensions, get_definition
 from ner_core.settings import Settings
+from ner_core.store import RunStatus
 from ner_core.training import run_folder
 from ner_core.training.callbacks import ProgressEvent, ProgressHook, _make_callback, _validation_f1_callback
 from ner_core.training.config import VALIDATION_F1, TrainConfig
@@ -90,7 +91,7 @@ def train(
         if store is not None:
             store.update_run(
                 run_id,
-                status="completed",
+                status=RunStatus.COMPLETED,
                 finished_at=_now(),
                 metrics=result.metrics,
                 run_dir=str(final.path),
@@ -110,12 +111,16 @@ def train(
 def _record_start(store, run_id: str, config: TrainConfig, corpus, parent_run_id: str | None) -> None:
     """Reuse a row created when the job was queued, or create one."""
     fields = dict(
-        status="running", started_at=_now(), config=config.to_dict(), dataset_path=corpus.source, dataset_sha256=corpus.sha256
+        status=RunStatus.RUNNING,
+        started_at=_now(),
+        config=config.to_dict(),
+        dataset_path=corpus.source,
+        dataset_sha256=corpus.sha256,
     )
     try:
         store.get_run(run_id)
     except NerError:
-        store.create_run(run_id, config.model, config=config.to_dict(), status="running", parent_run_id=parent_run_id)
+        store.create_run(run_id, config.model, config=config.to_dict(), status=RunStatus.RUNNING, parent_run_id=parent_run_id)
     store.update_run(run_id, **fields)
 
 
@@ -129,7 +134,8 @@ def _record_failure(store, run_id: str, exc: BaseException) -> None:
         store.get_run(run_id)
     except NerError:
         return  # failed before the run was recorded (e.g. unreadable data): leave no trace
-    store.update_run(run_id, status="cancelled" if cancelled else "failed", finished_at=_now(), error_message=message)
+    status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
+    store.update_run(run_id, status=status, finished_at=_now(), error_message=message)
 
 
 def _now():

@@ -3,6 +3,9 @@
 A run is built under ``models/.tmp-<run_id>/`` and renamed to its final name
 only when every file is written, so a crash or a cancel never leaves a
 half-written run that the app would try to load.
+
+A training job's log (everything its process wrote to stderr) is kept apart,
+in ``models/logs/<run_id>.log``, since a failed or cancelled run has no folder.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import platform
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,7 @@ METRICS_FILE = "metrics.json"
 EVALUATION_FILE = "evaluation.json"
 REQUIRED_FILES = (MODEL_FILE, WORD_VOCAB_FILE, TAG_VOCAB_FILE, CONFIG_FILE)
 TEMPORARY_PREFIX = ".tmp-"
+LOGS_FOLDER = "logs"
 
 
 def new_run_id(model_name: str) -> str:
@@ -88,6 +93,36 @@ def _fsync_folder(path: Path) -> None:
         if child.is_file():
             with open(child, "rb") as stream:
                 os.fsync(stream.fileno())
+
+
+def log_path(models_dir: Path, run_id: str) -> Path:
+    """Where the log of a run's training job is kept: ``<models_dir>/logs/<run_id>.log``."""
+    return Path(models_dir) / LOGS_FOLDER / f"{run_id}.log"
+
+
+def read_log(models_dir: Path, run_id: str) -> str | None:
+    """The whole log of a run's training job; None when it has none (trained in-process, or never started)."""
+    try:
+        return log_path(models_dir, run_id).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+
+
+def write_log(models_dir: Path, run_id: str, text: str) -> Path:
+    """Keep ``text`` as the run's log, atomically: a reader sees the previous log or this one, never half of it."""
+    path = log_path(models_dir, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{run_id}.", suffix=".tmp")
+    try:
+        with open(descriptor, "w", encoding="utf-8", errors="replace") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def resolve_run_folder(models_dir: Path, run: str) -> RunFolder:

@@ -9,8 +9,8 @@ from ner_core.corpus import uploads
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
-from ner_core.store import Store
-from ner_core.training import callbacks, config, jobs
+from ner_core.store import RunStatus, Store
+from ner_core.training import callbacks, config
 from tests.helpers import JOB_TIMEOUT_S, page_app
 
 TINY = {"epochs": 1, "batch_size": 16, "embedding_dim": 8, "max_len": 16}
@@ -101,7 +101,7 @@ def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runn
     assert {field: getattr(job.config, field) for field in TINY} == TINY
 
     finished = runner.wait(job.job_id, JOB_TIMEOUT_S)
-    assert finished.status == jobs.COMPLETED, finished.error
+    assert finished.status == RunStatus.COMPLETED, finished.error
     app.run()
     row = history(app).set_index("run").loc[job.run_id]
     assert (row["status"], row["model"], row["dataset"]) == ("completed", "baseline", SAMPLE_DATA_PATH.name)
@@ -133,9 +133,9 @@ def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
     assert len(app.get("progress")) == 2  # epochs, and batches within the epoch
 
     app.button(key=f"training_runs_cancel_{queued.job_id}").click().run()
-    assert runner.get(queued.job_id).status == jobs.CANCELLED
+    assert runner.get(queued.job_id).status == RunStatus.CANCELLED
     app.button(key=f"training_runs_cancel_{long_job.job_id}").click().run()
-    assert runner.wait(long_job.job_id, JOB_TIMEOUT_S).status == jobs.CANCELLED
+    assert runner.wait(long_job.job_id, JOB_TIMEOUT_S).status == RunStatus.CANCELLED
     app.run()
     table = history(app).set_index("run")
     assert table.loc[queued.run_id, "status"] == "cancelled"

@@ -12,7 +12,7 @@ from ner_core.corpus import writing
 from ner_core.errors import ConfigError, DataFormatError, TrainingCancelled
 from ner_core.evaluation import scoring
 from ner_core.modeling import encoding
-from ner_core.store import Store
+from ner_core.store import RunStatus, Store
 from ner_core.training import loop, run_folder
 from ner_core.training.config import (
     SMALL_DATASET_SENTENCES,
@@ -56,7 +56,7 @@ def test_train_publishes_a_complete_run_and_records_it(tmp_path, tiny_csv):
     assert history["epochs_trained"] == 2 and len(history["history"]["loss"]) == 2
     assert set(json.loads(folder.file(run_folder.METRICS_FILE).read_text())["metrics"]) >= {"entity_f1", "latency_p50_ms"}
     row = store.get_run(result.run_id)
-    assert row.status == "completed" and row.metrics["epochs_trained"] == 2.0
+    assert row.status == RunStatus.COMPLETED and row.metrics["epochs_trained"] == 2.0
     kinds = [e.kind for e in events]
     assert kinds[0] == "started" and kinds[-1] == "finished" and kinds.count("epoch_end") == 2 and "batch" in kinds
     epoch_end = [e for e in events if e.kind == "epoch_end"]
@@ -89,7 +89,7 @@ def test_cancel_leaves_no_folder_and_marks_the_run(tmp_path, tiny_csv):
             run_id="cancel-me",
         )
     assert list((tmp_path / "models").iterdir()) == []
-    assert store.get_run("cancel-me").status == "cancelled"
+    assert store.get_run("cancel-me").status == RunStatus.CANCELLED
 
 
 def test_bad_dataset_fails_cleanly(tmp_path):
@@ -99,10 +99,10 @@ def test_bad_dataset_fails_cleanly(tmp_path):
     with pytest.raises(DataFormatError, match="missing column"):
         loop.train(tiny_config(bad), models_dir=tmp_path / "models", store=store, run_id="bad-data")
     assert store.list_runs() == []  # nothing was recorded for data that never loaded
-    store.create_run("queued-job", "baseline", config={}, status="queued")  # as the job runner does
+    store.create_run("queued-job", "baseline", config={}, status=RunStatus.QUEUED)  # as the job runner does
     with pytest.raises(DataFormatError):
         loop.train(tiny_config(bad), models_dir=tmp_path / "models", store=store, run_id="queued-job")
-    assert store.get_run("queued-job").status == "failed"
+    assert store.get_run("queued-job").status == RunStatus.FAILED
     assert "missing column" in store.get_run("queued-job").error_message
     assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
 
