@@ -25,7 +25,7 @@ Protocol:
   (end of stdin before any job: the process exits without a word).
 * stdout: one JSON object per line, ``{"event": ProgressEvent}`` while training,
   then exactly one ``{"result": {"metrics": ...}}`` or
-  ``{"error": {"status": "cancelled"|"failed", "message": ...}}``.
+  ``{"error": {"status": "cancelled"|"failed", "message": ..., "code": "E001"}}`` (code: a NerError's).
 
 Anything else the libraries print goes to stderr (file descriptor 1 is pointed
 at 2 before TensorFlow loads), so it cannot corrupt the protocol.
@@ -47,7 +47,6 @@ from ner_core.errors import NerError
 from ner_core.settings import PROJECT_ROOT
 
 CANCEL_LINE = "cancel"
-STDERR_TAIL_LINES = 5  # where a job's error looks for the last output of a child that died without reporting
 
 # --------------------------------------------------------------------------- the parent's side
 
@@ -111,11 +110,6 @@ class TrainingProcess:
         self._stderr.close()
         close_quietly(self.process.stdout)
         return code, stderr
-
-
-def stderr_tail(stderr: str) -> list[str]:
-    """The non-blank lines among the last STDERR_TAIL_LINES lines of a child's stderr, stripped."""
-    return [line.strip() for line in stderr.splitlines()[-STDERR_TAIL_LINES:] if line.strip()]
 
 
 def forward_cancel(cancel: threading.Event, child: subprocess.Popen) -> None:
@@ -208,11 +202,16 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
             parent_run_id=job.get("parent_run_id"),
         )
     except (TrainingCancelled, KeyboardInterrupt) as exc:
-        message = str(exc) or "training was cancelled; nothing was saved."
+        message = getattr(exc, "message", "") or "training was cancelled; nothing was saved."
         _emit(channel, lock, {"error": {"status": RunStatus.CANCELLED, "message": message}})
     except Exception as exc:  # noqa: BLE001 - every failure is reported to the parent, which records it
-        message = str(exc) if isinstance(exc, NerError) else f"{exc.__class__.__name__}: {exc}"
-        _emit(channel, lock, {"error": {"status": RunStatus.FAILED, "message": message}})
+        # The message without its "[E001] " prefix plus the code apart, so the parent re-raises it with
+        # that one code instead of wrapping it in a second ("[E000] [E001] ...").
+        if isinstance(exc, NerError):
+            error = {"status": RunStatus.FAILED, "message": exc.message, "code": exc.code}
+        else:
+            error = {"status": RunStatus.FAILED, "message": f"{exc.__class__.__name__}: {exc}"}
+        _emit(channel, lock, {"error": error})
     else:
         _emit(channel, lock, {"result": {"metrics": result.metrics}})
     return 0

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ner_core.errors import JobNotFoundError, NerError, TrainingCancelled
 from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store, utcnow
-from ner_core.training import callbacks, job_process, loop, run_folder
+from ner_core.training import callbacks, job_process, loop, recovery, run_folder
 from ner_core.training.config import TrainConfig
 from ner_core.training.job_process import TrainingProcess, forward_cancel, one_line, read_message
 
@@ -136,6 +136,7 @@ class JobRunner:
             status=RunStatus.QUEUED,
             parent_run_id=parent_run_id,
         )
+        self.store.update_run(run_id, owner=run_folder.process_identity())  # queued by this process
         job = JobState(
             job_id=f"job-{secrets.token_hex(4)}",
             run_id=run_id,
@@ -318,16 +319,17 @@ class JobRunner:
         if outcome is None:
             self._discard_temporary_folder(job.run_id)
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            tail = job_process.stderr_tail(stderr)
-            details = ([f"its full log: {log}"] if log else []) + ([f"its last output: {tail[-1]}"] if tail else [])
-            summary = f"the training process {how} before it reported a result"
-            raise NerError("; ".join([summary, *details]) if details else summary + ".")
+            # No "last output" quote: the last stderr line is usually an unrelated TensorFlow log line.
+            where = f"; its log is {log}" if log else " and left no log"
+            raise NerError(f"the training process {how} before it reported a result{where}.")
         if "result" in outcome:
             return outcome["result"]["metrics"]
         error = outcome["error"]
         if error["status"] == RunStatus.CANCELLED:
             raise TrainingCancelled(error["message"])
-        raise NerError(error["message"])
+        failure = NerError(error["message"])
+        failure.code = error.get("code", failure.code)  # the child's own code, shown once
+        raise failure
 
     def _take_warm_process(self) -> TrainingProcess:
         """The spare process (TensorFlow already imported), replaced at once by a new spare for the next job.
@@ -401,16 +403,16 @@ _cleaned_databases: set[str] = set()
 def get_runner(store: Store, models_dir: Path) -> JobRunner:
     """The one runner of this process for this database and models folder.
 
-    The first call for a database marks rows a dead process left ``running``
-    or ``queued`` as failed; later calls must not, or they would fail the jobs
-    of the runner that is alive.
+    The first call for a database fails the rows a dead process left ``running``
+    or ``queued`` and removes its temporary folders (:func:`recovery.recover`);
+    rows and folders of live processes, this one's included, are kept.
     """
     key = (store.url, str(Path(models_dir).resolve()))
     with _registry_lock:
         runner = _runners.get(key)
         if runner is None:
             if store.url not in _cleaned_databases:
-                store.mark_interrupted_runs()
+                recovery.recover(store, models_dir)
                 _cleaned_databases.add(store.url)
             runner = _runners[key] = JobRunner(store, models_dir)
         return runner

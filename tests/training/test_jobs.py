@@ -146,6 +146,7 @@ def test_failing_job_is_recorded_and_the_runner_keeps_working(runner, store, dat
     failed = runner.wait(broken.job_id, JOB_TIMEOUT_S)
     assert failed.status == RunStatus.FAILED
     assert "no such file" in failed.error and "\n" not in failed.error
+    assert failed.error.startswith("[E001] ") and failed.error.count("[E") == 1  # the child's own code, once
     row = store.get_run(broken.run_id)
     assert row.status == RunStatus.FAILED and "no such file" in row.error_message
 
@@ -203,7 +204,7 @@ def test_a_killed_training_process_fails_its_job_cleanly_and_the_runner_goes_on(
     assert folders_of(models_dir, doomed.run_id) == []  # the half-written .tmp- folder is gone
     assert runner.wait(after.job_id, JOB_TIMEOUT_S).status == RunStatus.COMPLETED
     log = run_folder.log_path(models_dir.resolve(), doomed.run_id)
-    assert f"before it reported a result; its full log: {log}" in failed.error and str(log) in row.error_message
+    assert f"before it reported a result; its log is {log}." in failed.error and str(log) in row.error_message
     assert log.is_file() and run_folder.read_log(models_dir, doomed.run_id) == log.read_text(encoding="utf-8")
 
 
@@ -221,7 +222,7 @@ def test_the_whole_stderr_of_a_training_process_is_kept_as_its_run_log(runner, m
 
     assert job.status == RunStatus.COMPLETED, job.error
     log = run_folder.read_log(models_dir, job.run_id)
-    assert log is not None and len(log.splitlines()) > job_process.STDERR_TAIL_LINES
+    assert log is not None and len(log.splitlines()) > 5  # jobs used to keep only their last five lines
     early = [line for line in log.splitlines() if line.startswith("early line")]
     assert early == [f"early line {number} of 12" for number in range(1, 13)]
     assert run_folder.log_path(models_dir, job.run_id) == models_dir / "logs" / f"{job.run_id}.log"
