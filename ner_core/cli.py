@@ -145,7 +145,7 @@ def _train_config(args):
 def cmd_train(args) -> int:
     from ner_core.corpus import reading
     from ner_core.evaluation import metric_registry
-    from ner_core.training import callbacks, loop
+    from ner_core.training import callbacks, loop, recovery
 
     config = _train_config(args)
     settings = _settings()
@@ -164,7 +164,9 @@ def cmd_train(args) -> int:
         elif event.kind in ("started", "evaluating", "finished"):
             print(event.message, flush=True)
 
-    result = loop.train(config, models_dir=settings.models_dir, store=_store(), corpus=corpus, progress=report)
+    store = _store()
+    recovery.recover(store, settings.models_dir)  # what an earlier, killed training left behind
+    result = loop.train(config, models_dir=settings.models_dir, store=store, corpus=corpus, progress=report)
     print(f"run {result.run_id}: {result.epochs_trained} epochs in {result.training_time_s:.1f}s -> {result.run_dir}")
     for key in ("entity_f1", "entity_precision", "entity_recall", "token_accuracy", "latency_p50_ms"):
         if key in result.metrics:

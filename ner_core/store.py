@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,9 @@ class Run(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     machine: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # "<pid>:<start time>" of the process that queued or trains the run (run_folder.process_identity),
+    # so a start-up can tell a dead process's "running" row from a live training elsewhere.
+    owner: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
 
     @property
     def config(self) -> dict:
@@ -169,18 +172,46 @@ def _status(value: str) -> RunStatus:
         raise ValueError(f"unknown run status {value!r}; one of {', '.join(RunStatus)}") from None
 
 
-def _enable_sqlite_wal(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+# FULL syncs the WAL at every commit, so a power cut cannot take back a committed annotation (an
+# analyst's hours of work) or run; NORMAL may lose the last commits. bench/store_durability.py
+# measures what FULL costs the prediction log's inserts (see bench/results/store_durability.md).
+SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+
+
+def _sqlite_pragmas(synchronous: str):
+    def enable(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return enable
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Add columns newer than an existing database (create_all only creates missing tables).
+
+    Only nullable columns are ever added, so old rows stay valid with NULL there.
+    """
+    inspector = sa.inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as connection:
+                    connection.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 class Store:
     """All database access goes through here; methods are transactions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, synchronous: str = "FULL"):
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
         self.url = url
         try:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
@@ -188,8 +219,9 @@ class Store:
             connect_args = {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
             self.engine = sa.create_engine(url, connect_args=connect_args)
             if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _enable_sqlite_wal)
+                event.listen(self.engine, "connect", _sqlite_pragmas(synchronous))
             Base.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the database {url!r}: {exc.__class__.__name__}: {exc}".splitlines()[0]) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -268,20 +300,25 @@ class Store:
     def delete_run(self, run_id: str) -> None:
         self._write(lambda s: s.execute(sa.delete(Run).where(Run.id == run_id)))
 
-    def mark_interrupted_runs(self) -> int:
-        """Runs left running or queued by a process that died are failed, not forever running."""
+    def mark_interrupted_runs(self, owner_alive: Callable[[str], bool] | None = None) -> int:
+        """Runs left running or queued by a process that died are failed, not forever running.
+
+        ``owner_alive(owner)`` says whether a row's process still runs; those rows (a
+        training in another process) are left alone. Rows without an owner, or when no
+        check is given, count as interrupted.
+        """
 
         def work(session: Session) -> int:
-            result = session.execute(
-                sa.update(Run)
-                .where(Run.status.in_(ACTIVE_STATUSES))
-                .values(
-                    status=RunStatus.FAILED,
-                    error_message="interrupted: the process stopped before the run finished",
-                    finished_at=utcnow(),
-                )
-            )
-            return result.rowcount or 0
+            marked = 0
+            for run in session.scalars(sa.select(Run).where(Run.status.in_(ACTIVE_STATUSES))):
+                if run.owner and owner_alive is not None and owner_alive(run.owner):
+                    continue
+                process = f" (process {run.owner.partition(':')[0]})" if run.owner else ""
+                run.status = RunStatus.FAILED
+                run.error_message = f"interrupted: the process that ran it{process} stopped before the run finished"
+                run.finished_at = utcnow()
+                marked += 1
+            return marked
 
         return self._write(work)
 

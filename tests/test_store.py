@@ -21,6 +21,17 @@ def test_sqlite_file_uses_wal(db, tmp_path):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_commits_are_synced_in_full_by_default(db, tmp_path):
+    # synchronous is per connection: ask one of the store's own (2 = FULL, 1 = NORMAL).
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    fast = Store(f"sqlite:///{tmp_path / 'normal.db'}", synchronous="NORMAL")
+    with fast.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    with pytest.raises(ValueError, match="synchronous must be one of FULL, NORMAL"):
+        Store("sqlite://", synchronous="OFF")
+
+
 def test_run_lifecycle(db):
     db.create_run("r1", "model2", config={"epochs": 2}, dataset_path="x.csv")
     db.update_run("r1", status="completed", metrics={"entity_f1": 0.5})
@@ -115,3 +126,36 @@ def test_unopenable_database_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open the database"):
         Store(f"sqlite:///{blocker / 'inside' / 'db.sqlite'}")
+
+
+def test_a_database_from_before_run_owners_gains_the_column_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        # The runs table as versions before the owner column created it.
+        connection.execute(
+            "CREATE TABLE runs (id VARCHAR(64) PRIMARY KEY, model_name VARCHAR(64), status VARCHAR(16), dataset_path TEXT,"
+            " dataset_sha256 VARCHAR(64), config_json TEXT, metrics_json TEXT, run_dir TEXT, parent_run_id VARCHAR(64),"
+            " error_message TEXT, created_at DATETIME, started_at DATETIME, finished_at DATETIME, machine TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO runs (id, model_name, status, dataset_path, dataset_sha256, config_json, created_at)"
+            " VALUES ('old', 'model2', 'running', '', '', '{}', '2024-01-01 00:00:00')"
+        )
+    db = Store(f"sqlite:///{path}")
+    assert db.get_run("old").owner is None
+    assert db.mark_interrupted_runs(owner_alive=lambda owner: True) == 1  # no owner recorded: interrupted
+    db.create_run("new", "model2", config={}, status=RunStatus.RUNNING)
+    db.update_run("new", owner="123:456")
+    assert db.get_run("new").owner == "123:456"
+
+
+def test_a_run_whose_owner_is_alive_is_not_marked_interrupted(db):
+    db.create_run("live", "model2", config={}, status=RunStatus.RUNNING)
+    db.update_run("live", owner="1:100")
+    db.create_run("dead", "model2", config={}, status=RunStatus.RUNNING)
+    db.update_run("dead", owner="2:200")
+    assert db.mark_interrupted_runs(owner_alive=lambda owner: owner == "1:100") == 1
+    assert db.get_run("live").status is RunStatus.RUNNING
+    dead = db.get_run("dead")
+    assert dead.status is RunStatus.FAILED
+    assert dead.error_message == "interrupted: the process that ran it (process 2) stopped before the run finished"

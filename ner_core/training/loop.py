@@ -116,6 +116,7 @@ def _record_start(store, run_id: str, config: TrainConfig, corpus, parent_run_id
         config=config.to_dict(),
         dataset_path=corpus.source,
         dataset_sha256=corpus.sha256,
+        owner=run_folder.process_identity(),  # this process trains it (a job's child, or the CLI)
     )
     try:
         store.get_run(run_id)

@@ -33,6 +33,47 @@ EVALUATION_FILE = "evaluation.json"
 REQUIRED_FILES = (MODEL_FILE, WORD_VOCAB_FILE, TAG_VOCAB_FILE, CONFIG_FILE)
 TEMPORARY_PREFIX = ".tmp-"
 LOGS_FOLDER = "logs"
+# Inside a temporary folder: the identity of the process building it, so the next start can tell
+# debris of a killed training (remove it) from a training that is still running elsewhere (keep it).
+OWNER_FILE = ".owner"
+# A temporary folder with no owner file (written before owners were recorded) counts as abandoned
+# once it is this old; no training here takes a day.
+UNOWNED_FOLDER_AGE_S = 24 * 3600
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), or None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name in parentheses may hold spaces
+
+
+def process_identity(pid: int | None = None) -> str:
+    """``"<pid>:<start time>"``: unlike a bare PID, it cannot match a later process that reuses the number."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_start_time(pid) or ''}"
+
+
+def process_alive(identity: str | None) -> bool:
+    """Whether the process an identity names is still the one running under that PID."""
+    if not identity:
+        return False
+    pid_text, _, started = identity.partition(":")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if Path("/proc").is_dir():
+        return _start_time(pid) is not None and (not started or _start_time(pid) == started)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def new_run_id(model_name: str) -> str:
@@ -71,6 +112,7 @@ class RunFolder:
 def temporary_folder(models_dir: Path, run_id: str) -> RunFolder:
     path = Path(models_dir) / f"{TEMPORARY_PREFIX}{run_id}"
     path.mkdir(parents=True, exist_ok=False)
+    (path / OWNER_FILE).write_text(process_identity(), encoding="utf-8")
     return RunFolder(path)
 
 
@@ -79,6 +121,7 @@ def finalize(temporary: RunFolder) -> RunFolder:
     final = temporary.path.parent / temporary.run_id
     if final.exists():
         raise FileExistsError(f"run folder {final} already exists")
+    temporary.file(OWNER_FILE).unlink(missing_ok=True)
     _fsync_folder(temporary.path)
     os.replace(temporary.path, final)
     return RunFolder(final)
@@ -86,6 +129,34 @@ def finalize(temporary: RunFolder) -> RunFolder:
 
 def discard(temporary: RunFolder) -> None:
     shutil.rmtree(temporary.path, ignore_errors=True)
+
+
+def remove_abandoned_folders(models_dir: Path, *, now: float | None = None) -> list[Path]:
+    """Remove temporary folders whose process is gone (a killed training's checkpoints); returns them.
+
+    A folder whose owner is alive is a training in progress and is never touched.
+    """
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        return []
+    now = dt.datetime.now().timestamp() if now is None else now
+    removed = []
+    for path in sorted(models_dir.glob(f"{TEMPORARY_PREFIX}*")):
+        if not path.is_dir():
+            continue
+        owner_file = path / OWNER_FILE
+        try:
+            owner = owner_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            owner = None
+        if owner is None:
+            abandoned = now - path.stat().st_mtime > UNOWNED_FOLDER_AGE_S
+        else:
+            abandoned = not process_alive(owner)
+        if abandoned:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _fsync_folder(path: Path) -> None:
