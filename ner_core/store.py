@@ -79,6 +79,8 @@ class PredictionLog(Base):
     entities_json: Mapped[str] = mapped_column(sa.Text, default="[]")
     latency_ms: Mapped[float | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # A simulated request's ner_core.traffic.experiment.ERROR_KINDS value; NULL on rows logged before it existed.
+    error_kind: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     breaker_state: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
     routing_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     gold_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
@@ -125,6 +127,27 @@ class Dataset(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# Columns added to a table after databases with that table existed: (table, column). create_all
+# never alters an existing table, so Store() adds whichever of these an opened database lacks.
+ADDED_COLUMNS = (("prediction_log", "error_kind"),)
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """ALTER TABLE ... ADD COLUMN for each of :data:`ADDED_COLUMNS` the database lacks (all nullable)."""
+    quote = engine.dialect.identifier_preparer.quote
+    for table_name, column_name in ADDED_COLUMNS:
+        if column_name in {column["name"] for column in sa.inspect(engine).get_columns(table_name)}:
+            continue
+        column_type = Base.metadata.tables[table_name].c[column_name].type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f"ALTER TABLE {quote(table_name)} ADD COLUMN {quote(column_name)} {column_type}"))
+        except SQLAlchemyError:
+            # Another process opening the same database may have added it first.
+            if column_name not in {column["name"] for column in sa.inspect(engine).get_columns(table_name)}:
+                raise
+
+
 def _enable_sqlite_wal(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -146,6 +169,7 @@ class Store:
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_wal)
             Base.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the database {url!r}: {exc.__class__.__name__}: {exc}".splitlines()[0]) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -22,6 +22,12 @@ DEFAULT_WEIGHTS = {"model2": 0.90, "baseline": 0.08, "advanced": 0.02}
 BASELINE_MODEL = "baseline"
 MAX_REQUESTS = 1_000_000
 INJECTED_FAULT = "injected fault"
+# What went wrong with a request: the simulator sets one per request (``error_kind``) and logs it.
+ERROR_NONE = "none"  # served (by the chosen arm or its fallback) without error
+ERROR_INJECTED_FAULT = "injected_fault"  # the serving arm's injected fault fired
+ERROR_BREAKER_REJECTED = "breaker_rejected"  # the chosen arm's breaker refused it and no fallback could take it
+ERROR_OTHER = "other"  # only for log rows from before kinds were logged whose message is neither of the above
+ERROR_KINDS = (ERROR_NONE, ERROR_INJECTED_FAULT, ERROR_BREAKER_REJECTED, ERROR_OTHER)
 
 
 # --------------------------------------------------------------------------

@@ -12,12 +12,51 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ner_core.corpus import tags as tagging
+from ner_core.errors import StoreError
 
 if TYPE_CHECKING:
     pass
+from ner_core.traffic.experiment import (
+    ERROR_BREAKER_REJECTED,
+    ERROR_INJECTED_FAULT,
+    ERROR_KINDS,
+    ERROR_NONE,
+    ERROR_OTHER,
+    INJECTED_FAULT,
+)
 from ner_core.traffic.simulator import REQUEST_COLUMNS, SimulationResult
 
 _FALLBACK_REASON = re.compile(r"^fallback: breaker \S+ for (.+)$")
+
+
+def error_kind_from_message(message: str | None) -> str:
+    """The error kind of a log row written before ``error_kind`` was logged, from its error message."""
+    if not message:
+        return ERROR_NONE
+    if message == INJECTED_FAULT:
+        return ERROR_INJECTED_FAULT
+    if message.startswith("rejected"):
+        return ERROR_BREAKER_REJECTED
+    return ERROR_OTHER
+
+
+def _error_kind(simulation_id: str, row: Mapping) -> str:
+    kind = row.get("error_kind")
+    if kind is None:  # logged before the column existed
+        return error_kind_from_message(row.get("error"))
+    if kind not in ERROR_KINDS:
+        raise StoreError(
+            f"simulation {simulation_id}: log row {row.get('id')} has an unknown error kind {kind!r} "
+            f"(known: {', '.join(ERROR_KINDS)}); it was written by another version of the app."
+        )
+    return kind
+
+
+def _json(simulation_id: str, row: Mapping, column: str, empty: str):
+    try:
+        return json.loads(row.get(column) or empty)
+    except (TypeError, ValueError):
+        raise StoreError(f"simulation {simulation_id}: log row {row.get('id')} has unreadable {column}.") from None
 
 
 def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationResult:
@@ -27,14 +66,17 @@ def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationRe
     split, so ``planned_weights`` is empty (no sample-ratio test is possible);
     the router's pick is read back from the fallback reason, and each breaker's
     timeline is the sequence of states its requests saw, not every transition.
+    ``error_kind`` is the logged one, or, for rows logged before it was, derived
+    from the error message (:func:`error_kind_from_message`). A row whose JSON
+    or error kind cannot be read raises :class:`~ner_core.errors.StoreError`.
     """
     records, timelines = [], {}
     for index, row in enumerate(rows):
         served, reason = row.get("arm") or "", row.get("routing_reason") or ""
         fallback = _FALLBACK_REASON.match(reason)
         chosen = fallback.group(1) if fallback else served
-        gold_tags = json.loads(row.get("gold_json") or "[]")
-        predicted_tags = json.loads(row.get("predicted_tags_json") or "null")
+        gold_tags = _json(simulation_id, row, "gold_json", "[]")
+        predicted_tags = _json(simulation_id, row, "predicted_tags_json", "null")
         gold = set(tagging.extract_spans(gold_tags))
         predicted = set(tagging.extract_spans(predicted_tags)) if predicted_tags else set()
         time_s, state = float(row.get("simulated_time_s") or 0.0), row.get("breaker_state") or "closed"
@@ -51,6 +93,7 @@ def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationRe
                 float(row.get("latency_ms") or 0.0),
                 bool(row.get("error")),
                 row.get("error") or "",
+                _error_kind(simulation_id, row),
                 state,
                 reason,
                 -1,

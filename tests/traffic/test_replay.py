@@ -1,0 +1,102 @@
+"""Replay of a simulation from its prediction-log rows: error kinds (logged or derived for old rows),
+unreadable rows, and the breaker timeline tables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ner_core.errors import StoreError
+from ner_core.traffic import experiment, replay
+
+
+def log_row(index, *, arm="A", error=None, reason="weighted draw", state="closed", **overrides):
+    """A prediction-log row as ``Store.prediction_rows`` returns it, ``error_kind`` included."""
+    row = {
+        "id": index + 1,
+        "simulation_id": "sim",
+        "simulated_time_s": float(index),
+        "arm": arm,
+        "run_id": f"run-{arm}",
+        "latency_ms": 2.0,
+        "error": error,
+        "error_kind": experiment.ERROR_INJECTED_FAULT if error == experiment.INJECTED_FAULT else experiment.ERROR_NONE,
+        "breaker_state": state,
+        "routing_reason": reason,
+        "gold_json": json.dumps(["B-per", "O"]),
+        "predicted_tags_json": None if error else json.dumps(["B-per", "O"]),
+    }
+    row.update(overrides)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (None, experiment.ERROR_NONE),
+        ("", experiment.ERROR_NONE),
+        (experiment.INJECTED_FAULT, experiment.ERROR_INJECTED_FAULT),
+        ("rejected: circuit open for A", experiment.ERROR_BREAKER_REJECTED),
+        ("something else went wrong", experiment.ERROR_OTHER),
+    ],
+)
+def test_error_kind_from_message_of_rows_logged_before_kinds(message, kind):
+    assert replay.error_kind_from_message(message) == kind
+
+
+def test_result_from_log_restores_the_logged_error_kind():
+    rows = [
+        log_row(0),
+        log_row(1, error=experiment.INJECTED_FAULT),
+        log_row(2, error="rejected: circuit open for A", error_kind=experiment.ERROR_BREAKER_REJECTED, state="open"),
+        # the logged kind wins over what the message would say
+        log_row(3, error="injected fault", error_kind=experiment.ERROR_OTHER),
+    ]
+    requests = replay.result_from_log("sim", rows).requests
+    assert list(requests["error_kind"]) == [
+        experiment.ERROR_NONE,
+        experiment.ERROR_INJECTED_FAULT,
+        experiment.ERROR_BREAKER_REJECTED,
+        experiment.ERROR_OTHER,
+    ]
+    assert list(requests["error"]) == [False, True, True, True]
+    assert list(requests["correct_entities"]) == [1, 0, 0, 0]
+
+
+def test_result_from_log_derives_the_error_kind_of_rows_logged_before_the_column():
+    rows = [
+        log_row(0, error_kind=None),
+        log_row(1, error=experiment.INJECTED_FAULT, error_kind=None),
+        log_row(2, error="rejected: circuit open for A", error_kind=None, state="open"),
+    ]
+    del rows[0]["error_kind"]  # a row read from code that never knew the column
+    requests = replay.result_from_log("sim", rows).requests
+    assert list(requests["error_kind"]) == [
+        experiment.ERROR_NONE,
+        experiment.ERROR_INJECTED_FAULT,
+        experiment.ERROR_BREAKER_REJECTED,
+    ]
+
+
+def test_result_from_log_reads_the_router_pick_from_the_fallback_reason():
+    rows = [log_row(0, arm="B", reason="fallback: breaker open for A", state="open")]
+    requests = replay.result_from_log("sim", rows).requests
+    assert (requests["chosen_arm"].iloc[0], requests["arm"].iloc[0]) == ("A", "B")
+
+
+def test_result_from_log_refuses_an_unknown_error_kind():
+    with pytest.raises(StoreError, match="unknown error kind 'timeout'"):
+        replay.result_from_log("sim", [log_row(0, error="slow", error_kind="timeout")])
+
+
+@pytest.mark.parametrize("column", ["gold_json", "predicted_tags_json"])
+def test_result_from_log_refuses_unreadable_json(column):
+    with pytest.raises(StoreError, match=f"log row 1 has unreadable {column}"):
+        replay.result_from_log("sim", [log_row(0, **{column: "{not json"})])
+
+
+def test_result_from_log_of_no_rows_is_an_empty_table():
+    result = replay.result_from_log("sim", [])
+    assert result.requests.empty and "error_kind" in result.requests.columns
+    assert result.breaker_timelines == {}
