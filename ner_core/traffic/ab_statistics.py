@@ -1,5 +1,6 @@
-"""Statistics over a simulation's requests: sample-ratio mismatch, latency percentiles
-and timelines, error rates, bootstrap confidence intervals of entity F1 per arm.
+"""Statistics over a simulation's requests: the traffic split and its sample-ratio
+mismatch, latency percentiles and timelines, error rates and kinds, breaker summaries,
+bootstrap confidence intervals of entity F1 per arm.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from ner_core.errors import ConfigError
 
 if TYPE_CHECKING:
     pass
-from ner_core.traffic.experiment import _finite
+from ner_core.traffic.experiment import ERROR_BREAKER_REJECTED, ERROR_INJECTED_FAULT, ERROR_KINDS, _finite
 from ner_core.traffic.simulator import SimulationResult
 
 # Bootstrap resamples are drawn in chunks of about this many request picks to bound memory.
 _BOOTSTRAP_CHUNK_PICKS = 2_000_000
+# The error kinds error_breakdown counts, with their column labels.
+ERROR_KIND_COLUMNS = {ERROR_INJECTED_FAULT: "injected faults", ERROR_BREAKER_REJECTED: "rejected (breaker open)"}
+SPLIT_SHARES = ("planned share", "picked share", "served share")
 
 
 # --------------------------------------------------------------------------
@@ -46,6 +50,37 @@ def sample_ratio_mismatch(observed_counts: Mapping[str, int], planned_weights: M
     weights = np.array([planned_weights[name] for name in names], dtype=float)
     expected = observed.sum() * weights / weights.sum()
     return float(stats.chisquare(observed, expected).pvalue)
+
+
+def split_table(result: SimulationResult) -> pd.DataFrame:
+    """Per arm: planned share (None when the plan was not recorded), the router's picks and
+    the requests each arm served, as counts and shares of all requests.
+
+    Arms are every arm of the plan, the picks or the serving, sorted by name; picks and
+    served differ by breaker fallbacks.
+    """
+    requests = result.requests
+    arms = sorted(set(result.planned_weights) | set(requests["arm"]) | set(requests["chosen_arm"]))
+    chosen, served = requests["chosen_arm"].value_counts(), requests["arm"].value_counts()
+    total = max(1, len(requests))
+    return pd.DataFrame(
+        {
+            "arm": arms,
+            "planned share": [result.planned_weights.get(arm) for arm in arms],
+            "router picks": [int(chosen.get(arm, 0)) for arm in arms],
+            "picked share": [chosen.get(arm, 0) / total for arm in arms],
+            "served": [int(served.get(arm, 0)) for arm in arms],
+            "served share": [served.get(arm, 0) / total for arm in arms],
+        }
+    )
+
+
+def split_shares_long(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`split_table`'s three shares as a long table (``arm``, ``split``, ``share``) without unknown shares."""
+    missing = [column for column in ("arm", *SPLIT_SHARES) if column not in table.columns]
+    if missing:
+        raise ConfigError(f"not a split table: it lacks {', '.join(missing)}.")
+    return table.melt(id_vars="arm", value_vars=list(SPLIT_SHARES), var_name="split", value_name="share").dropna()
 
 
 def _percentiles(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -81,6 +116,40 @@ def error_rates(requests: SimulationResult | pd.DataFrame) -> dict[str, float]:
     """Share of each serving arm's requests that failed (injected faults and rejections)."""
     frame = _frame(requests)
     return {str(arm): float(rate) for arm, rate in frame.groupby("arm")["error"].mean().items()}
+
+
+def error_breakdown(requests: SimulationResult | pd.DataFrame) -> pd.DataFrame:
+    """Per serving arm: its error rate and how many of its requests failed of each kind in
+    :data:`ERROR_KIND_COLUMNS`, counted from the ``error_kind`` column (other kinds count in
+    the rate only)."""
+    frame = _frame(requests)
+    if "error_kind" not in frame.columns:
+        raise ConfigError("the request table has no error_kind column; rebuild it with the simulator or replay.result_from_log.")
+    unknown = sorted(set(frame["error_kind"]) - set(ERROR_KINDS))
+    if unknown:
+        raise ConfigError(f"unknown error kinds {', '.join(map(repr, unknown))}; known: {', '.join(ERROR_KINDS)}.")
+    rates = error_rates(frame)
+    counts = frame.groupby(["arm", "error_kind"]).size()
+    return pd.DataFrame(
+        {
+            "arm": list(rates),
+            "error rate": list(rates.values()),
+            **{label: [int(counts.get((arm, kind), 0)) for arm in rates] for kind, label in ERROR_KIND_COLUMNS.items()},
+        }
+    )
+
+
+def breaker_summary(result: SimulationResult) -> pd.DataFrame:
+    """Per arm with a breaker timeline, sorted by name: how many times its breaker opened and its last state."""
+    timelines = {arm: timeline for arm, timeline in result.breaker_timelines.items() if timeline}
+    arms = sorted(timelines)
+    return pd.DataFrame(
+        {
+            "arm": arms,
+            "times opened": [sum(state == "open" for _, state in timelines[arm]) for arm in arms],
+            "final state": [timelines[arm][-1][1] for arm in arms],
+        }
+    )
 
 
 def per_request_counts(requests: SimulationResult | pd.DataFrame, arm: str | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ner_core.corpus import tags as tagging
-from ner_core.errors import StoreError
+from ner_core.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     pass
@@ -27,6 +27,8 @@ from ner_core.traffic.experiment import (
 from ner_core.traffic.simulator import REQUEST_COLUMNS, SimulationResult
 
 _FALLBACK_REASON = re.compile(r"^fallback: breaker \S+ for (.+)$")
+# Breaker states as heights of a step chart, lowest (healthy) first.
+STATE_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
 
 
 def error_kind_from_message(message: str | None) -> str:
@@ -110,3 +112,21 @@ def breaker_timeline_frame(result: SimulationResult) -> pd.DataFrame:
     """Long table (``arm``, ``time_s``, ``state``) of every breaker transition, for plotting."""
     rows = [(arm, time_s, state) for arm, timeline in result.breaker_timelines.items() for time_s, state in timeline]
     return pd.DataFrame(rows, columns=["arm", "time_s", "state"])
+
+
+def breaker_steps(result: SimulationResult) -> pd.DataFrame:
+    """:func:`breaker_timeline_frame` for a step chart: each arm's last state repeated at the
+    simulation's end (its last request, else its last transition), sorted by arm and time, with
+    the state's ``level`` from :data:`STATE_LEVELS`. Empty when there is no timeline."""
+    timeline = breaker_timeline_frame(result)
+    if timeline.empty:
+        return timeline.assign(level=pd.Series(dtype=int))
+    unknown = sorted(set(timeline["state"]) - set(STATE_LEVELS))
+    if unknown:
+        raise ConfigError(f"unknown breaker states {', '.join(map(repr, unknown))}; known: {', '.join(STATE_LEVELS)}.")
+    requests = result.requests
+    end = float(requests["time_s"].max()) if len(requests) else float(timeline["time_s"].max())
+    last = timeline.sort_values("time_s", kind="stable").groupby("arm").tail(1).assign(time_s=end)
+    steps = pd.concat([timeline, last]).sort_values(["arm", "time_s"], kind="stable").reset_index(drop=True)
+    steps["level"] = steps["state"].map(STATE_LEVELS)
+    return steps

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
-from ner_core.errors import StoreError
-from ner_core.traffic import experiment, replay
+from ner_core.errors import ConfigError, StoreError
+from ner_core.traffic import experiment, replay, simulator
 
 
 def log_row(index, *, arm="A", error=None, reason="weighted draw", state="closed", **overrides):
@@ -100,3 +101,40 @@ def test_result_from_log_of_no_rows_is_an_empty_table():
     result = replay.result_from_log("sim", [])
     assert result.requests.empty and "error_kind" in result.requests.columns
     assert result.breaker_timelines == {}
+
+
+# ----------------------------------------------------------------- breaker step chart
+
+
+def simulation(timelines, times):
+    return simulator.SimulationResult("sim", pd.DataFrame({"time_s": times}), {}, timelines, "A", False, 0.0)
+
+
+def test_breaker_steps_extend_each_arm_to_the_last_request_with_levels():
+    timelines = {"b": [(0.0, "closed")], "a": [(0.0, "closed"), (2.0, "open"), (4.0, "half_open"), (4.0, "closed")]}
+    steps = replay.breaker_steps(simulation(timelines, [0.5, 3.0, 9.0]))
+    assert list(steps.columns) == ["arm", "time_s", "state", "level"]
+    assert [tuple(row) for row in steps.itertuples(index=False)] == [
+        ("a", 0.0, "closed", 0),
+        ("a", 2.0, "open", 2),
+        ("a", 4.0, "half_open", 1),
+        ("a", 4.0, "closed", 0),
+        ("a", 9.0, "closed", 0),  # the last state, held to the end
+        ("b", 0.0, "closed", 0),
+        ("b", 9.0, "closed", 0),
+    ]
+
+
+def test_breaker_steps_without_requests_end_at_the_last_transition():
+    steps = replay.breaker_steps(simulation({"a": [(0.0, "closed"), (3.0, "open")]}, []))
+    assert list(steps["time_s"]) == [0.0, 3.0, 3.0] and list(steps["level"]) == [0, 2, 2]
+
+
+def test_breaker_steps_of_no_timeline_are_empty():
+    steps = replay.breaker_steps(simulation({}, [1.0]))
+    assert steps.empty and list(steps.columns) == ["arm", "time_s", "state", "level"]
+
+
+def test_breaker_steps_refuse_an_unknown_state():
+    with pytest.raises(ConfigError, match="unknown breaker states 'melted'"):
+        replay.breaker_steps(simulation({"a": [(0.0, "melted")]}, [1.0]))
