@@ -5,7 +5,7 @@ simulation settings, validated on construction.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -188,3 +188,32 @@ def arm_from_run(
         entity_f1=float(entity_f1) if _known(entity_f1) else None,
         model_name=run.model_name,
     )
+
+
+def default_arms(runs: Sequence[Run]) -> list[Arm]:
+    """The arms an experiment starts from, over registered runs given newest first; weights in percent.
+
+    The product split (:data:`DEFAULT_WEIGHTS`: model2 90, baseline 8, advanced 2) over each of
+    those models' latest run when at least two of them have a run; else the two newest runs 50/50,
+    named by model (``"<model> (newest)"`` and ``"<model> (previous)"`` when it is the same model);
+    with a single run, an A/A test of it (arms ``A`` and ``B``). Every arm comes from
+    :func:`arm_from_run`, so it carries the run's measured facts and no injected faults.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ConfigError("an experiment needs at least one completed run; train a model first.")
+    latest: dict[str, Run] = {}
+    for run in runs:
+        latest.setdefault(run.model_name, run)
+    arms = [
+        arm_from_run(latest[model], weight=share * 100, name=model) for model, share in DEFAULT_WEIGHTS.items() if model in latest
+    ]
+    if len(arms) >= 2:
+        return arms
+    if len(runs) >= 2:
+        first, second = runs[0], runs[1]
+        names = [first.model_name, second.model_name]
+        if names[0] == names[1]:
+            names = [f"{names[0]} (newest)", f"{names[1]} (previous)"]
+        return [arm_from_run(first, weight=50.0, name=names[0]), arm_from_run(second, weight=50.0, name=names[1])]
+    return [arm_from_run(runs[0], weight=50.0, name="A"), arm_from_run(runs[0], weight=50.0, name="B")]
