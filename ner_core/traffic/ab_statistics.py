@@ -24,6 +24,10 @@ _BOOTSTRAP_CHUNK_PICKS = 2_000_000
 # The error kinds error_breakdown counts, with their column labels.
 ERROR_KIND_COLUMNS = {ERROR_INJECTED_FAULT: "injected faults", ERROR_BREAKER_REJECTED: "rejected (breaker open)"}
 SPLIT_SHARES = ("planned share", "picked share", "served share")
+# A sample-ratio-mismatch p-value below this says the split is not what was planned.
+SRM_ALPHA = 0.001
+# The default latency timeline has about this many time buckets.
+TIMELINE_BUCKETS = 20
 
 
 # --------------------------------------------------------------------------
@@ -50,6 +54,14 @@ def sample_ratio_mismatch(observed_counts: Mapping[str, int], planned_weights: M
     weights = np.array([planned_weights[name] for name in names], dtype=float)
     expected = observed.sum() * weights / weights.sum()
     return float(stats.chisquare(observed, expected).pvalue)
+
+
+def split_mismatch_p_value(result: SimulationResult) -> float | None:
+    """:func:`sample_ratio_mismatch` of the router's picks against the planned split; None when the
+    plan was not recorded (a simulation replayed from the log)."""
+    if not result.planned_weights:
+        return None
+    return sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)
 
 
 def split_table(result: SimulationResult) -> pd.DataFrame:
@@ -98,6 +110,16 @@ def latency_percentiles(requests: SimulationResult | pd.DataFrame) -> pd.DataFra
     if served.empty:
         return pd.DataFrame(columns=["requests", "p50", "p95", "p99"], index=pd.Index([], name="arm"))
     return _percentiles(served, ["arm"])
+
+
+def default_time_bucket_s(requests: SimulationResult | pd.DataFrame) -> float:
+    """A latency-timeline bucket of about 1/:data:`TIMELINE_BUCKETS` of the simulated time, at
+    least 1 s, rounded to 0.1 s (1 s when there are no requests)."""
+    times = _frame(requests)["time_s"]
+    duration = float(times.max()) if len(times) else 0.0
+    if not _finite(duration) or duration <= 0:
+        return 1.0
+    return max(1.0, round(duration / TIMELINE_BUCKETS, 1))
 
 
 def latency_over_time(requests: SimulationResult | pd.DataFrame, bucket_s: float) -> pd.DataFrame:
@@ -219,6 +241,18 @@ def f1_difference_test(
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
     p_value = min(1.0, 2 * min(float(np.mean(resampled <= 0)), float(np.mean(resampled >= 0))))
     return difference, float(low), float(high), p_value
+
+
+def f1_difference_between(
+    requests: SimulationResult | pd.DataFrame, arm_a: str, arm_b: str, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float, float, float]:
+    """:func:`f1_difference_test` of two serving arms of one request table; an unknown arm is a ConfigError."""
+    frame = _frame(requests)
+    missing = [arm for arm in (arm_a, arm_b) if arm not in set(frame["arm"])]
+    if missing:
+        raise ConfigError(f"no requests were served by {', '.join(map(repr, missing))}.")
+    counts_a, counts_b = per_request_counts(frame, arm_a), per_request_counts(frame, arm_b)
+    return f1_difference_test(counts_a, counts_b, n_boot=n_boot, seed=seed, alpha=alpha)
 
 
 def entity_f1_by_arm(

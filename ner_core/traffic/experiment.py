@@ -137,16 +137,24 @@ class SimulationConfig:
         """
         if self.fallback_arm is not None:
             return self.fallback_arm
-        model_names = model_names or {}
-        for arm in self.arms:
-            if (arm.model_name or model_names.get(arm.name, "")) == BASELINE_MODEL:
-                return arm.name
-        return self.arms[0].name
+        return default_fallback_arm(self.arms, model_names)
 
     def planned_weights(self) -> dict[str, float]:
         """Configured weights normalised to shares of traffic."""
         total = sum(arm.weight for arm in self.arms)
         return {arm.name: arm.weight / total for arm in self.arms}
+
+
+def default_fallback_arm(arms: Sequence[Arm], model_names: Mapping[str, str] | None = None) -> str:
+    """The name of the first arm whose model is the baseline (``model_names``, arm name -> model
+    name, fills in arms built without one), else of the first arm."""
+    if not arms:
+        raise ConfigError("a simulation needs at least one arm.")
+    model_names = model_names or {}
+    for arm in arms:
+        if (arm.model_name or model_names.get(arm.name, "")) == BASELINE_MODEL:
+            return arm.name
+    return arms[0].name
 
 
 def _known(value: float | None) -> bool:
@@ -217,3 +225,9 @@ def default_arms(runs: Sequence[Run]) -> list[Arm]:
             names = [f"{names[0]} (newest)", f"{names[1]} (previous)"]
         return [arm_from_run(first, weight=50.0, name=names[0]), arm_from_run(second, weight=50.0, name=names[1])]
     return [arm_from_run(runs[0], weight=50.0, name="A"), arm_from_run(runs[0], weight=50.0, name="B")]
+
+
+def same_training_data(runs: Sequence[Run]) -> bool:
+    """Whether all runs were trained on the same dataset (sha256) split with the same seed, so that
+    one run's test split is test data for every arm (else it may be another arm's training data)."""
+    return len({(run.dataset_sha256, run.config.get("seed")) for run in runs}) <= 1

@@ -27,13 +27,27 @@ from ner_core.traffic.experiment import (
 from ner_core.traffic.simulator import REQUEST_COLUMNS, SimulationResult
 
 _FALLBACK_REASON = re.compile(r"^fallback: breaker \S+ for (.+)$")
+# The prediction-log columns a simulation's request log shows, in order.
+LOG_VIEW_COLUMNS = (
+    "id",
+    "simulated_time_s",
+    "arm",
+    "run_id",
+    "latency_ms",
+    "error",
+    "error_kind",
+    "breaker_state",
+    "routing_reason",
+    "text",
+    "entities_json",
+)
 # Breaker states as heights of a step chart, lowest (healthy) first.
 STATE_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
 
 
 def error_kind_from_message(message: str | None) -> str:
     """The error kind of a log row written before ``error_kind`` was logged, from its error message."""
-    if not message:
+    if not isinstance(message, str) or not message:  # None, or NaN from a table
         return ERROR_NONE
     if message == INJECTED_FAULT:
         return ERROR_INJECTED_FAULT
@@ -130,3 +144,26 @@ def breaker_steps(result: SimulationResult) -> pd.DataFrame:
     steps = pd.concat([timeline, last]).sort_values(["arm", "time_s"], kind="stable").reset_index(drop=True)
     steps["level"] = steps["state"].map(STATE_LEVELS)
     return steps
+
+
+def log_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """A simulation's prediction-log rows as a table of :data:`LOG_VIEW_COLUMNS`; rows logged
+    before ``error_kind`` existed get the kind :func:`error_kind_from_message` derives."""
+    frame = pd.DataFrame(list(rows), columns=list(LOG_VIEW_COLUMNS))
+    missing = frame["error_kind"].isna()
+    frame.loc[missing, "error_kind"] = [error_kind_from_message(message) for message in frame.loc[missing, "error"]]
+    return frame
+
+
+def filter_log(
+    log: pd.DataFrame, *, arms: Sequence[str] = (), states: Sequence[str] = (), errors_only: bool = False
+) -> pd.DataFrame:
+    """The rows of :func:`log_frame` served by one of ``arms`` and seen in one of ``states`` (empty: any),
+    only the failed ones when ``errors_only``."""
+    if arms:
+        log = log[log["arm"].isin(list(arms))]
+    if states:
+        log = log[log["breaker_state"].isin(list(states))]
+    if errors_only:
+        log = log[log["error"].notna()]
+    return log

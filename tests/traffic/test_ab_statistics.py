@@ -144,3 +144,54 @@ def test_breaker_summary_counts_openings_and_reports_the_last_state():
 def test_breaker_summary_of_no_timelines_is_empty_with_its_columns():
     table = ab_statistics.breaker_summary(result_of(routed([]), timelines={"A": []}))
     assert table.empty and list(table.columns) == ["arm", "times opened", "final state"]
+
+
+# ----------------------------------------------------------------- split mismatch, time buckets, F1 difference
+
+
+def test_split_mismatch_p_value_tests_the_router_picks_against_the_plan():
+    pairs = [("A", "A")] * 60 + [("B", "A")] * 40  # every B pick fell back to A: the served split is 100/0
+    result = result_of(routed(pairs), planned={"A": 0.5, "B": 0.5})
+    expected = ab_statistics.sample_ratio_mismatch({"A": 60, "B": 40}, {"A": 0.5, "B": 0.5})
+    assert ab_statistics.split_mismatch_p_value(result) == pytest.approx(expected)
+    assert expected == pytest.approx(0.0455, abs=1e-4)  # chi-square 4.0 with 1 degree of freedom
+
+
+def test_split_mismatch_p_value_is_none_without_a_recorded_plan():
+    assert ab_statistics.split_mismatch_p_value(result_of(routed([("A", "A")]))) is None
+
+
+@pytest.mark.parametrize(
+    ("times", "bucket"),
+    [
+        ([0.5, 100.0], 5.0),  # 100 s / 20
+        ([1.0, 33.0], 1.6),  # rounded to 0.1 s
+        ([0.1, 4.0], 1.0),  # never below 1 s
+        ([0.0], 1.0),
+        ([], 1.0),
+    ],
+)
+def test_default_time_bucket_is_a_twentieth_of_the_simulated_time(times, bucket):
+    assert ab_statistics.default_time_bucket_s(pd.DataFrame({"time_s": times}, dtype=float)) == bucket
+
+
+def counts_frame(arm_counts):
+    """Requests from {arm: [(correct, predicted, gold), ...]}."""
+    rows = [(arm, *counts) for arm, per_request in arm_counts.items() for counts in per_request]
+    return pd.DataFrame(rows, columns=["arm", "correct_entities", "predicted_entities", "gold_entities"])
+
+
+def test_f1_difference_between_two_serving_arms():
+    frame = counts_frame({"A": [(2, 2, 2)] * 30, "B": [(0, 2, 2)] * 15 + [(2, 2, 2)] * 15})
+    difference, low, high, p_value = ab_statistics.f1_difference_between(frame, "A", "B", n_boot=200)
+    assert difference == pytest.approx(1.0 - 0.5)
+    assert low <= difference <= high and low > 0
+    assert p_value < 0.05
+    assert (difference, low, high, p_value) == ab_statistics.f1_difference_test(
+        ab_statistics.per_request_counts(frame, "A"), ab_statistics.per_request_counts(frame, "B"), n_boot=200
+    )
+
+
+def test_f1_difference_between_an_arm_that_served_nothing_is_a_config_error():
+    with pytest.raises(ConfigError, match="no requests were served by 'C'"):
+        ab_statistics.f1_difference_between(counts_frame({"A": [(1, 1, 1)]}), "A", "C")

@@ -1,4 +1,5 @@
-"""The default arms an A/B experiment starts from, over registered runs (newest first)."""
+"""The defaults an A/B experiment starts from: its arms over registered runs (newest first), its fallback
+arm, and whether the arms share their training data."""
 
 from __future__ import annotations
 
@@ -59,3 +60,41 @@ def test_a_single_run_is_an_a_a_test_of_itself():
 def test_no_runs_is_a_config_error():
     with pytest.raises(ConfigError, match="at least one completed run"):
         experiment.default_arms([])
+
+
+# ----------------------------------------------------------------- fallback and training data
+
+
+def arm(name, model=""):
+    return experiment.Arm(name=name, run_id=f"run-{name}", weight=1.0, model_name=model)
+
+
+def test_default_fallback_is_the_first_baseline_arm_else_the_first_arm():
+    assert experiment.default_fallback_arm([arm("a", "model2"), arm("b", "baseline"), arm("c", "baseline")]) == "b"
+    assert experiment.default_fallback_arm([arm("a", "model2"), arm("b", "advanced")]) == "a"
+    assert experiment.default_fallback_arm([arm("a"), arm("b")], {"b": "baseline"}) == "b"  # model from the predictors
+    # an arm's own model wins over the predictors' one: neither arm is a baseline, so the first arm
+    assert experiment.default_fallback_arm([arm("a", "model2"), arm("b")], {"a": "baseline"}) == "a"
+
+
+def test_the_configs_resolved_fallback_is_the_default_one_unless_set():
+    arms = [arm("a", "model2"), arm("b", "baseline")]
+    assert experiment.SimulationConfig(arms=arms).resolved_fallback_arm() == experiment.default_fallback_arm(arms) == "b"
+    assert experiment.SimulationConfig(arms=arms, fallback_arm="a").resolved_fallback_arm() == "a"
+
+
+def test_default_fallback_of_no_arms_is_a_config_error():
+    with pytest.raises(ConfigError, match="at least one arm"):
+        experiment.default_fallback_arm([])
+
+
+def trained(run_id, sha, seed):
+    return Run(id=run_id, model_name="model2", dataset_sha256=sha, config_json=json.dumps({"seed": seed}))
+
+
+def test_same_training_data_needs_one_dataset_and_one_seed():
+    assert experiment.same_training_data([trained("a", "f00", 42), trained("b", "f00", 42)])
+    assert experiment.same_training_data([trained("a", "f00", 42)])
+    assert experiment.same_training_data([])
+    assert not experiment.same_training_data([trained("a", "f00", 42), trained("b", "ba4", 42)])
+    assert not experiment.same_training_data([trained("a", "f00", 42), trained("b", "f00", 7)])

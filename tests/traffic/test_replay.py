@@ -138,3 +138,51 @@ def test_breaker_steps_of_no_timeline_are_empty():
 def test_breaker_steps_refuse_an_unknown_state():
     with pytest.raises(ConfigError, match="unknown breaker states 'melted'"):
         replay.breaker_steps(simulation({"a": [(0.0, "melted")]}, [1.0]))
+
+
+# ----------------------------------------------------------------- the request log view
+
+
+def stored_row(index, **overrides):
+    """A row as ``Store.prediction_rows`` returns it: every column of the table."""
+    row = log_row(index, **overrides)
+    row.update({"source": "simulation", "created_at": None, "text": f"text {index}", "entities_json": "[]"})
+    return row
+
+
+def test_log_frame_keeps_the_view_columns_in_order():
+    frame = replay.log_frame([stored_row(0), stored_row(1, error=experiment.INJECTED_FAULT)])
+    assert list(frame.columns) == list(replay.LOG_VIEW_COLUMNS)
+    assert list(frame["id"]) == [1, 2]
+    assert list(frame["error_kind"]) == [experiment.ERROR_NONE, experiment.ERROR_INJECTED_FAULT]
+
+
+def test_log_frame_derives_the_kind_of_rows_logged_before_it():
+    rows = [
+        stored_row(0, error_kind=None),
+        stored_row(1, error=experiment.INJECTED_FAULT, error_kind=None),
+        stored_row(2, error="rejected: circuit open for A", error_kind=None),
+    ]
+    kinds = list(replay.log_frame(rows)["error_kind"])
+    assert kinds == [experiment.ERROR_NONE, experiment.ERROR_INJECTED_FAULT, experiment.ERROR_BREAKER_REJECTED]
+
+
+def test_log_frame_of_no_rows_is_empty_with_its_columns():
+    frame = replay.log_frame([])
+    assert frame.empty and list(frame.columns) == list(replay.LOG_VIEW_COLUMNS)
+
+
+def test_filter_log_by_arm_state_and_errors():
+    rows = [
+        stored_row(0, arm="A"),
+        stored_row(1, arm="A", error=experiment.INJECTED_FAULT, state="closed"),
+        stored_row(2, arm="B", state="open"),
+        stored_row(3, arm="B", error=experiment.INJECTED_FAULT, state="half_open"),
+    ]
+    log = replay.log_frame(rows)
+    assert list(replay.filter_log(log)["id"]) == [1, 2, 3, 4]
+    assert list(replay.filter_log(log, arms=["A"])["id"]) == [1, 2]
+    assert list(replay.filter_log(log, states=["open", "half_open"])["id"]) == [3, 4]
+    assert list(replay.filter_log(log, errors_only=True)["id"]) == [2, 4]
+    assert list(replay.filter_log(log, arms=["B"], errors_only=True)["id"]) == [4]
+    assert replay.filter_log(log, arms=["nobody"]).empty
