@@ -118,6 +118,8 @@ class PredictionLog(Base):
     entities_json: Mapped[str] = mapped_column(sa.Text, default="[]")
     latency_ms: Mapped[float | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # A simulated request's ner_core.traffic.experiment.ERROR_KINDS value; NULL on rows logged before it existed.
+    error_kind: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     breaker_state: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
     routing_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     gold_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
@@ -189,21 +191,25 @@ def _sqlite_pragmas(synchronous: str):
     return enable
 
 
-def _add_missing_columns(engine: sa.Engine) -> None:
-    """Add columns newer than an existing database (create_all only creates missing tables).
+# Columns added to a table after databases with that table existed: (table, column). create_all
+# never alters an existing table, so Store() adds whichever of these an opened database lacks.
+ADDED_COLUMNS = (("prediction_log", "error_kind"), ("runs", "owner"))
 
-    Only nullable columns are ever added, so old rows stay valid with NULL there.
-    """
-    inspector = sa.inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """ALTER TABLE ... ADD COLUMN for each of :data:`ADDED_COLUMNS` the database lacks (all nullable)."""
+    quote = engine.dialect.identifier_preparer.quote
+    for table_name, column_name in ADDED_COLUMNS:
+        if column_name in {column["name"] for column in sa.inspect(engine).get_columns(table_name)}:
             continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present and column.nullable:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as connection:
-                    connection.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+        column_type = Base.metadata.tables[table_name].c[column_name].type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f"ALTER TABLE {quote(table_name)} ADD COLUMN {quote(column_name)} {column_type}"))
+        except SQLAlchemyError:
+            # Another process opening the same database may have added it first.
+            if column_name not in {column["name"] for column in sa.inspect(engine).get_columns(table_name)}:
+                raise
 
 
 class Store:

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from ner_core.errors import RunNotFoundError, StoreError
-from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store
+from ner_core.store import ACTIVE_STATUSES, ADDED_COLUMNS, FINISHED_STATUSES, RunStatus, Store
 
 
 @pytest.fixture
@@ -102,6 +102,51 @@ def test_prediction_log_bulk_insert(db):
     assert db.count_predictions(source="simulation") == 250
     first = db.prediction_rows(simulation_id="s1", limit=1)[0]
     assert first["entities_json"] == '[{"type": "geo"}]' and first["gold_json"] == '["O"]'
+
+
+# The prediction_log table as databases created before ``error_kind`` have it.
+LEGACY_PREDICTION_LOG = """
+CREATE TABLE prediction_log (
+    id INTEGER NOT NULL, created_at DATETIME NOT NULL, source VARCHAR(32) NOT NULL, simulation_id VARCHAR(64),
+    simulated_time_s DOUBLE, arm VARCHAR(64), run_id VARCHAR(64), text TEXT NOT NULL, entities_json TEXT NOT NULL,
+    latency_ms DOUBLE, error TEXT, breaker_state VARCHAR(16), routing_reason TEXT, gold_json TEXT,
+    predicted_tags_json TEXT, PRIMARY KEY (id)
+)
+"""
+
+
+def prediction_log_columns(path):
+    with sqlite3.connect(path) as connection:
+        return [row[1] for row in connection.execute("PRAGMA table_info(prediction_log)")]
+
+
+def test_a_database_without_the_error_kind_column_still_opens_and_gains_it(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(LEGACY_PREDICTION_LOG)
+        connection.execute(
+            "INSERT INTO prediction_log (created_at, source, simulation_id, text, entities_json, error) "
+            "VALUES ('2026-01-01 00:00:00', 'simulation', 'old-sim', 'Anna', '[]', 'injected fault')"
+        )
+    assert "error_kind" not in prediction_log_columns(path)
+
+    db = Store(f"sqlite:///{path}")
+    assert prediction_log_columns(path)[-1] == "error_kind"
+    old = db.prediction_rows(simulation_id="old-sim")
+    assert [(row["error"], row["error_kind"]) for row in old] == [("injected fault", None)]
+    db.log_predictions([{"source": "simulation", "simulation_id": "new-sim", "error": None, "error_kind": "none"}])
+    assert db.prediction_rows(simulation_id="new-sim")[0]["error_kind"] == "none"
+
+    Store(f"sqlite:///{path}")  # opening again adds nothing and fails nothing
+    assert prediction_log_columns(path).count("error_kind") == 1
+    assert db.count_predictions() == 2
+
+
+def test_a_new_database_has_every_added_column(db, tmp_path):
+    db.count_predictions()
+    for table, column in ADDED_COLUMNS:
+        with sqlite3.connect(tmp_path / "sub" / "test.db") as connection:
+            assert column in [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
 
 
 def test_annotations_round_trip(db):

@@ -107,3 +107,10 @@ def show_error(exc: Exception) -> None:
 
 def to_json_bytes(payload) -> bytes:
     return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def simulation_log_rows(database_url: str, simulation_id: str, count: int) -> list[dict]:
+    """A simulation's prediction-log rows; ``count`` (its logged rows) keys the cache with the database,
+    so a simulation still being logged is read again and a finished one never is."""
+    return _store(database_url).prediction_rows(simulation_id=simulation_id)

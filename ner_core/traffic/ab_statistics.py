@@ -1,5 +1,6 @@
-"""Statistics over a simulation's requests: sample-ratio mismatch, latency percentiles
-and timelines, error rates, bootstrap confidence intervals of entity F1 per arm.
+"""Statistics over a simulation's requests: the traffic split and its sample-ratio
+mismatch, latency percentiles and timelines, error rates and kinds, breaker summaries,
+bootstrap confidence intervals of entity F1 per arm.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from ner_core.errors import ConfigError
 
 if TYPE_CHECKING:
     pass
-from ner_core.traffic.experiment import _finite
+from ner_core.traffic.experiment import ERROR_BREAKER_REJECTED, ERROR_INJECTED_FAULT, ERROR_KINDS, _finite
 from ner_core.traffic.simulator import SimulationResult
 
 # Bootstrap resamples are drawn in chunks of about this many request picks to bound memory.
 _BOOTSTRAP_CHUNK_PICKS = 2_000_000
+# The error kinds error_breakdown counts, with their column labels.
+ERROR_KIND_COLUMNS = {ERROR_INJECTED_FAULT: "injected faults", ERROR_BREAKER_REJECTED: "rejected (breaker open)"}
+SPLIT_SHARES = ("planned share", "picked share", "served share")
+# A sample-ratio-mismatch p-value below this says the split is not what was planned.
+SRM_ALPHA = 0.001
+# The default latency timeline has about this many time buckets.
+TIMELINE_BUCKETS = 20
 
 
 # --------------------------------------------------------------------------
@@ -48,6 +56,45 @@ def sample_ratio_mismatch(observed_counts: Mapping[str, int], planned_weights: M
     return float(stats.chisquare(observed, expected).pvalue)
 
 
+def split_mismatch_p_value(result: SimulationResult) -> float | None:
+    """:func:`sample_ratio_mismatch` of the router's picks against the planned split; None when the
+    plan was not recorded (a simulation replayed from the log)."""
+    if not result.planned_weights:
+        return None
+    return sample_ratio_mismatch(result.observed_counts("chosen_arm"), result.planned_weights)
+
+
+def split_table(result: SimulationResult) -> pd.DataFrame:
+    """Per arm: planned share (None when the plan was not recorded), the router's picks and
+    the requests each arm served, as counts and shares of all requests.
+
+    Arms are every arm of the plan, the picks or the serving, sorted by name; picks and
+    served differ by breaker fallbacks.
+    """
+    requests = result.requests
+    arms = sorted(set(result.planned_weights) | set(requests["arm"]) | set(requests["chosen_arm"]))
+    chosen, served = requests["chosen_arm"].value_counts(), requests["arm"].value_counts()
+    total = max(1, len(requests))
+    return pd.DataFrame(
+        {
+            "arm": arms,
+            "planned share": [result.planned_weights.get(arm) for arm in arms],
+            "router picks": [int(chosen.get(arm, 0)) for arm in arms],
+            "picked share": [chosen.get(arm, 0) / total for arm in arms],
+            "served": [int(served.get(arm, 0)) for arm in arms],
+            "served share": [served.get(arm, 0) / total for arm in arms],
+        }
+    )
+
+
+def split_shares_long(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`split_table`'s three shares as a long table (``arm``, ``split``, ``share``) without unknown shares."""
+    missing = [column for column in ("arm", *SPLIT_SHARES) if column not in table.columns]
+    if missing:
+        raise ConfigError(f"not a split table: it lacks {', '.join(missing)}.")
+    return table.melt(id_vars="arm", value_vars=list(SPLIT_SHARES), var_name="split", value_name="share").dropna()
+
+
 def _percentiles(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     grouped = frame.groupby(keys)["latency_ms"]
     table = grouped.quantile([0.50, 0.95, 0.99]).unstack()
@@ -63,6 +110,16 @@ def latency_percentiles(requests: SimulationResult | pd.DataFrame) -> pd.DataFra
     if served.empty:
         return pd.DataFrame(columns=["requests", "p50", "p95", "p99"], index=pd.Index([], name="arm"))
     return _percentiles(served, ["arm"])
+
+
+def default_time_bucket_s(requests: SimulationResult | pd.DataFrame) -> float:
+    """A latency-timeline bucket of about 1/:data:`TIMELINE_BUCKETS` of the simulated time, at
+    least 1 s, rounded to 0.1 s (1 s when there are no requests)."""
+    times = _frame(requests)["time_s"]
+    duration = float(times.max()) if len(times) else 0.0
+    if not _finite(duration) or duration <= 0:
+        return 1.0
+    return max(1.0, round(duration / TIMELINE_BUCKETS, 1))
 
 
 def latency_over_time(requests: SimulationResult | pd.DataFrame, bucket_s: float) -> pd.DataFrame:
@@ -81,6 +138,40 @@ def error_rates(requests: SimulationResult | pd.DataFrame) -> dict[str, float]:
     """Share of each serving arm's requests that failed (injected faults and rejections)."""
     frame = _frame(requests)
     return {str(arm): float(rate) for arm, rate in frame.groupby("arm")["error"].mean().items()}
+
+
+def error_breakdown(requests: SimulationResult | pd.DataFrame) -> pd.DataFrame:
+    """Per serving arm: its error rate and how many of its requests failed of each kind in
+    :data:`ERROR_KIND_COLUMNS`, counted from the ``error_kind`` column (other kinds count in
+    the rate only)."""
+    frame = _frame(requests)
+    if "error_kind" not in frame.columns:
+        raise ConfigError("the request table has no error_kind column; rebuild it with the simulator or replay.result_from_log.")
+    unknown = sorted(set(frame["error_kind"]) - set(ERROR_KINDS))
+    if unknown:
+        raise ConfigError(f"unknown error kinds {', '.join(map(repr, unknown))}; known: {', '.join(ERROR_KINDS)}.")
+    rates = error_rates(frame)
+    counts = frame.groupby(["arm", "error_kind"]).size()
+    return pd.DataFrame(
+        {
+            "arm": list(rates),
+            "error rate": list(rates.values()),
+            **{label: [int(counts.get((arm, kind), 0)) for arm in rates] for kind, label in ERROR_KIND_COLUMNS.items()},
+        }
+    )
+
+
+def breaker_summary(result: SimulationResult) -> pd.DataFrame:
+    """Per arm with a breaker timeline, sorted by name: how many times its breaker opened and its last state."""
+    timelines = {arm: timeline for arm, timeline in result.breaker_timelines.items() if timeline}
+    arms = sorted(timelines)
+    return pd.DataFrame(
+        {
+            "arm": arms,
+            "times opened": [sum(state == "open" for _, state in timelines[arm]) for arm in arms],
+            "final state": [timelines[arm][-1][1] for arm in arms],
+        }
+    )
 
 
 def per_request_counts(requests: SimulationResult | pd.DataFrame, arm: str | None = None) -> np.ndarray:
@@ -150,6 +241,18 @@ def f1_difference_test(
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
     p_value = min(1.0, 2 * min(float(np.mean(resampled <= 0)), float(np.mean(resampled >= 0))))
     return difference, float(low), float(high), p_value
+
+
+def f1_difference_between(
+    requests: SimulationResult | pd.DataFrame, arm_a: str, arm_b: str, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float, float, float]:
+    """:func:`f1_difference_test` of two serving arms of one request table; an unknown arm is a ConfigError."""
+    frame = _frame(requests)
+    missing = [arm for arm in (arm_a, arm_b) if arm not in set(frame["arm"])]
+    if missing:
+        raise ConfigError(f"no requests were served by {', '.join(map(repr, missing))}.")
+    counts_a, counts_b = per_request_counts(frame, arm_a), per_request_counts(frame, arm_b)
+    return f1_difference_test(counts_a, counts_b, n_boot=n_boot, seed=seed, alpha=alpha)
 
 
 def entity_f1_by_arm(

@@ -5,7 +5,7 @@ simulation settings, validated on construction.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,12 @@ DEFAULT_WEIGHTS = {"model2": 0.90, "baseline": 0.08, "advanced": 0.02}
 BASELINE_MODEL = "baseline"
 MAX_REQUESTS = 1_000_000
 INJECTED_FAULT = "injected fault"
+# What went wrong with a request: the simulator sets one per request (``error_kind``) and logs it.
+ERROR_NONE = "none"  # served (by the chosen arm or its fallback) without error
+ERROR_INJECTED_FAULT = "injected_fault"  # the serving arm's injected fault fired
+ERROR_BREAKER_REJECTED = "breaker_rejected"  # the chosen arm's breaker refused it and no fallback could take it
+ERROR_OTHER = "other"  # only for log rows from before kinds were logged whose message is neither of the above
+ERROR_KINDS = (ERROR_NONE, ERROR_INJECTED_FAULT, ERROR_BREAKER_REJECTED, ERROR_OTHER)
 
 
 # --------------------------------------------------------------------------
@@ -131,16 +137,24 @@ class SimulationConfig:
         """
         if self.fallback_arm is not None:
             return self.fallback_arm
-        model_names = model_names or {}
-        for arm in self.arms:
-            if (arm.model_name or model_names.get(arm.name, "")) == BASELINE_MODEL:
-                return arm.name
-        return self.arms[0].name
+        return default_fallback_arm(self.arms, model_names)
 
     def planned_weights(self) -> dict[str, float]:
         """Configured weights normalised to shares of traffic."""
         total = sum(arm.weight for arm in self.arms)
         return {arm.name: arm.weight / total for arm in self.arms}
+
+
+def default_fallback_arm(arms: Sequence[Arm], model_names: Mapping[str, str] | None = None) -> str:
+    """The name of the first arm whose model is the baseline (``model_names``, arm name -> model
+    name, fills in arms built without one), else of the first arm."""
+    if not arms:
+        raise ConfigError("a simulation needs at least one arm.")
+    model_names = model_names or {}
+    for arm in arms:
+        if (arm.model_name or model_names.get(arm.name, "")) == BASELINE_MODEL:
+            return arm.name
+    return arms[0].name
 
 
 def _known(value: float | None) -> bool:
@@ -182,3 +196,38 @@ def arm_from_run(
         entity_f1=float(entity_f1) if _known(entity_f1) else None,
         model_name=run.model_name,
     )
+
+
+def default_arms(runs: Sequence[Run]) -> list[Arm]:
+    """The arms an experiment starts from, over registered runs given newest first; weights in percent.
+
+    The product split (:data:`DEFAULT_WEIGHTS`: model2 90, baseline 8, advanced 2) over each of
+    those models' latest run when at least two of them have a run; else the two newest runs 50/50,
+    named by model (``"<model> (newest)"`` and ``"<model> (previous)"`` when it is the same model);
+    with a single run, an A/A test of it (arms ``A`` and ``B``). Every arm comes from
+    :func:`arm_from_run`, so it carries the run's measured facts and no injected faults.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ConfigError("an experiment needs at least one completed run; train a model first.")
+    latest: dict[str, Run] = {}
+    for run in runs:
+        latest.setdefault(run.model_name, run)
+    arms = [
+        arm_from_run(latest[model], weight=share * 100, name=model) for model, share in DEFAULT_WEIGHTS.items() if model in latest
+    ]
+    if len(arms) >= 2:
+        return arms
+    if len(runs) >= 2:
+        first, second = runs[0], runs[1]
+        names = [first.model_name, second.model_name]
+        if names[0] == names[1]:
+            names = [f"{names[0]} (newest)", f"{names[1]} (previous)"]
+        return [arm_from_run(first, weight=50.0, name=names[0]), arm_from_run(second, weight=50.0, name=names[1])]
+    return [arm_from_run(runs[0], weight=50.0, name="A"), arm_from_run(runs[0], weight=50.0, name="B")]
+
+
+def same_training_data(runs: Sequence[Run]) -> bool:
+    """Whether all runs were trained on the same dataset (sha256) split with the same seed, so that
+    one run's test split is test data for every arm (else it may be another arm's training data)."""
+    return len({(run.dataset_sha256, run.config.get("seed")) for run in runs}) <= 1

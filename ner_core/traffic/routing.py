@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     pass
@@ -88,3 +89,24 @@ class Router:
             return self._arms[0], self._reason
         position = int(np.searchsorted(self._cumulative, self._rng.random() * self._cumulative[-1], side="right"))
         return self._arms[min(position, len(self._arms) - 1)], self._reason
+
+
+def plan_table(config: SimulationConfig) -> pd.DataFrame:
+    """One row per arm, before anything runs: its run and model, the share the router will aim
+    for (:meth:`Router.planned_split`), its measured facts and its injected faults."""
+    planned = Router(config).planned_split()
+    return pd.DataFrame(
+        [
+            {
+                "arm": arm.name,
+                "run": arm.run_id,
+                "model": arm.model_name,
+                "planned share": planned[arm.name],
+                "measured latency p50 (ms)": arm.latency_p50_ms,
+                "measured entity F1": arm.entity_f1,
+                "error probability": arm.error_probability,
+                "added latency (ms)": arm.added_latency_ms,
+            }
+            for arm in config.arms
+        ]
+    )

@@ -54,7 +54,14 @@ if TYPE_CHECKING:
     from ner_core.serving.predictor import Predictor
     from ner_core.store import Store
 from ner_core.traffic.circuit_breaker import CircuitBreaker
-from ner_core.traffic.experiment import INJECTED_FAULT, Arm, SimulationConfig
+from ner_core.traffic.experiment import (
+    ERROR_BREAKER_REJECTED,
+    ERROR_INJECTED_FAULT,
+    ERROR_NONE,
+    INJECTED_FAULT,
+    Arm,
+    SimulationConfig,
+)
 from ner_core.traffic.routing import Router
 
 LOG_SOURCE = "simulation"
@@ -68,6 +75,7 @@ REQUEST_COLUMNS = (
     "latency_ms",
     "error",
     "error_message",
+    "error_kind",
     "breaker_state",
     "reason",
     "sentence_index",
@@ -88,7 +96,8 @@ class SimulationResult:
 
     ``requests`` columns: ``index``, ``time_s`` (simulated arrival), ``chosen_arm``
     (the router's pick), ``arm`` (who served it: differs on fallback), ``run_id``,
-    ``latency_ms``, ``error`` (bool), ``error_message``, ``breaker_state`` (the
+    ``latency_ms``, ``error`` (bool), ``error_message``, ``error_kind`` (one of
+    :data:`~ner_core.traffic.experiment.ERROR_KINDS`), ``breaker_state`` (the
     chosen arm's breaker when it was asked), ``reason``, ``sentence_index`` and
     the entity counts against gold (``correct_entities``, ``gold_entities``,
     ``predicted_entities``; an errored request predicts nothing).
@@ -118,6 +127,7 @@ class _Plan:
     reasons: list[str]
     breaker_states: list[str]
     errors: list[str]
+    error_kinds: list[str]
     latency_ms: np.ndarray
 
 
@@ -158,7 +168,7 @@ def _plan_requests(
     latency_rng: np.random.Generator,
 ) -> _Plan:
     count = len(arrivals)
-    plan = _Plan([], [], [], [], [], np.zeros(count))
+    plan = _Plan([], [], [], [], [], [], np.zeros(count))
     fallback = router.fallback
     fault_draws = fault_rng.random(count)
     latency_picks = {name: latency_rng.integers(0, len(samples), size=count) for name, samples in latency_samples.items()}
@@ -183,15 +193,18 @@ def _plan_requests(
             # Failing fast costs nothing and is not a failure of the arm (it was never called).
             plan.served.append(chosen.name)
             plan.errors.append(f"rejected: circuit open for {chosen.name}")
+            plan.error_kinds.append(ERROR_BREAKER_REJECTED)
             continue
         plan.served.append(served.name)
         if fault_draws[i] < served.error_probability:
             breakers[served.name].record_failure(now)
             plan.errors.append(INJECTED_FAULT)
+            plan.error_kinds.append(ERROR_INJECTED_FAULT)
             plan.latency_ms[i] = served.added_latency_ms
         else:
             breakers[served.name].record_success(now)
             plan.errors.append("")
+            plan.error_kinds.append(ERROR_NONE)
             plan.latency_ms[i] = latency_samples[served.name][latency_picks[served.name][i]] + served.added_latency_ms
     return plan
 
@@ -266,6 +279,7 @@ def simulate(
                     float(plan.latency_ms[i]),
                     bool(error),
                     error,
+                    plan.error_kinds[i],
                     plan.breaker_states[i],
                     plan.reasons[i],
                     sentence_index,
@@ -286,6 +300,7 @@ def simulate(
                         "entities": entities,
                         "latency_ms": float(plan.latency_ms[i]),
                         "error": error or None,
+                        "error_kind": plan.error_kinds[i],
                         "breaker_state": plan.breaker_states[i],
                         "routing_reason": plan.reasons[i],
                         "gold": list(sentence.tags),

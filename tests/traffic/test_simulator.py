@@ -32,6 +32,7 @@ LOG_COLUMNS = {
     "entities_json",
     "latency_ms",
     "error",
+    "error_kind",
     "breaker_state",
     "routing_reason",
     "gold_json",
@@ -376,6 +377,7 @@ def test_simulate_logs_every_request_with_real_predictions(tmp_path, predictors,
     for row in rows[:40]:
         sentence = next(s for s in SENTENCES if " ".join(s.words) == row["text"])
         assert json.loads(row["gold_json"]) == sentence.tags
+        assert row["error_kind"] == (experiment.ERROR_INJECTED_FAULT if row["error"] else experiment.ERROR_NONE)
         if row["error"]:
             assert row["error"] == "injected fault"
             assert json.loads(row["entities_json"]) == []
@@ -401,6 +403,7 @@ def test_simulate_opens_breaker_and_falls_back_to_baseline(predictors, latency_s
 
     model2_served = requests[requests["arm"] == "model2"]
     assert model2_served["error"].all()
+    assert (model2_served["error_kind"] == experiment.ERROR_INJECTED_FAULT).all()
     first_five = model2_served.iloc[:5]
     states = [state for _, state in result.breaker_timelines["model2"]]
     assert states[:3] == ["closed", "open", "half_open"]
@@ -412,9 +415,24 @@ def test_simulate_opens_breaker_and_falls_back_to_baseline(predictors, latency_s
     assert (fallbacks["arm"] == "baseline").all()
     assert (fallbacks["breaker_state"] == "open").all()
     assert not fallbacks["error"].any()
+    assert (fallbacks["error_kind"] == experiment.ERROR_NONE).all()
     # Only the trials after each 2 s reset reach model2 once it has opened.
     simulated_s = requests["time_s"].iloc[-1]
     assert len(model2_served) <= 5 + simulated_s / 2.0 + 1
+
+
+def test_a_request_no_arm_can_take_is_a_breaker_rejection(predictors, latency_samples):
+    # One flaky arm is its own fallback: once its breaker opens, nobody can serve.
+    config = experiment.SimulationConfig(
+        arms=[make_arm("model2", 1.0, error_probability=1.0)], requests=40, breaker_reset_s=1000.0, seed=2
+    )
+    result = simulator.simulate(config, predictors, SENTENCES, latency_samples_ms=latency_samples)
+    kinds = list(result.requests["error_kind"])
+    assert kinds == [experiment.ERROR_INJECTED_FAULT] * 5 + [experiment.ERROR_BREAKER_REJECTED] * 35
+    assert result.requests["error"].all()
+    rejected = result.requests.iloc[5:]
+    assert rejected["error_message"].str.startswith("rejected: circuit open for model2").all()
+    assert set(rejected["breaker_state"]) == {"open"}
 
 
 def test_simulate_is_reproducible_and_cancellable(tmp_path, predictors, latency_samples):
@@ -465,6 +483,7 @@ def test_result_from_log_rebuilds_the_request_table_of_an_earlier_simulation(tmp
         "run_id",
         "latency_ms",
         "error",
+        "error_kind",
         "breaker_state",
         "reason",
         "correct_entities",
