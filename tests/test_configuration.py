@@ -1,0 +1,97 @@
+"""Settings declared once in a dataclass's field metadata, and the validation that reads them."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+import pytest
+
+from ner_core import configuration
+from ner_core.configuration import setting
+from ner_core.errors import ConfigError
+from ner_core.training.config import TrainConfig
+
+
+@dataclass
+class Toy:
+    size: int | None = setting(None, help="How many.", min=1, max=10, placeholder="automatic")
+    rate: float = setting(0.5, help="How fast.", min=0.0, max=1.0, step=0.1)
+    colour: str = setting("red", help="Which colour.", choices=("red", "blue"), flag="--hue")
+    name: str = setting("toy", help="What it is called.", choices=lambda: ("toy", "game"), required=True)
+    loud: bool = setting(False, help="Make noise.")
+    tidy: bool = setting(True, label="Tidying", help="Put it away after.")
+    note: str | None = None  # a plain field: not a setting
+
+    def __post_init__(self):
+        configuration.validate(self)
+
+
+# --------------------------------------------------------------------------- the generic module
+
+
+def test_settings_of_reads_types_bounds_and_labels():
+    specs = configuration.settings_of(Toy)
+    assert list(specs) == ["size", "rate", "colour", "name", "loud", "tidy"]
+    assert (specs["size"].type, specs["size"].optional, specs["size"].bounds) == (int, True, "from 1 to 10")
+    assert (specs["rate"].type, specs["rate"].optional, specs["rate"].step) == (float, False, 0.1)
+    assert specs["name"].allowed == ("toy", "game")  # a callable is resolved when asked
+    assert specs["size"].label == "Size" and specs["tidy"].label == "Tidying"
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"size": 0}, "size must be an integer from 1 to 10, got 0."),
+        ({"size": 11}, "size must be an integer from 1 to 10, got 11."),
+        ({"size": 2.5}, "size must be an integer from 1 to 10, got 2.5."),
+        ({"size": "3"}, "size must be an integer from 1 to 10, got '3'."),
+        ({"size": True}, "size must be an integer from 1 to 10, got True."),
+        ({"rate": 1.5}, "rate must be a number from 0 to 1, got 1.5."),
+        ({"rate": math.nan}, "rate must be a number from 0 to 1, got nan."),
+        ({"rate": None}, "rate needs a value; How fast."),
+        ({"colour": "green"}, "colour must be one of red, blue, got 'green'."),
+        ({"name": "ball"}, "name must be one of toy, game, got 'ball'."),
+        ({"loud": "yes"}, "loud must be true or false, got 'yes'."),
+    ],
+)
+def test_validate_names_the_field_what_it_accepts_and_the_value(values, message):
+    with pytest.raises(ConfigError) as caught:
+        Toy(**values)
+    assert caught.value.message == message
+
+
+def test_validate_accepts_the_bounds_themselves_and_none_where_optional():
+    Toy(size=1, rate=0.0)
+    Toy(size=10, rate=1.0, note="anything goes in a plain field")
+    Toy(size=None)
+
+
+def test_add_arguments_and_from_arguments_round_trip():
+    parser = argparse.ArgumentParser()
+    configuration.add_arguments(parser, Toy)
+    defaults = configuration.from_arguments(parser.parse_args(["--name", "game"]), Toy)
+    assert defaults == Toy(name="game")
+    given = parser.parse_args(["--name", "toy", "--size", "3", "--rate", "0.25", "--hue", "blue", "--loud", "--no-tidy"])
+    assert configuration.from_arguments(given, Toy) == Toy(size=3, rate=0.25, colour="blue", loud=True, tidy=False)
+    with pytest.raises(SystemExit):
+        parser.parse_args([])  # --name is required on the command line
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--name", "toy", "--hue", "green"])  # choices are enforced by argparse too
+    help_text = parser.format_help()
+    assert "How many (from 1 to 10; default: automatic)" in help_text
+    assert "Turn off tidying. Put it away after" in help_text
+
+
+# --------------------------------------------------------------------------- TrainConfig
+
+
+def test_train_config_validates_through_its_settings():
+    with pytest.raises(ConfigError, match=r"learning_rate must be a number from 1e-05 to 0\.5, got 0\.9"):
+        TrainConfig(learning_rate=0.9)
+    with pytest.raises(ConfigError, match="seed must be an integer from 0 to 2147483647, got -1"):
+        TrainConfig(seed=-1)
+    with pytest.raises(ConfigError, match="reduce_lr_patience must be an integer from 0 to 1000"):
+        TrainConfig(reduce_lr_patience=1001)
+    assert TrainConfig(learning_rate=0.5, seed=0).learning_rate == 0.5
