@@ -1,4 +1,4 @@
-"""Settings declared once in a dataclass's field metadata, and the validation that reads them."""
+"""Settings declared once in a dataclass's field metadata: the validation and the command-line flags that read them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ner_core import configuration
+from ner_core import cli, configuration
 from ner_core.configuration import setting
 from ner_core.errors import ConfigError
 from ner_core.training.config import TrainConfig
@@ -95,3 +95,24 @@ def test_train_config_validates_through_its_settings():
     with pytest.raises(ConfigError, match="reduce_lr_patience must be an integer from 0 to 1000"):
         TrainConfig(reduce_lr_patience=1001)
     assert TrainConfig(learning_rate=0.5, seed=0).learning_rate == 0.5
+
+
+def test_cli_flags_keep_their_names_defaults_and_choices():
+    commands = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    train = commands.choices["train"]
+    flags = {option: action for action in train._actions for option in action.option_strings}
+    for flag in ("--model", "--data", "--epochs", "--batch-size", "--learning-rate", "--max-len", "--embedding-dim"):
+        assert flag in flags
+    for flag in ("--patience", "--seed", "--min-freq", "--max-train-sentences", "--repair-iob", "--bucketed"):
+        assert flag in flags
+    assert flags["--model"].required
+    assert tuple(flags["--model"].choices) == configuration.settings_of(TrainConfig)["model"].allowed
+    assert flags["--no-early-stopping"].dest == "early_stopping" and flags["--no-early-stopping"].default is True
+    assert flags["--data"].dest == "dataset" and flags["--data"].default is None
+    assert (flags["--seed"].default, flags["--min-freq"].default) == (TrainConfig().seed, 1)
+    assert tuple(flags["--decoding"].choices) == ("argmax", "constrained") and flags["--decoding"].default == "constrained"
+    assert tuple(flags["--monitor"].choices) == ("val_entity_f1", "val_loss") and flags["--monitor"].default == "val_entity_f1"
+    args = train.parse_args(["--model", "baseline", "--data", "x.csv", "--no-early-stopping", "--bucketed", "--epochs", "3"])
+    assert configuration.from_arguments(args, TrainConfig) == TrainConfig(
+        model="baseline", dataset="x.csv", early_stopping=False, bucketed=True, epochs=3
+    )
