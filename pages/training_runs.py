@@ -11,10 +11,9 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.evaluation import metric_registry, run_scoring
 from ner_core.modeling import architectures
-from ner_core.modeling.decoding import DECODING_METHODS
 from ner_core.training import jobs, run_folder
-from ner_core.training.config import MONITORS, VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
-from ui import util
+from ner_core.training.config import VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
+from ui import config_form, util
 
 KEY = "training_runs"
 # Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session(),
@@ -32,27 +31,6 @@ STAGES = {
     "finished": "Saved",
 }
 HEADLINE_METRICS = ("entity_f1", "token_accuracy", "latency_p50_ms")
-
-# One widget per TrainConfig field: (label, minimum, maximum, step, help). Defaults come from the chosen model.
-NUMBER_FIELDS = {
-    "epochs": ("Epochs", 1, 1000, 1, "Upper bound; early stopping may end sooner."),
-    "batch_size": ("Batch size", 1, 4096, 1, None),
-    "learning_rate": ("Learning rate", 1e-5, 0.5, 1e-4, "Adam's step size; halved when the monitored score stalls."),
-    "max_len": ("Max length (tokens)", 2, 1024, 1, "Longer sentences are cut into windows of this length."),
-    "embedding_dim": ("Embedding size", 1, 2048, 1, None),
-    "patience": ("Early-stopping patience (epochs)", 0, 1000, 1, None),
-    "reduce_lr_patience": ("Learning-rate patience (epochs)", 0, 1000, 1, None),
-    "min_freq": ("Minimum word frequency", 1, 10**6, 1, "Rarer training words map to the unknown id."),
-    "seed": ("Seed", 0, 2**31 - 1, 1, "Fixes the split, the shuffling and the initial weights."),
-}
-TOGGLE_FIELDS = {
-    "bucketed": ("Bucketed batches", "Batches of similar-length sentences: less padding, faster epochs."),
-    "early_stopping": (
-        "Early stopping",
-        "Stop when the monitored score has not improved for `patience` epochs, and keep the best epoch's weights.",
-    ),
-    "repair_iob": ("Repair stray I- tags", "Needed for IOB1 data and for uploads accepted with repair."),
-}
 
 
 # --------------------------------------------------------------------------- launch form
@@ -84,46 +62,7 @@ def visualize_launch_form(*, key: str) -> None:
     # Widget keys include the model and the kind of dataset, so each keeps its own defaults and edits.
     prefix = f"{key}_{model}" + ("_sample" if sample else "")
     with st.form(f"{key}_form"):
-        values: dict = {}
-        columns = st.columns(3)
-        for position, (name, (label, low, high, step, help_text)) in enumerate(NUMBER_FIELDS.items()):
-            is_float = isinstance(step, float)
-            values[name] = columns[position % 3].number_input(
-                label,
-                min_value=low,
-                max_value=high,
-                step=step,
-                value=getattr(defaults, name),
-                help=help_text,
-                format="%.5f" if is_float else None,
-                key=f"{prefix}_{name}",
-            )
-        values["max_train_sentences"] = columns[0].number_input(
-            "Max training sentences",
-            min_value=1,
-            value=None,
-            step=100,
-            placeholder="all",
-            help="Train on the first N training sentences only (quick experiments).",
-            key=f"{prefix}_max_train_sentences",
-        )
-        values["decoding"] = columns[1].selectbox(
-            "Decoding",
-            DECODING_METHODS,
-            index=DECODING_METHODS.index(defaults.decoding),
-            key=f"{prefix}_decoding",
-            help="constrained: Viterbi over IOB2-valid transitions; argmax: the most likely tag per token.",
-        )
-        values["monitor"] = columns[1].selectbox(
-            "Monitor",
-            MONITORS,
-            index=MONITORS.index(defaults.monitor),
-            key=f"{prefix}_monitor",
-            help="What early stopping, the best checkpoint and learning-rate decay watch: validation entity F1 "
-            "(seqeval strict, with the chosen decoding) or validation loss.",
-        )
-        for name, (label, help_text) in TOGGLE_FIELDS.items():
-            values[name] = columns[2].toggle(label, value=getattr(defaults, name), help=help_text, key=f"{prefix}_{name}")
+        values = config_form.config_inputs(TrainConfig, key=prefix, defaults=defaults, exclude=("model", "dataset"))
         submitted = st.form_submit_button("Start training", type="primary", key=f"{key}_submit")
     if submitted:
         launch(model, choices[dataset_label], dataset_label, values)

@@ -1,4 +1,4 @@
-"""Settings declared once in a dataclass's field metadata: the validation and the command-line flags that read them."""
+"""Settings declared once: validation, the CLI's flags and the Training page's form agree on every bound and choice."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from ner_core import cli, configuration
 from ner_core.configuration import setting
 from ner_core.errors import ConfigError
 from ner_core.training.config import TrainConfig
+from tests.helpers import page_app
+
+NUMBERS = {name: spec for name, spec in configuration.settings_of(TrainConfig).items() if spec.type in (int, float)}
 
 
 @dataclass
@@ -84,17 +87,83 @@ def test_add_arguments_and_from_arguments_round_trip():
     assert "Turn off tidying. Put it away after" in help_text
 
 
-# --------------------------------------------------------------------------- TrainConfig
+# --------------------------------------------------------------------------- TrainConfig: config, CLI and form agree
 
 
-def test_train_config_validates_through_its_settings():
+@pytest.fixture(scope="module")
+def form_widgets(tmp_path_factory):
+    """Every input of the Training page's form (model2 on the bundled sample, a fresh workspace), by field name."""
+    root = tmp_path_factory.mktemp("form")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NER_CORPUS_PATH", raising=False)
+        patch.setenv("NER_MODELS_DIR", str(root / "models"))
+        patch.setenv("NER_DATABASE_URL", f"sqlite:///{root / 'models' / 'workbench.db'}")
+        patch.setenv("NER_UPLOADS_DIR", str(root / "uploads"))
+        app = page_app("training_runs.py").run()
+    assert not app.exception
+    prefix = "training_runs_model2_sample_"
+    widgets = [*app.number_input, *app.selectbox, *app.toggle]
+    return {w.key.removeprefix(prefix): w for w in widgets if w.key and w.key.startswith(prefix)}
+
+
+def accepted_by_config(name, value) -> bool:
+    try:
+        TrainConfig(**{name: value})
+    except ConfigError:
+        return False
+    return True
+
+
+def accepted_by_cli(name, value) -> bool:
+    flag = configuration.flag_of(configuration.settings_of(TrainConfig)[name])
+    args = cli.build_parser().parse_args(["train", "--model", "model2", f"{flag}={value}"])  # = so -1e-05 is a value
+    try:
+        cli._train_config(args)
+    except ConfigError:
+        return False
+    return True
+
+
+def accepted_by_form(widget, value) -> bool:
+    return widget.min <= value <= widget.max
+
+
+def edge_values():
+    for name, spec in NUMBERS.items():
+        step = spec.step or (1 if spec.type is int else spec.min)
+        for value in (spec.min, spec.max, spec.min - step, spec.max + step):
+            yield name, spec.type(value)
+    yield "learning_rate", 0.9
+    yield "learning_rate", 0.5
+    yield "learning_rate", 1e-3
+
+
+@pytest.mark.parametrize("name, value", list(edge_values()))
+def test_config_cli_and_form_accept_and_reject_the_same_numbers(form_widgets, name, value):
+    verdicts = {
+        "config": accepted_by_config(name, value),
+        "cli": accepted_by_cli(name, value),
+        "form": accepted_by_form(form_widgets[name], value),
+    }
+    assert len(set(verdicts.values())) == 1, (name, value, verdicts)
+
+
+def test_learning_rate_of_0_9_is_rejected_everywhere_with_a_useful_message(form_widgets, capsys):
+    assert form_widgets["learning_rate"].max == 0.5
     with pytest.raises(ConfigError, match=r"learning_rate must be a number from 1e-05 to 0\.5, got 0\.9"):
         TrainConfig(learning_rate=0.9)
-    with pytest.raises(ConfigError, match="seed must be an integer from 0 to 2147483647, got -1"):
-        TrainConfig(seed=-1)
-    with pytest.raises(ConfigError, match="reduce_lr_patience must be an integer from 0 to 1000"):
-        TrainConfig(reduce_lr_patience=1001)
-    assert TrainConfig(learning_rate=0.5, seed=0).learning_rate == 0.5
+    assert cli.main(["train", "--model", "baseline", "--learning-rate", "0.9"]) == cli.EXIT_USER_ERROR
+    assert "learning_rate must be a number from 1e-05 to 0.5, got 0.9." in capsys.readouterr().err
+
+
+def test_form_offers_every_setting_with_the_config_s_help_choices_and_defaults(form_widgets):
+    specs = configuration.settings_of(TrainConfig)
+    assert set(form_widgets) == set(specs) - {"model", "dataset"}  # those two are chosen above the form
+    for name, widget in form_widgets.items():
+        assert (widget.label, widget.help) == (specs[name].label, specs[name].help), name
+    for name in ("decoding", "monitor"):
+        assert tuple(form_widgets[name].options) == specs[name].allowed
+        assert form_widgets[name].value == specs[name].default
 
 
 def test_cli_flags_keep_their_names_defaults_and_choices():
