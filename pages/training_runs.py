@@ -1,4 +1,4 @@
-"""Training runs: launch a training job, follow it live, browse every run's config, curves and metrics."""
+"""Training runs: launch a training job, follow it live, browse every run's config, curves, metrics and log."""
 
 from __future__ import annotations
 
@@ -106,6 +106,7 @@ def visualize_run_detail(run, *, key: str) -> None:
             st.info("No metrics: only completed runs are evaluated on the test split.")
     with types_tab:
         visualize_per_type(folder, key=key)
+    visualize_log(run)
 
 
 def visualize_history_curves(folder: run_folder.RunFolder | None) -> None:
@@ -144,6 +145,16 @@ def visualize_per_type(folder: run_folder.RunFolder | None, *, key: str) -> None
         key=f"{key}_per_type",
         column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("precision", "recall", "f1")},
     )
+
+
+def visualize_log(run) -> None:
+    """The training process's full stderr, as the run kept it."""
+    log = run_folder.read_log(util.settings().models_dir, run.id)
+    if log is None:
+        st.caption("No log kept for this run.")
+        return
+    with st.expander("Training log"):
+        st.code(log, language=None)
 
 
 # --------------------------------------------------------------------------- page

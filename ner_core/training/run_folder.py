@@ -125,3 +125,14 @@ def machine_description() -> dict:
         "tensorflow": tf_version,
         "platform": platform.platform(),
     }
+
+
+def log_path(models_dir: Path, run_id: str) -> Path:
+    """Where a run's training log (the training process's stderr) is kept."""
+    return Path(models_dir) / "logs" / f"{run_id}.log"
+
+
+def read_log(models_dir: Path, run_id: str) -> str | None:
+    """The run's training log; None when the run has no log."""
+    path = log_path(models_dir, run_id)
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
