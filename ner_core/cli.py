@@ -120,26 +120,10 @@ def cmd_data_encode(args) -> int:
 
 
 def _train_config(args):
+    from ner_core import configuration
     from ner_core.training.config import TrainConfig
 
-    return TrainConfig(
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_len=args.max_len,
-        embedding_dim=args.embedding_dim,
-        patience=args.patience,
-        seed=args.seed,
-        min_freq=args.min_freq,
-        dataset=args.data,
-        repair_iob=args.repair_iob,
-        bucketed=args.bucketed,
-        early_stopping=not args.no_early_stopping,
-        max_train_sentences=args.max_train_sentences,
-        decoding=args.decoding,
-        monitor=args.monitor,
-    )
+    return configuration.from_arguments(args, TrainConfig)
 
 
 def cmd_train(args) -> int:
@@ -300,35 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--repair-iob", action="store_true")
     encode.set_defaults(handler=cmd_data_encode)
 
-    from ner_core.modeling.architectures import model_names
+    from ner_core import configuration
+    from ner_core.training.config import TrainConfig
 
     train = commands.add_parser("train", help="train a model and record the run")
-    train.add_argument("--model", required=True, choices=model_names())
-    train.add_argument("--data", default=None, help="GMB CSV/zip or CoNLL file (default: $NER_CORPUS_PATH or the bundled sample)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--max-len", type=int)
-    train.add_argument("--embedding-dim", type=int)
-    train.add_argument("--patience", type=int)
-    train.add_argument("--seed", type=int, default=splitting.DEFAULT_SEED)
-    train.add_argument("--min-freq", type=int, default=1)
-    train.add_argument("--max-train-sentences", type=int)
-    train.add_argument("--repair-iob", action="store_true")
-    train.add_argument("--bucketed", action="store_true", help="batches of similar length, padded to their own longest sentence")
-    train.add_argument("--no-early-stopping", action="store_true")
-    train.add_argument(
-        "--decoding",
-        choices=("argmax", "constrained"),
-        default="constrained",
-        help="how the run decodes for users and evaluation (default: IOB2-constrained Viterbi)",
-    )
-    train.add_argument(
-        "--monitor",
-        choices=("val_entity_f1", "val_loss"),
-        default="val_entity_f1",
-        help="what early stopping and the best checkpoint watch (default: validation entity F1)",
-    )
+    # One flag per TrainConfig field (--data for dataset, --no-early-stopping), with its help and bounds.
+    configuration.add_arguments(train, TrainConfig)
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a run on its test split (all 23 metrics)")

@@ -9,7 +9,6 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.evaluation import metric_registry
-from ner_core.store import RunStatus
 from ner_core.workbench import annotation, render
 from ui import util
 
@@ -288,35 +287,29 @@ def visualize_retrain(*, run, runs, store, runner) -> None:
 def job_running(runner, job_id: str | None) -> bool:
     try:
         return job_id is not None and not runner.get(job_id).finished
-    except KeyError:
+    except NerError:  # JobNotFoundError
         return False
 
 
 def visualize_job(runner, job_id: str) -> None:
+    from ui import job_progress
+
     try:
-        job = runner.get(job_id)
-    except KeyError:
+        runner.get(job_id)
+    except NerError:  # JobNotFoundError: the job ended in an earlier server process
         st.session_state.pop(JOB_STATE, None)
         return
-
-    @st.fragment(run_every=None if job.finished else 2.0)
-    def poll() -> None:
-        current = runner.get(job_id)
-        if current.status in (RunStatus.QUEUED, RunStatus.RUNNING):
-            event = current.last_event
-            fraction = event.fraction if event is not None else 0.0
-            detail = f" - epoch {event.epoch}/{event.epochs}" if event is not None and event.epochs else ""
-            st.progress(fraction, text=f"Retraining run {current.run_id}: {current.status}{detail}")
-            if st.button("Cancel retraining", key=f"{KEY}_cancel_job"):
-                runner.cancel(job_id)
-        elif current.status == RunStatus.COMPLETED:
-            st.success(f"Retrained run {current.run_id} is ready; it is compared with its parent below.")
-        else:
-            st.error(f"Retraining {current.status}: {current.error or 'no reason recorded'}")
-        if current.finished and not job.finished:
-            st.rerun()  # the whole page, so the new run appears in the lists
-
-    poll()
+    # Polls while the job is unfinished; when it ends the whole page reruns, so the new run appears in the lists.
+    job_progress.visualize_live_jobs(
+        lambda: [job for job in runner.jobs() if job.job_id == job_id],
+        key=KEY,
+        runner=runner,
+        idle_s=None,
+        cancel_label="Cancel retraining",
+        noun="Retraining",
+        ready_message="Retrained run {run_id} is ready; it is compared with its parent below.",
+        curves=False,
+    )
 
 
 def visualize_comparison(parent, child) -> None:

@@ -10,7 +10,7 @@ from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
 from ner_core.store import RunStatus, Store
-from ner_core.training import callbacks, config
+from ner_core.training import callbacks, config, run_folder
 from tests.helpers import JOB_TIMEOUT_S, page_app
 
 TINY = {"epochs": 1, "batch_size": 16, "embedding_dim": 8, "max_len": 16}
@@ -174,3 +174,29 @@ def test_failed_run_shows_its_error_message(empty_workspace):
     assert not app.exception
     assert history(app).set_index("run").loc["model2-broken", "error"] == "[E001] data.csv: no such file. Check the path."
     assert any("no such file" in e.value for e in app.error)
+
+
+def test_run_detail_shows_the_training_log_or_says_none_was_kept(empty_workspace, monkeypatch):
+    settings = Settings.from_env()
+    store = Store(settings.database_url)
+    for run_id in ("model2-logged", "model2-silent"):
+        store.create_run(run_id, "model2", config={"model": "model2"}, status="failed")
+    asked = []
+
+    def read_log(models_dir, run_id):
+        asked.append((Path(models_dir), run_id))
+        return "Epoch 1/30\nloss 0.52 - val_loss 0.61\n" if run_id == "model2-logged" else None
+
+    monkeypatch.setattr(run_folder, "read_log", read_log)
+    app = page_app("training_runs.py").run()
+    detail = app.selectbox(key="training_runs_detail")
+    detail.set_value(next(o for o in detail.options if o.startswith("model2-logged"))).run()
+    assert not app.exception
+    assert (settings.models_dir, "model2-logged") in asked
+    assert any(e.label == "Training log" for e in app.expander)
+    assert any("val_loss 0.61" in c.value for c in app.code)
+    assert not any("No log kept" in c.value for c in app.caption)
+
+    detail.set_value(next(o for o in detail.options if o.startswith("model2-silent"))).run()
+    assert any(c.value == "No log kept for this run." for c in app.caption)
+    assert not any(e.label == "Training log" for e in app.expander)
