@@ -66,3 +66,12 @@ class RunNotFoundError(NerError):
     """No run has the given id."""
 
     code = "E008"
+
+
+class CorruptRunFileError(NerError, ValueError):
+    """A file of a run folder is readable JSON but not what the run should hold (hand-edited, truncated, an old layout).
+
+    Also a ValueError, as the checks that raise it raised ValueError before.
+    """
+
+    code = "E009"

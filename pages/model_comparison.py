@@ -52,7 +52,7 @@ def load_evaluations(chosen: list) -> dict:
     for run in chosen:
         try:
             _, stored = run_scoring.load_evaluation(run_folder.RunFolder(Path(run.run_dir)))
-        except (NerError, ValueError) as exc:
+        except NerError as exc:
             st.warning(f"Run {run.id}: its evaluation file cannot be read ({exc}).")
             continue
         if stored is None:
