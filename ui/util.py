@@ -6,7 +6,6 @@ process with ``st.cache_resource``; pages never build them themselves.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -101,7 +100,3 @@ def show_error(exc: Exception) -> None:
         st.error(str(exc))
     else:
         st.error(f"Unexpected problem: {exc.__class__.__name__}: {exc}")
-
-
-def to_json_bytes(payload) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")

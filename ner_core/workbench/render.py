@@ -24,7 +24,6 @@ KNOWN_COLOURS = {
     "nat": "#c887fb",
 }
 PALETTE = ("#ff9561", "#9cc9cc", "#ddd", "#bfe1d9", "#e4e7d2", "#ffeb80", "#c887fb", "#aa9cfc", "#feca74", "#7aecec")
-LOW_CONFIDENCE = 0.6
 
 
 def entity_colour(entity_type: str) -> str:
