@@ -24,8 +24,8 @@ NOTICE_STATE = f"{KEY}_notice"
 
 
 @st.cache_data(show_spinner="Reading the model's test split...", max_entries=8)
-def held_out_words(run_id: str, config_json: str) -> tuple[tuple[str, ...], ...]:
-    """Token lists of the run's test split (``config_json`` is part of the cache key)."""
+def held_out_words(run_id: str, run_dir: str) -> tuple[tuple[str, ...], ...]:
+    """Token lists of the run's test split, rebuilt from its folder (``run_dir`` is part of the cache key)."""
     run = util.get_store().get_run(run_id)
     return tuple(tuple(sentence.words) for sentence in annotation.held_out_sentences(run))
 
@@ -73,7 +73,7 @@ def highlight(tokens, tags, problems) -> None:
 def pool_input(source: str, run) -> tuple:
     """The pool of the chosen source: token lists for the test split, raw sentences otherwise."""
     if source == "test split":
-        return held_out_words(run.id, run.config_json)
+        return held_out_words(run.id, run.run_dir)
     if source == "typed":
         text = st.text_area(
             "Text to annotate",

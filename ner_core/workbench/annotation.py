@@ -22,9 +22,9 @@ import numpy as np
 
 from ner_core.corpus import annotated, tokenizer, writing
 from ner_core.corpus import tags as tagging
-from ner_core.errors import ConfigError, InputTextError, TagSchemeError
-from ner_core.evaluation import metric_registry
-from ner_core.training import config, loop
+from ner_core.errors import ConfigError, InputTextError, ModelLoadError, TagSchemeError
+from ner_core.evaluation import held_out, metric_registry
+from ner_core.training import config
 
 if TYPE_CHECKING:
     from ner_core.serving.predictor import Predictor
@@ -318,9 +318,12 @@ def annotation_records(annotations: Iterable[Annotation]) -> list[dict]:
 
 
 def held_out_sentences(run: Run) -> list[annotated.Sentence]:
-    """The test split a run was scored on: its dataset split with its seed, as training did."""
-    _, splits = loop.prepare_splits(config.TrainConfig.from_dict(run.config))
-    return list(splits.test)
+    """The test split a run was scored on, rebuilt from its run folder by
+    :func:`ner_core.evaluation.held_out.test_split_for_run`: the dataset must still be the file the run
+    was trained on (same sha256, same test size), else a DataFormatError says so."""
+    if not run.run_dir:
+        raise ModelLoadError(f"run {run.id} has no run folder, so its test split cannot be rebuilt.")
+    return held_out.test_split_for_run(run.run_dir)
 
 
 def retrain_config(parent: Run) -> config.TrainConfig:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ner_core.corpus import annotated, reading, splitting
-from ner_core.errors import ConfigError, InputTextError, TagSchemeError
+from ner_core.errors import ConfigError, DataFormatError, InputTextError, ModelLoadError, TagSchemeError
 from ner_core.store import Store
+from ner_core.training import run_folder
 from ner_core.workbench import annotation
 
 TAG_SET = ["O", "B-geo", "I-geo", "B-per", "I-per"]
@@ -155,9 +158,25 @@ def test_compare_metrics_gives_deltas_and_tolerates_missing_values():
     assert by_key["entity_f1"]["metric"] == "Entity F1"
 
 
-def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv):
+def run_folder_for(tmp_path, run_id: str, dataset, seed: int):
+    """A run folder whose config.json records the dataset and seed, as training writes it."""
+    corpus = reading.load_corpus(dataset)
+    test = splitting.split_corpus(corpus.sentences, seed=seed).test
+    folder = tmp_path / run_id
+    folder.mkdir()
+    payload = {
+        "run_id": run_id,
+        "train_config": {"dataset": str(dataset), "seed": seed},
+        "dataset": {"source": str(dataset), "sha256": corpus.sha256, "test": len(test)},
+    }
+    (folder / run_folder.CONFIG_FILE).write_text(json.dumps(payload), encoding="utf-8")
+    return folder
+
+
+def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv, tmp_path):
     config = {"model": "model2", "dataset": str(tiny_csv), "seed": 7, "epochs": 2}
     db.create_run("parent", "model2", config=config, dataset_sha256="abc", status="completed")
+    db.update_run("parent", run_dir=str(run_folder_for(tmp_path, "parent", tiny_csv, seed=7)))
     db.create_run("child", "model2", config=config, dataset_sha256="abc", status="completed", parent_run_id="parent")
     db.create_run("other", "model2", config=dict(config, seed=8), dataset_sha256="abc", status="completed")
     parent, child, other = db.get_run("parent"), db.get_run("child"), db.get_run("other")
@@ -168,3 +187,15 @@ def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv):
     held_out = annotation.held_out_sentences(parent)
     expected = splitting.split_corpus(reading.load_corpus(tiny_csv).sentences, seed=7).test
     assert [s.words for s in held_out] == [s.words for s in expected]
+
+
+def test_held_out_sentences_refuse_a_changed_dataset_and_a_run_without_folder(db, tiny_csv, tmp_path):
+    config = {"model": "model2", "dataset": str(tiny_csv), "seed": 7}
+    db.create_run("parent", "model2", config=config, status="completed")
+    db.update_run("parent", run_dir=str(run_folder_for(tmp_path, "parent", tiny_csv, seed=7)))
+    db.create_run("folderless", "model2", config=config, status="completed")
+    with pytest.raises(ModelLoadError, match="no run folder"):
+        annotation.held_out_sentences(db.get_run("folderless"))
+    tiny_csv.write_text(tiny_csv.read_text(encoding="utf-8").replace("Oslo", "Bergen"), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="has changed since run parent"):
+        annotation.held_out_sentences(db.get_run("parent"))
