@@ -40,18 +40,21 @@ def read_source_bytes(path: str | Path) -> tuple[bytes, str]:
         raise DataFormatError(f"{path} is a folder; give the corpus file (.csv, .zip or CoNLL) itself.")
     if path.stat().st_size > MAX_CORPUS_BYTES:
         raise DataFormatError(f"{path} is larger than {MAX_CORPUS_BYTES // 2**20} MB; split it first.")
-    if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
-                if not members:
-                    raise DataFormatError(f"{path}: the zip archive is empty.")
-                preferred = [m for m in members if m.lower().endswith((".csv", *CONLL_SUFFIXES))]
-                member = (preferred or members)[0]
-                return archive.read(member), member
-        except zipfile.BadZipFile as exc:
-            raise DataFormatError(f"{path}: not a valid zip archive ({exc}).") from None
-    return path.read_bytes(), path.name
+    try:
+        if path.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    members = [m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")]
+                    if not members:
+                        raise DataFormatError(f"{path}: the zip archive is empty.")
+                    preferred = [m for m in members if m.lower().endswith((".csv", *CONLL_SUFFIXES))]
+                    member = (preferred or members)[0]
+                    return archive.read(member), member
+            except zipfile.BadZipFile as exc:
+                raise DataFormatError(f"{path}: not a valid zip archive ({exc}).") from None
+        return path.read_bytes(), path.name
+    except OSError as exc:  # e.g. no permission, or the file went away meanwhile
+        raise DataFormatError(f"{path} cannot be read ({exc.strerror or exc}).") from None
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:

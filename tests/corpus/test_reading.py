@@ -174,3 +174,14 @@ def test_real_gmb_corpus_matches_its_readme(gmb_corpus):
         9_593,
         9_591,
     )  # pinned: the split must not drift
+
+
+def test_a_file_that_cannot_be_read_is_a_data_format_error(tmp_path, monkeypatch):
+    path = write(tmp_path, "locked.csv", GMB_TEXT)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(DataFormatError, match="locked.csv cannot be read \\(Permission denied\\)"):
+        reading.load_corpus(path)
