@@ -100,6 +100,11 @@ def dataset_choices() -> dict[str, str]:
     return choices
 
 
+def dataset_label(path: str) -> str | None:
+    """The label :func:`dataset_choices` gives the dataset at ``path`` (None when it offers none)."""
+    return next((label for label, choice in dataset_choices().items() if choice == path), None)
+
+
 def known_sentence_count(path: str) -> int | None:
     """Sentences of an uploaded dataset as recorded at upload; None for anything else (not counted here)."""
     for dataset in get_store().list_datasets():
