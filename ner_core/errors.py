@@ -68,6 +68,15 @@ class RunNotFoundError(NerError):
     code = "E008"
 
 
+class CorruptRunFileError(NerError, ValueError):
+    """A file of a run folder is readable JSON but not what the run should hold (hand-edited, truncated, an old layout).
+
+    Also a ValueError, as the checks that raise it raised ValueError before.
+    """
+
+    code = "E009"
+
+
 class JobNotFoundError(NerError, KeyError):
     """No training job has the given id in this runner (it belongs to another server process, or never existed).
 

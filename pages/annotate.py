@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-
-import pandas as pd
 import streamlit as st
 
 from ner_core.errors import NerError
-from ner_core.evaluation import metric_registry
-from ner_core.workbench import annotation, render
-from ui import util
+from ner_core.workbench import annotation
+from ui import saved_annotations, tag_editor, util
 
 KEY = "annotate"
 POOL_SOURCES = {
@@ -23,164 +19,104 @@ NOTICE_STATE = f"{KEY}_notice"
 
 
 @st.cache_data(show_spinner="Reading the model's test split...", max_entries=8)
-def held_out_words(run_id: str, config_json: str) -> tuple[tuple[str, ...], ...]:
-    """Token lists of the run's test split (``config_json`` is part of the cache key)."""
+def held_out_words(run_id: str, run_dir: str) -> tuple[tuple[str, ...], ...]:
+    """Token lists of the run's test split, rebuilt from its folder (``run_dir`` is part of the cache key)."""
     run = util.get_store().get_run(run_id)
     return tuple(tuple(sentence.words) for sentence in annotation.held_out_sentences(run))
 
 
 @st.cache_data(show_spinner="Ranking the pool by model confidence...", max_entries=16)
-def ranked_pool(run_dir: str, pool: tuple, measure: str, source: str) -> list[annotation.ReviewItem]:
-    return annotation.review_queue(util.get_predictor(run_dir), pool, limit=None, measure=measure, source=source)
-
-
-def editor_key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-
-
-def show_problems(problems: list[annotation.Problem]) -> None:
-    st.warning("This correction cannot be saved yet:\n" + "\n".join(f"- {p.message}" for p in problems))
-
-
-def tag_editor(frame: pd.DataFrame, *, tag_set: list[str], key: str) -> list[str | None]:
-    """The token table with an editable tag column restricted to the model's tag set."""
-    edited = st.data_editor(
-        frame,
-        key=key,
-        hide_index=True,
-        width="stretch",
-        num_rows="fixed",
-        height=min(720, 40 + 35 * len(frame)),
-        disabled=[column for column in frame.columns if column != "tag"],
-        column_config={
-            "#": st.column_config.NumberColumn("#", width="small"),
-            "confidence": st.column_config.NumberColumn("confidence", format="%.3f"),
-            "tag": st.column_config.SelectboxColumn("corrected tag", options=tag_set, required=True),
-        },
-    )
-    return [tag if isinstance(tag, str) and tag else None for tag in edited["tag"]]
-
-
-def highlight(tokens, tags, problems) -> None:
-    marked = [p.position for p in problems if p.position is not None]
-    st.markdown(render.highlight_tokens(list(tokens), [t or "O" for t in tags], marked_tokens=marked), unsafe_allow_html=True)
+def ranked_pool(run_dir: str, pool: tuple, measure: str, source: str, done: tuple[str, ...]) -> list[annotation.ReviewItem]:
+    """The pool's sentences not yet annotated, least confident first."""
+    predictor = util.get_predictor(run_dir)
+    return annotation.review_queue(predictor, pool, limit=None, measure=measure, source=source, skip_texts=done)
 
 
 # --------------------------------------------------------------------------- review queue
 
 
-def pool_input(source: str, run) -> tuple:
+def pool_input(source: str, run, *, key: str) -> tuple:
     """The pool of the chosen source: token lists for the test split, raw sentences otherwise."""
     if source == "test split":
-        return held_out_words(run.id, run.config_json)
+        return held_out_words(run.id, run.run_dir)
     if source == "typed":
         text = st.text_area(
             "Text to annotate",
-            key=f"{KEY}_text",
+            key=f"{key}_text",
             height=120,
             placeholder="Paste or type text; it is split into sentences and ranked by the model's confidence.",
         )
         return tuple(annotation.pool_from_text(text)) if text.strip() else ()
-    uploaded = st.file_uploader("Plain-text file", type=["txt"], key=f"{KEY}_upload")
+    uploaded = st.file_uploader("Plain-text file", type=["txt"], key=f"{key}_upload")
     if uploaded is None:
         return ()
     return tuple(annotation.pool_from_text(annotation.text_from_upload(uploaded.getvalue(), uploaded.name)))
 
 
-def visualize_queue(*, run, tag_set: list[str], analyst: str, store) -> None:
+def visualize_queue(*, run, tag_set: list[str], analyst: str, store, key: str) -> None:
     columns = st.columns([3, 2, 1])
-    source = columns[0].radio("Pool", list(POOL_SOURCES), format_func=POOL_SOURCES.get, key=f"{KEY}_source")
+    source = columns[0].radio("Pool", list(POOL_SOURCES), format_func=POOL_SOURCES.get, key=f"{key}_source")
     measure = columns[1].radio(
         "Rank by",
         list(annotation.UNCERTAINTY_MEASURES),
-        key=f"{KEY}_measure",
+        key=f"{key}_measure",
         format_func=lambda m: f"lowest {annotation.UNCERTAINTY_MEASURES[m]} first",
     )
-    limit = columns[2].number_input("Queue length", min_value=1, max_value=500, value=25, key=f"{KEY}_limit")
-    pool = pool_input(source, run)
+    limit = columns[2].number_input("Queue length", min_value=1, max_value=500, value=25, key=f"{key}_limit")
+    pool = pool_input(source, run, key=key)
     if not pool:
         st.info("The pool is empty: type or paste text, upload a .txt file, or use the model's test sentences.")
         return
-    items = ranked_pool(run.run_dir, pool, measure, source)
-    done = {saved.text for saved in store.list_annotations()}
-    queue = [item for item in items if item.text not in done][: int(limit)]
-    annotated = sum(item.text in done for item in items)
+    done = tuple(sorted({saved.text for saved in store.list_annotations()}))
+    pending = ranked_pool(run.run_dir, pool, measure, source, done)
+    annotated = annotation.annotated_in_pool(pool, done)
     st.caption(
-        f"{len(items)} sentences in the pool, {annotated} already "
+        f"{len(pending) + annotated} sentences in the pool, {annotated} already "
         f"annotated. A sentence's confidence is its {annotation.UNCERTAINTY_MEASURES[measure]} "
         "(probability of the predicted tag); the least confident come first."
     )
+    queue = pending[: int(limit)]
     if not queue:
         st.success("Every sentence of this pool is annotated.")
         return
     confidence = st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")
     st.dataframe(
-        pd.DataFrame(
-            {
-                "rank": range(1, len(queue) + 1),
-                "confidence": [i.confidence for i in queue],
-                "tokens": [len(i.tokens) for i in queue],
-                "sentence": [i.text for i in queue],
-            }
-        ),
+        annotation.queue_frame(queue),
         hide_index=True,
         width="stretch",
         height=min(300, 38 + 35 * len(queue)),
         column_config={"confidence": confidence},
+        key=f"{key}_queue",
     )
-    # The options are the sentences, not their positions: after a save the queue moves up by one, and a
-    # position-valued selectbox kept showing the saved sentence's label over the next sentence's editor.
-    ranks, by_text = {}, {}
-    for rank, item in enumerate(queue, start=1):  # a sentence can occur twice in a pool: keep its first place
-        ranks.setdefault(item.text, rank)
-        by_text.setdefault(item.text, item)
+    choices = annotation.queue_choices(queue)
     text = st.selectbox(
         "Sentence to correct",
-        list(ranks),
-        key=f"{KEY}_item",
-        format_func=lambda t: f"#{ranks[t]} - {by_text[t].confidence:.3f} - {t[:90]}",
+        list(choices),
+        key=f"{key}_item",
+        format_func=lambda t: f"#{choices[t][0]} - {choices[t][1].confidence:.3f} - {t[:90]}",
     )
-    visualize_correction(by_text.get(text, queue[0]), run=run, tag_set=tag_set, analyst=analyst, store=store)
+    item = choices[text][1] if text in choices else queue[0]
+    visualize_correction(item, run=run, tag_set=tag_set, analyst=analyst, store=store, key=key)
 
 
-def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str], analyst: str, store) -> None:
+def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str], analyst: str, store, key: str) -> None:
     """Token-level correction of one queued sentence: edit, check IOB2, repair, save."""
-    item_key = editor_key(item.text)
-    base_state, version_state = f"{KEY}_base_{item_key}", f"{KEY}_version_{item_key}"
-    base_tags = st.session_state.get(base_state, list(item.predicted_tags))
-    frame = pd.DataFrame(
-        {
-            "#": range(1, len(item.tokens) + 1),
-            "token": item.tokens,
-            "predicted": item.predicted_tags,
-            "confidence": item.confidences,
-            "tag": base_tags,
-        }
-    )
+    item_key = annotation.editor_key(item.text)
+    base_state, version_state = f"{key}_base_{item_key}", f"{key}_version_{item_key}"
+    frame = annotation.correction_frame(item, st.session_state.get(base_state, list(item.predicted_tags)))
     st.markdown("**Correct the tags** (the `corrected tag` column; IOB2: an entity starts with B-type, continues with I-type)")
-    tags = tag_editor(frame, tag_set=tag_set, key=f"{KEY}_editor_{item_key}_{st.session_state.get(version_state, 0)}")
-    problems = annotation.validate_correction(item.tokens, tags, tag_set)
-    highlight(item.tokens, tags, problems)
+    editor = f"{key}_editor_{item_key}_{st.session_state.get(version_state, 0)}"
+    tags, problems = tag_editor.visualize_tag_editor(frame, tokens=item.tokens, tag_set=tag_set, key=editor)
     left, right = st.columns(2)
     if problems:
-        show_problems(problems)
-        if left.button("Repair IOB2 (stray I-X becomes B-X)", key=f"{KEY}_repair"):
+        tag_editor.show_problems(problems)
+        if left.button("Repair IOB2 (stray I-X becomes B-X)", key=f"{key}_repair"):
             st.session_state[base_state] = annotation.repair([t or "O" for t in tags])
             st.session_state[version_state] = st.session_state.get(version_state, 0) + 1
             st.rerun()
-    if right.button("Save correction", type="primary", key=f"{KEY}_save"):
+    if right.button("Save correction", type="primary", key=f"{key}_save"):
         try:
-            saved_id = annotation.save_correction(
-                store,
-                analyst=analyst,
-                text=item.text,
-                tokens=list(item.tokens),
-                tags=tags,
-                original_tags=list(item.predicted_tags),
-                model_run_id=run.id,
-                source=item.source,
-                tag_set=tag_set,
-            )
+            saved_id = annotation.save_review_item(store, item, tags=tags, analyst=analyst, model_run_id=run.id, tag_set=tag_set)
         except NerError as exc:
             util.show_error(exc)
         else:
@@ -189,65 +125,10 @@ def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str]
             st.rerun()
 
 
-# --------------------------------------------------------------------------- saved annotations
-
-
-def visualize_saved(*, store, tag_set: list[str] | None, analyst: str) -> None:
-    saved = store.list_annotations()
-    if not saved:
-        st.info("No annotations saved yet. Correct a sentence of the review queue and save it.")
-        return
-    st.dataframe(pd.DataFrame(annotation.annotation_records(saved)), hide_index=True, width="stretch")
-    visualize_export(saved)
-    if tag_set is None:
-        return
-    st.markdown("**Edit or delete an annotation**")
-    chosen = st.selectbox(
-        "Annotation", saved, key=f"{KEY}_saved_pick", format_func=lambda a: f"#{a.id} - {a.analyst} - {a.text[:80]}"
-    )
-    allowed = annotation.model_tag_set([*tag_set, *chosen.tags])
-    frame = pd.DataFrame(
-        {"#": range(1, len(chosen.tokens) + 1), "token": chosen.tokens, "predicted": chosen.original_tags, "tag": chosen.tags}
-    )
-    version = chosen.updated_at.strftime("%Y%m%d%H%M%S%f") if chosen.updated_at else "0"
-    tags = tag_editor(frame, tag_set=allowed, key=f"{KEY}_saved_editor_{chosen.id}_{version}")
-    problems = annotation.validate_correction(chosen.tokens, tags, allowed)
-    highlight(chosen.tokens, tags, problems)
-    if problems:
-        show_problems(problems)
-    left, middle, right = st.columns(3)
-    if left.button("Save changes", key=f"{KEY}_saved_update"):
-        try:
-            annotation.update_correction(store, chosen, tags=tags, analyst=analyst, tag_set=allowed)
-        except NerError as exc:
-            util.show_error(exc)
-        else:
-            st.session_state[NOTICE_STATE] = f"Updated annotation #{chosen.id}."
-            st.rerun()
-    confirm = middle.checkbox(f"Yes, delete #{chosen.id}", key=f"{KEY}_saved_confirm")
-    if right.button("Delete annotation", key=f"{KEY}_saved_delete", disabled=not confirm):
-        store.delete_annotation(chosen.id)
-        st.session_state[NOTICE_STATE] = f"Deleted annotation #{chosen.id}."
-        st.rerun()
-
-
-def visualize_export(saved) -> None:
-    fmt = st.radio("Export format", ["CoNLL", "GMB CSV"], horizontal=True, key=f"{KEY}_export_format")
-    if fmt == "CoNLL":
-        content, name, mime = annotation.annotations_to_conll(saved), "annotations.conll", "text/plain"
-    else:
-        content, name, mime = annotation.annotations_to_csv(saved), "annotations.csv", "text/csv"
-    st.download_button(
-        f"Download {len(saved)} annotations ({fmt})", content.encode("utf-8"), file_name=name, mime=mime, key=f"{KEY}_export"
-    )
-    with st.expander("Preview of the export"):
-        st.code(content[:20_000], language=None)
-
-
 # --------------------------------------------------------------------------- retraining
 
 
-def visualize_retrain(*, run, runs, store, runner) -> None:
+def visualize_retrain(*, run, runs, store, runner, key: str) -> None:
     saved = store.list_annotations()
     st.write(
         f"The new run trains `{run.model_name}` with the parent's configuration (same dataset and seed, so the "
@@ -260,7 +141,7 @@ def visualize_retrain(*, run, runs, store, runner) -> None:
     elif st.button(
         f"Retrain with my annotations ({len(saved)})",
         type="primary",
-        key=f"{KEY}_retrain",
+        key=f"{key}_retrain",
         disabled=busy,
         help="One retraining at a time from this page; wait for the current one or cancel it." if busy else None,
     ):
@@ -280,8 +161,8 @@ def visualize_retrain(*, run, runs, store, runner) -> None:
         visualize_job(runner, st.session_state[JOB_STATE])
     children = [child for child in runs if child.parent_run_id == run.id]
     if children:
-        child = st.selectbox("Retrained run", children, format_func=util.run_label, key=f"{KEY}_child")
-        visualize_comparison(run, child)
+        child = st.selectbox("Retrained run", children, format_func=util.run_label, key=f"{key}_child")
+        visualize_comparison(run, child, key=key)
 
 
 def job_running(runner, job_id: str | None) -> bool:
@@ -312,19 +193,10 @@ def visualize_job(runner, job_id: str) -> None:
     )
 
 
-def visualize_comparison(parent, child) -> None:
+def visualize_comparison(parent, child, *, key: str) -> None:
     if not annotation.same_test_split(parent, child):
         st.warning("These runs were not split from the same dataset with the same seed; their test sets differ.")
-    rows = annotation.compare_metrics(parent.metrics, child.metrics)
-    table = pd.DataFrame(
-        {
-            "metric": [row["metric"] for row in rows],
-            f"parent ({parent.id})": [metric_registry.format_metric(row["key"], row["parent"]) for row in rows],
-            f"retrained ({child.id})": [metric_registry.format_metric(row["key"], row["child"]) for row in rows],
-            "delta": ["n/a" if row["delta"] is None else f"{row['delta']:+.4f}" for row in rows],
-        }
-    )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(annotation.comparison_frame(parent, child), hide_index=True, width="stretch", key=f"{key}_comparison")
     st.caption(f"Both scored on the test split of `{child.config.get('dataset')}` with seed {child.config.get('seed')}.")
 
 
@@ -333,23 +205,16 @@ def visualize_comparison(parent, child) -> None:
 st.title("Annotate and retrain")
 st.caption("Correct the model's least confident sentences token by token, keep the corrections, and retrain the model with them.")
 
-try:
-    store = util.get_store()
-    runs = util.completed_runs()
-    runner = util.get_runner()
-except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable error
-    util.show_error(exc)
-    st.stop()
-
 if NOTICE_STATE in st.session_state:
     st.success(st.session_state.pop(NOTICE_STATE))
 
-if not runs:
-    st.info(
-        "No trained model yet. Train one on the Training runs page (or from Home); its predictions are what you correct here."
-    )
-    visualize_saved(store=store, tag_set=None, analyst="")
-    st.stop()
+runs = util.completed_runs_or_stop(
+    then="correct its predictions here",
+    on_empty=lambda: saved_annotations.visualize_saved_annotations(
+        store=util.get_store(), tag_set=None, analyst="", key=KEY, notice_state=NOTICE_STATE
+    ),
+)
+store, runner = util.get_store(), util.or_stop(util.get_runner)
 
 top = st.columns([2, 1])
 run = top[0].selectbox("Model", runs, format_func=util.run_label, key=f"{KEY}_run")
@@ -364,10 +229,12 @@ tag_set = annotation.model_tag_set(predictor.tag_names)
 queue_tab, saved_tab, retrain_tab = st.tabs(["Review queue", "Saved annotations", "Retrain"])
 with queue_tab:
     try:
-        visualize_queue(run=run, tag_set=tag_set, analyst=analyst, store=store)
+        visualize_queue(run=run, tag_set=tag_set, analyst=analyst, store=store, key=KEY)
     except NerError as exc:
         util.show_error(exc)
 with saved_tab:
-    visualize_saved(store=store, tag_set=tag_set, analyst=analyst)
+    saved_annotations.visualize_saved_annotations(
+        store=store, tag_set=tag_set, analyst=analyst, key=KEY, notice_state=NOTICE_STATE
+    )
 with retrain_tab:
-    visualize_retrain(run=run, runs=runs, store=store, runner=runner)
+    visualize_retrain(run=run, runs=runs, store=store, runner=runner, key=KEY)

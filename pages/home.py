@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ner_core.evaluation import metric_registry
-from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH
-from ner_core.store import ACTIVE_STATUSES
-from ner_core.training.config import sample_config
+from ner_core.workbench import overview
 from ui import util
 
 st.title("NER Workbench")
@@ -23,32 +20,13 @@ if dataset == SAMPLE_DATA_PATH:
 else:
     st.success(f"Active dataset: `{dataset}`")
 
-try:
-    store = util.get_store()
-    runs = util.completed_runs()
-    runner = util.get_runner()
-except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable error
-    util.show_error(exc)
-    st.stop()
+runs = util.or_stop(util.completed_runs)
+runner = util.or_stop(util.get_runner)
 
 st.subheader("Registered models")
-rows = []
-for definition in architectures.REGISTRY.values():
-    latest = next((r for r in runs if r.model_name == definition.name), None)
-    values = latest.metrics if latest else {}
-    rows.append(
-        {
-            "model": definition.name,
-            "description": definition.description,
-            "latest run": latest.id if latest else "-",
-            "entity F1": metric_registry.format_metric("entity_f1", values.get("entity_f1")) if latest else "-",
-            "token accuracy": metric_registry.format_metric("token_accuracy", values.get("token_accuracy")) if latest else "-",
-            "latency p50": metric_registry.format_metric("latency_p50_ms", values.get("latency_p50_ms")) if latest else "-",
-        }
-    )
-st.dataframe(rows, hide_index=True, width="stretch")
+st.dataframe(overview.model_rows(runs), hide_index=True, width="stretch")
 
-active_jobs = [j for j in runner.jobs() if j.status in ACTIVE_STATUSES]
+active_jobs = overview.active_jobs(runner.jobs())
 if not runs:
     st.subheader("First start")
     if active_jobs:
@@ -63,8 +41,8 @@ if not runs:
             "training runs in the background."
         )
         if st.button("Train baseline, advanced and model2 on the sample", type="primary", key="home_train_defaults"):
-            for name in architectures.DEFAULT_MODELS:
-                runner.submit(sample_config(name), label=f"{name} on the sample")
+            for config, label in overview.first_start_jobs():
+                runner.submit(config, label=label)
             st.success("Queued three training jobs; see Training runs for progress.")
 elif active_jobs:
     st.info(f"{len(active_jobs)} training job(s) queued or running.")

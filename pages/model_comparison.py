@@ -3,17 +3,12 @@ test sentences behind a cell, error breakdowns and learning curves of chosen run
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
-from ner_core.errors import ModelLoadError, NerError
-from ner_core.evaluation import held_out, run_scoring
+from ner_core.errors import NerError
+from ner_core.evaluation import held_out
 from ner_core.serving import predictor
-from ner_core.training import run_folder
-from ner_core.workbench import comparison, render
+from ner_core.workbench import charts, comparison, render
 from ui import util
 
 KEY = "model_comparison"
@@ -38,37 +33,21 @@ def cached_reevaluation(run_dir: str, decoding: str):
     return comparison.reevaluate(run_dir, decoding)
 
 
-def run_decoding(run) -> str:
-    return run.config.get("decoding", "argmax")
-
-
-def column_name(run, decoding: str) -> str:
-    return f"{run.id} [{decoding}]"
-
-
 def load_evaluations(chosen: list) -> dict:
     """Run id -> stored Evaluation; runs without one are named in a caption, broken ones in a warning."""
-    found, missing = {}, []
-    for run in chosen:
-        try:
-            _, stored = run_scoring.load_evaluation(run_folder.RunFolder(Path(run.run_dir)))
-        except (NerError, ValueError) as exc:
-            st.warning(f"Run {run.id}: its evaluation file cannot be read ({exc}).")
-            continue
-        if stored is None:
-            missing.append(run.id)
-        else:
-            found[run.id] = stored
-    if missing:
-        st.caption(f"No stored evaluation for {', '.join(missing)}; these runs have metrics only.")
-    return found
+    stored = comparison.load_evaluations(chosen)
+    for run_id, exc in stored.broken.items():
+        st.warning(f"Run {run_id}: its evaluation file cannot be read ({exc}).")
+    if stored.missing:
+        st.caption(f"No stored evaluation for {', '.join(stored.missing)}; these runs have metrics only.")
+    return stored.found
 
 
 # ------------------------------------------------------------------ views
 
 
 def visualize_metric_table(*, chosen: list, key: str) -> None:
-    other = {run.id: "constrained" if run_decoding(run) == "argmax" else "argmax" for run in chosen}
+    other = {run.id: comparison.other_decoding(comparison.run_decoding(run.config)) for run in chosen}
     add_other = st.toggle(
         "Also evaluate with the other decoding (argmax vs IOB2-constrained)",
         key=f"{key}_other_decoding",
@@ -77,10 +56,10 @@ def visualize_metric_table(*, chosen: list, key: str) -> None:
     )
     columns = {}
     for run in chosen:
-        columns[column_name(run, run_decoding(run))] = run.metrics
+        columns[comparison.column_name(run.id, comparison.run_decoding(run.config))] = run.metrics
         if add_other:
             try:
-                columns[column_name(run, other[run.id])] = cached_reevaluation(run.run_dir, other[run.id])
+                columns[comparison.column_name(run.id, other[run.id])] = cached_reevaluation(run.run_dir, other[run.id])
             except NerError as exc:
                 util.show_error(exc)
     # The star marks the best value; the CSV keeps the "best" column for machines.
@@ -112,36 +91,7 @@ def visualize_per_type(*, evaluations: dict, key: str) -> None:
     if frame.empty:
         st.info("No per-type scores: the chosen runs have no stored evaluation with entities.")
         return
-    figure = px.bar(
-        frame, x="type", y="value", color="run", barmode="group", facet_col="measure", hover_data=["support"], range_y=[0, 1]
-    )
-    figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
-    st.plotly_chart(figure, key=f"{key}_per_type_chart")
-
-
-def heatmap_height(labels: list[str]) -> int:
-    return max(400, 32 * len(labels) + 150)
-
-
-def make_cells_clickable(figure, frame) -> None:
-    """Streamlit selects points, not heatmap cells: an invisible marker on each cell takes the click."""
-    gold = [row for row in frame.index for _ in frame.columns]
-    predicted = [column for _ in frame.index for column in frame.columns]
-    figure.update_traces(hoverinfo="skip", selector={"type": "heatmap"})
-    figure.add_trace(
-        go.Scatter(
-            x=predicted,
-            y=gold,
-            customdata=frame.to_numpy().ravel(),
-            mode="markers",
-            showlegend=False,
-            marker={"size": 22, "opacity": 0, "symbol": "square"},
-            hovertemplate="gold %{y}<br>predicted %{x}<br>%{customdata} tokens<extra></extra>",
-        )
-    )
-    # Markers would pad the axes; keep them tight around the cells.
-    figure.update_xaxes(range=[-0.5, len(frame.columns) - 0.5])
-    figure.update_yaxes(range=[len(frame.index) - 0.5, -0.5])
+    st.plotly_chart(charts.per_type_bars(frame), key=f"{key}_per_type_chart")
 
 
 def visualize_confusion(*, evaluations: dict, runs_by_id: dict, key: str) -> None:
@@ -150,46 +100,25 @@ def visualize_confusion(*, evaluations: dict, runs_by_id: dict, key: str) -> Non
     )
     stored = evaluations[run_id]
     raw_column, normalised_column = st.columns(2)
-    with raw_column:
-        st.markdown("**Tokens** (click a cell to list its sentences)")
-        frame = stored.confusion_frame()
-        figure = px.imshow(
-            frame,
-            text_auto=True,
-            aspect="auto",
-            color_continuous_scale="Blues",
-            labels={"x": "predicted", "y": "gold", "color": "tokens"},
-            height=heatmap_height(stored.confusion_labels),
-        )
-        make_cells_clickable(figure, frame)
-        event = st.plotly_chart(figure, key=f"{key}_confusion_chart_{run_id}", on_select="rerun", selection_mode="points")
-    with normalised_column:
-        st.markdown("**Share of each gold tag** (rows sum to 1)")
-        figure = px.imshow(
-            stored.confusion_frame(normalize=True).round(3),
-            text_auto=True,
-            aspect="auto",
-            color_continuous_scale="Blues",
-            zmin=0,
-            zmax=1,
-            labels={"x": "predicted", "y": "gold", "color": "share"},
-            height=heatmap_height(stored.confusion_labels),
-        )
-        st.plotly_chart(figure, key=f"{key}_confusion_normalised_{run_id}")
+    raw_column.markdown("**Tokens** (click a cell to list its sentences)")
+    event = raw_column.plotly_chart(
+        charts.confusion_heatmap(stored.confusion_frame()),
+        key=f"{key}_confusion_chart_{run_id}",
+        on_select="rerun",
+        selection_mode="points",
+    )
+    normalised_column.markdown("**Share of each gold tag** (rows sum to 1)")
+    normalised_column.plotly_chart(
+        charts.confusion_share_heatmap(stored.confusion_frame(normalize=True)), key=f"{key}_confusion_normalised_{run_id}"
+    )
     apply_clicked_cell(event, stored.confusion_labels, key=f"{key}_{run_id}")
     visualize_confusion_examples(run=runs_by_id[run_id], stored=stored, key=f"{key}_{run_id}")
 
 
 def apply_clicked_cell(event, labels: list[str], *, key: str) -> None:
     """A clicked heatmap cell sets the two selectboxes, once per new click."""
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return
-    if not points:
-        return
-    cell = (str(points[0].get("y")), str(points[0].get("x")))
-    if cell != st.session_state.get(f"{key}_last_click") and cell[0] in labels and cell[1] in labels:
+    cell = comparison.clicked_cell(event, labels)
+    if cell is not None and cell != st.session_state.get(f"{key}_last_click"):
         st.session_state[f"{key}_gold"], st.session_state[f"{key}_predicted"] = cell
         st.session_state[f"{key}_last_click"] = cell
 
@@ -222,15 +151,7 @@ def visualize_confusion_examples(*, run, stored, key: str) -> None:
         "Confused tokens are underlined or outlined."
     )
     for example in examples[:EXAMPLES_SHOWN]:
-        gold_html = render.highlight_tokens(example.words, example.gold_tags, marked_tokens=example.positions)
-        predicted_html = render.highlight_tokens(example.words, example.predicted_tags, marked_tokens=example.positions)
-        # Only fixed labels are added here; every piece of sentence text went through render.
-        st.markdown(
-            f'<div style="display:grid;grid-template-columns:6em 1fr;align-items:center;margin-bottom:0.8em">'
-            f"<b>sentence {example.number}</b><span></span><span>gold</span>{gold_html}"
-            f"<span>predicted</span>{predicted_html}</div>",
-            unsafe_allow_html=True,
-        )
+        st.markdown(render.confusion_example(example), unsafe_allow_html=True)
 
 
 def visualize_confusion_difference(*, evaluations: dict, key: str) -> None:
@@ -243,18 +164,7 @@ def visualize_confusion_difference(*, evaluations: dict, key: str) -> None:
     second = second_column.selectbox("Run B", ids, index=1, key=f"{key}_difference_b")
     normalize = normalize_column.toggle("Row-normalised", value=True, key=f"{key}_difference_normalised")
     difference = comparison.confusion_difference(evaluations[first], evaluations[second], normalize=normalize)
-    limit = float(difference.abs().to_numpy().max()) or 1.0
-    figure = px.imshow(
-        difference.round(3),
-        text_auto=True,
-        aspect="auto",
-        color_continuous_scale="RdBu_r",
-        zmin=-limit,
-        zmax=limit,
-        labels={"x": "predicted", "y": "gold", "color": "B - A"},
-        height=heatmap_height(list(difference.index)),
-    )
-    st.plotly_chart(figure, key=f"{key}_difference_chart")
+    st.plotly_chart(charts.confusion_difference_heatmap(difference), key=f"{key}_difference_chart")
     st.caption(
         "B minus A: red cells are where B puts more tokens than A, blue where it puts fewer. "
         "Labels are aligned; a tag only one run knows counts as zero for the other."
@@ -267,15 +177,7 @@ def visualize_errors(*, evaluations: dict, key: str) -> None:
         st.info("No error breakdown: the chosen runs have no stored evaluation.")
         return
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_errors_table")
-    kinds = ["missed", "spurious", "wrong_type", "wrong_boundary"]
-    figure = px.bar(
-        frame.melt(id_vars="run", value_vars=kinds, var_name="error", value_name="entities"),
-        x="error",
-        y="entities",
-        color="run",
-        barmode="group",
-    )
-    st.plotly_chart(figure, key=f"{key}_errors_chart")
+    st.plotly_chart(charts.error_bars(frame), key=f"{key}_errors_chart")
 
 
 def visualize_learning_curves(*, chosen: list, key: str) -> None:
@@ -283,21 +185,17 @@ def visualize_learning_curves(*, chosen: list, key: str) -> None:
     for run in chosen:
         try:
             histories[run.id] = comparison.load_history(run.run_dir)
-        except ModelLoadError as exc:
+        except NerError as exc:
             util.show_error(exc)
     frame = comparison.learning_curve_frame(histories)
     if frame.empty:
         st.info("No training history stored for the chosen runs.")
         return
-    figure = px.line(frame, x="epoch", y="value", color="run", line_dash="series", markers=True, labels={"value": "loss"})
-    st.plotly_chart(figure, key=f"{key}_curves_chart")
+    st.plotly_chart(charts.loss_curves(frame), key=f"{key}_curves_chart")
     scores = comparison.learning_curve_frame(histories, series=comparison.SCORE_SERIES)
     if not scores.empty:
         st.caption("Validation entity F1 per epoch (what early stopping watches in newer runs)")
-        st.plotly_chart(
-            px.line(scores, x="epoch", y="value", color="run", markers=True, labels={"value": "entity F1"}),
-            key=f"{key}_score_curves_chart",
-        )
+        st.plotly_chart(charts.score_curves(scores), key=f"{key}_score_curves_chart")
 
 
 # ------------------------------------------------------------------ page
@@ -324,7 +222,7 @@ if not chosen_ids:
 chosen = [runs_by_id[i] for i in chosen_ids]
 st.caption(
     "Decoding of the stored metrics: "
-    + ", ".join(f"{run.id}: {run_decoding(run)}" for run in chosen)
+    + ", ".join(f"{run.id}: {comparison.run_decoding(run.config)}" for run in chosen)
     + f" (choices: {', '.join(predictor.DECODING_METHODS)})."
 )
 evaluations = load_evaluations(chosen)

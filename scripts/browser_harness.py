@@ -123,7 +123,7 @@ def wait_until_idle(page, timeout_s: float = 120, quiet_s: float = 1.5) -> None:
     Never returns silently before the script is done, so a check that follows sees
     the page's final state (an exception box included).
     """
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    page.wait_for_selector('[data-testid="stApp"]', state="attached", timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
     quiet_since = None
     while time.monotonic() < deadline:

@@ -6,13 +6,16 @@ process with ``st.cache_resource``; pages never build them themselves.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
+
+T = TypeVar("T")
 
 
 def settings() -> Settings:
@@ -56,17 +59,27 @@ def completed_runs() -> list:
     return [r for r in get_store().list_runs(status=RunStatus.COMPLETED) if r.run_dir and Path(r.run_dir).is_dir()]
 
 
-def completed_runs_or_stop(then: str) -> list:
-    """Completed runs; otherwise an error or a hint on how to get a model, and the page stops there."""
+def or_stop(load: Callable[[], T]) -> T:
+    """``load()``; when it fails, its error is shown and the page stops there (never a traceback)."""
     try:
-        available = completed_runs()
-    except Exception as exc:  # noqa: BLE001 - shown to the user as an actionable error
+        return load()
+    except Exception as exc:  # noqa: BLE001 - the one place pages turn a loading failure into a message
         show_error(exc)
         st.stop()
+
+
+def completed_runs_or_stop(then: str, *, on_empty: Callable[[], None] | None = None) -> list:
+    """Completed runs; otherwise an error or a hint on how to get a model, and the page stops there.
+
+    ``on_empty`` draws what the page still shows without a model (after the hint, before stopping).
+    """
+    available = or_stop(completed_runs)
     if not available:
         st.info(
             f"No trained models yet. Train one on the Training runs page (or start the three defaults from Home), then {then}."
         )
+        if on_empty is not None:
+            on_empty()
         st.stop()
     return available
 
@@ -89,6 +102,11 @@ def dataset_choices() -> dict[str, str]:
     return choices
 
 
+def dataset_label(path: str) -> str | None:
+    """The label :func:`dataset_choices` gives the dataset at ``path`` (None when it offers none)."""
+    return next((label for label, choice in dataset_choices().items() if choice == path), None)
+
+
 def known_sentence_count(path: str) -> int | None:
     """Sentences of an uploaded dataset as recorded at upload; None for anything else (not counted here)."""
     for dataset in get_store().list_datasets():
@@ -103,10 +121,6 @@ def show_error(exc: Exception) -> None:
         st.error(str(exc))
     else:
         st.error(f"Unexpected problem: {exc.__class__.__name__}: {exc}")
-
-
-def to_json_bytes(payload) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

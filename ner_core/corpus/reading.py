@@ -45,11 +45,14 @@ def read_source_bytes(path: str | Path) -> tuple[bytes, str]:
         raise DataFormatError(f"{path} is a folder; give the corpus file (.csv, .zip or CoNLL) itself.")
     if path.stat().st_size > MAX_CORPUS_BYTES:
         raise DataFormatError(f"{path.name} is larger than {MAX_CORPUS_BYTES // 2**20} MB; split it first.")
-    with open(path, "rb") as stream:
-        is_zip = stream.read(4) in ZIP_MAGIC
-    if is_zip or path.suffix.lower() == ".zip":
-        return _read_zip_member(path)
-    return path.read_bytes(), path.name
+    try:
+        with open(path, "rb") as stream:
+            is_zip = stream.read(4) in ZIP_MAGIC
+        if is_zip or path.suffix.lower() == ".zip":
+            return _read_zip_member(path)
+        return path.read_bytes(), path.name
+    except OSError as exc:  # e.g. no permission, or the file went away meanwhile
+        raise DataFormatError(f"{path} cannot be read ({exc.strerror or exc}).") from None
 
 
 def _read_zip_member(path: Path) -> tuple[bytes, str]:

@@ -57,12 +57,24 @@ def safe_file_name(name: str) -> str:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Checksum of a file's bytes, read in chunks (cache keys for the explorer)."""
+    """Checksum of a file's bytes, read in chunks (cache keys for the explorer); DataFormatError if unreadable."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        with open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise DataFormatError(f"{path} cannot be read ({exc.strerror or exc}).") from None
     return digest.hexdigest()
+
+
+def file_stamp(path: str | Path) -> tuple[int, int]:
+    """(size in bytes, modification time in ns): changes when the file does, so it keys a cached checksum."""
+    try:
+        stat = Path(path).stat()
+    except OSError as exc:
+        raise DataFormatError(f"{path} cannot be read ({exc.strerror or exc}).") from None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def inspect_upload(name: str, raw: bytes, *, repair_iob: bool = False) -> annotated.Corpus:
@@ -78,7 +90,11 @@ def inspect_upload(name: str, raw: bytes, *, repair_iob: bool = False) -> annota
     with tempfile.TemporaryDirectory(prefix="ner-upload-") as folder:
         # The suffix matters: .zip is unpacked and .csv decides the format when the header is ambiguous.
         candidate = Path(folder) / safe_name
-        candidate.write_bytes(raw)
+        try:
+            candidate.write_bytes(raw)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise UploadRejected(f"{safe_name} was not stored: its temporary copy cannot be written ({reason}).") from None
         try:
             corpus = reading.inspect_corpus(candidate, repair_iob=repair_iob)
         except DataFormatError as exc:
@@ -94,22 +110,28 @@ def inspect_upload(name: str, raw: bytes, *, repair_iob: bool = False) -> annota
 def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: bool = False):
     """Validate, then store an uploaded corpus; returns its ``store.Dataset`` row.
 
+    A file that cannot be written to ``uploads_dir`` raises :class:`UploadRejected` too.
     ``repair_iob`` accepts stray ``I-X`` tags as repairs instead of errors
     (the file is stored as uploaded, so training it needs the same option).
     """
     corpus = inspect_upload(name, raw, repair_iob=repair_iob)
     existing = next((d for d in store.list_datasets() if d.sha256 == corpus.sha256), None)
-    if existing is not None:
-        if not Path(existing.path).exists():  # the file was deleted by hand: put the same bytes back
-            Path(existing.path).parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(Path(existing.path), raw)
-        return existing
-    uploads_dir = Path(uploads_dir)
-    uploads_dir.mkdir(parents=True, exist_ok=True)
-    target = uploads_dir / f"{corpus.sha256[:16]}-{safe_file_name(name)}"
-    created = not target.exists()
-    if created:
-        _write_atomic(target, raw)
+    try:
+        if existing is not None:
+            if not Path(existing.path).exists():  # the file was deleted by hand: put the same bytes back
+                Path(existing.path).parent.mkdir(parents=True, exist_ok=True)
+                _write_atomic(Path(existing.path), raw)
+            return existing
+        uploads_dir = Path(uploads_dir)
+        uploads_dir.mkdir(parents=True, exist_ok=True)
+        target = uploads_dir / f"{corpus.sha256[:16]}-{safe_file_name(name)}"
+        created = not target.exists()
+        if created:
+            _write_atomic(target, raw)
+    except OSError as exc:
+        raise UploadRejected(
+            f"{safe_file_name(name)} was not stored: the uploads folder {uploads_dir} cannot be written ({exc.strerror or exc})."
+        ) from None
     try:
         return store.register_dataset(
             name=safe_file_name(name),

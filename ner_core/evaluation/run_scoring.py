@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ner_core.errors import CorruptRunFileError
 from ner_core.evaluation import metric_registry, scoring
 from ner_core.evaluation.latency import LATENCY_SENTENCES, measure_latency
 from ner_core.modeling import encoding
@@ -97,8 +98,20 @@ def evaluate_folder(
 
 
 def load_evaluation(folder: RunFolder) -> tuple[dict[str, float], scoring.Evaluation | None]:
-    """Metrics and the detailed evaluation stored in a run folder (None when never evaluated)."""
+    """Metrics and the detailed evaluation stored in a run folder (None when never evaluated).
+
+    A file that is not JSON raises ModelLoadError; JSON that is not an evaluation (hand-edited,
+    truncated, an old layout) raises CorruptRunFileError.
+    """
     if not folder.file(EVALUATION_FILE).exists():
         return {}, None
     payload = folder.read_json(EVALUATION_FILE)
-    return payload.get("metrics", {}), scoring.Evaluation.from_dict(payload["evaluation"])
+    try:
+        if not isinstance(payload, dict) or "evaluation" not in payload:
+            raise CorruptRunFileError("it holds no evaluation")
+        return payload.get("metrics", {}), scoring.Evaluation.from_dict(payload["evaluation"])
+    except CorruptRunFileError as exc:
+        raise CorruptRunFileError(
+            f"run {folder.run_id}: {EVALUATION_FILE} cannot be read ({exc.message}); "
+            f"`python -m ner_core evaluate {folder.run_id}` scores the run again."
+        ) from None

@@ -32,6 +32,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import matthews_corrcoef, precision_recall_fscore_support
 
 from ner_core.corpus.tags import OUTSIDE, PAD_TAG, extract_spans, split_tag
+from ner_core.errors import CorruptRunFileError
 from ner_core.evaluation.metric_registry import QUALITY_KEYS
 from ner_core.evaluation.spans import (
     EntityErrorBreakdown,
@@ -97,25 +98,36 @@ class Evaluation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
-        """Inverse of :meth:`to_dict`; a hand-edited or truncated file fails loudly here."""
+        """Inverse of :meth:`to_dict`; a hand-edited, truncated or old-layout file raises CorruptRunFileError."""
+        try:
+            return cls._from_dict(data)
+        except CorruptRunFileError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise CorruptRunFileError(f"evaluation data is malformed ({error.__class__.__name__}: {error})") from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        if not isinstance(data, Mapping):
+            raise CorruptRunFileError(f"evaluation data is a {type(data).__name__}, not an object")
         required = ("values", "per_type", "confusion_labels", "confusion", "errors")
         missing = [key for key in required if key not in data]
         if missing:
-            raise ValueError(f"evaluation data lacks {', '.join(missing)}")
+            raise CorruptRunFileError(f"evaluation data lacks {', '.join(missing)}")
         values = {str(key): float(value) for key, value in data["values"].items()}
         missing_values = [key for key in QUALITY_KEYS if key not in values]
         if missing_values:
-            raise ValueError(f"evaluation data lacks metric values: {', '.join(missing_values)}")
+            raise CorruptRunFileError(f"evaluation data lacks metric values: {', '.join(missing_values)}")
         labels = [str(label) for label in data["confusion_labels"]]
         confusion = numpy.array(data["confusion"], dtype=numpy.int64)
         if not labels:
             confusion = confusion.reshape(0, 0)
         if confusion.shape != (len(labels), len(labels)):
-            raise ValueError(f"confusion matrix is {confusion.shape} but there are {len(labels)} labels")
+            raise CorruptRunFileError(f"confusion matrix is {confusion.shape} but there are {len(labels)} labels")
         try:
             errors = EntityErrorBreakdown(**{k: int(v) for k, v in data["errors"].items()})
         except TypeError as error:
-            raise ValueError(f"entity error breakdown is malformed: {error}") from None
+            raise CorruptRunFileError(f"entity error breakdown is malformed: {error}") from None
         return cls(
             values=values,
             per_type=_per_type_frame(data["per_type"]),

@@ -14,17 +14,19 @@ be exported as CoNLL/GMB CSV and fed to training as it is.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from ner_core.corpus import annotated, tokenizer, writing
 from ner_core.corpus import tags as tagging
-from ner_core.errors import ConfigError, InputTextError, TagSchemeError
-from ner_core.evaluation import metric_registry
-from ner_core.training import config, loop
+from ner_core.errors import ConfigError, InputTextError, ModelLoadError, TagSchemeError
+from ner_core.evaluation import held_out, metric_registry
+from ner_core.training import config
 
 if TYPE_CHECKING:
     from ner_core.serving.predictor import Predictor
@@ -169,6 +171,46 @@ def review_queue(
     return items if limit is None else items[:limit]
 
 
+def annotated_in_pool(sentences_or_texts: Iterable[str | Sequence[str] | annotated.Sentence], skip_texts: Iterable[str]) -> int:
+    """How many sentences of the pool :func:`review_queue` leaves out as already annotated (empty ones never count)."""
+    done = set(skip_texts)
+    counted = 0
+    for item in sentences_or_texts:
+        text, tokens = _tokens_of(item)
+        counted += bool(tokens) and text in done
+    return counted
+
+
+def queue_frame(queue: Sequence[ReviewItem]) -> pd.DataFrame:
+    """The queue as listed: rank (1 = least confident), confidence, token count and sentence."""
+    return pd.DataFrame(
+        {
+            "rank": range(1, len(queue) + 1),
+            "confidence": [item.confidence for item in queue],
+            "tokens": [len(item.tokens) for item in queue],
+            "sentence": [item.text for item in queue],
+        },
+        columns=["rank", "confidence", "tokens", "sentence"],
+    )
+
+
+def queue_choices(queue: Sequence[ReviewItem]) -> dict[str, tuple[int, ReviewItem]]:
+    """Sentence text -> (rank, item) of its first place in the queue, queue order kept.
+
+    A sentence is chosen by its text, not its position: after a save the queue moves up by one, and a
+    position would then name the next sentence. A sentence occurring twice in a pool keeps its first place.
+    """
+    choices: dict[str, tuple[int, ReviewItem]] = {}
+    for rank, item in enumerate(queue, start=1):
+        choices.setdefault(item.text, (rank, item))
+    return choices
+
+
+def editor_key(text: str) -> str:
+    """A short stable key for the editor of one sentence (its widgets keep their state per sentence)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
 def model_tag_set(tag_names: Iterable[str]) -> list[str]:
     """The tags an analyst may choose: ``O`` first, then B-/I- tags grouped by type (padding dropped)."""
     valid = {tag for tag in tag_names if tagging.is_valid_tag(tag)}
@@ -219,6 +261,45 @@ def repair(tags: Sequence[str]) -> list[str]:
     return tagging.repair_iob2(tags)
 
 
+def correction_frame(item: ReviewItem, tags: Sequence[str | None]) -> pd.DataFrame:
+    """The token table of a queued sentence: the model's tag and confidence, and the ``tag`` being corrected."""
+    if len(tags) != len(item.tokens):
+        raise ConfigError(f"{len(item.tokens)} tokens but {len(tags)} tags to edit.")
+    return pd.DataFrame(
+        {
+            "#": range(1, len(item.tokens) + 1),
+            "token": list(item.tokens),
+            "predicted": list(item.predicted_tags),
+            "confidence": list(item.confidences),
+            "tag": list(tags),
+        },
+        columns=["#", "token", "predicted", "confidence", "tag"],
+    )
+
+
+def saved_frame(annotation: Annotation) -> pd.DataFrame:
+    """The token table of a saved annotation: the model's original tag and the analyst's ``tag``."""
+    return pd.DataFrame(
+        {
+            "#": range(1, len(annotation.tokens) + 1),
+            "token": list(annotation.tokens),
+            "predicted": list(annotation.original_tags),
+            "tag": list(annotation.tags),
+        },
+        columns=["#", "token", "predicted", "tag"],
+    )
+
+
+def edited_tags(values: Iterable) -> list[str | None]:
+    """The tag column as an editor returns it: a chosen tag, or None for an empty or missing cell."""
+    return [value if isinstance(value, str) and value else None for value in values]
+
+
+def annotation_version(annotation: Annotation) -> str:
+    """Changes whenever the annotation is saved again (its editor then starts from the stored tags)."""
+    return annotation.updated_at.strftime("%Y%m%d%H%M%S%f") if annotation.updated_at else "0"
+
+
 def _require_analyst(analyst: str) -> str:
     name = (analyst or "").strip()
     if not name:
@@ -265,6 +346,23 @@ def save_correction(
     )
 
 
+def save_review_item(
+    store: Store, item: ReviewItem, *, tags: Sequence[str], analyst: str, model_run_id: str | None, tag_set: Iterable[str]
+) -> int:
+    """:func:`save_correction` of one queued sentence: its text, tokens, the model's tags and the pool it came from."""
+    return save_correction(
+        store,
+        analyst=analyst,
+        text=item.text,
+        tokens=list(item.tokens),
+        tags=tags,
+        original_tags=list(item.predicted_tags),
+        model_run_id=model_run_id,
+        source=item.source,
+        tag_set=tag_set,
+    )
+
+
 def update_correction(store: Store, annotation: Annotation, *, tags: Sequence[str], analyst: str, tag_set: Iterable[str]) -> None:
     """Validate and store new tags for a saved annotation (the analyst who edited it is recorded)."""
     name = _require_analyst(analyst)
@@ -295,6 +393,21 @@ def annotations_to_csv(annotations: Iterable[Annotation]) -> str:
     return writing.corpus_to_gmb_csv(annotations_to_sentences(annotations))
 
 
+# Export format -> (writer, file name, MIME type).
+EXPORT_FORMATS = {
+    "CoNLL": (annotations_to_conll, "annotations.conll", "text/plain"),
+    "GMB CSV": (annotations_to_csv, "annotations.csv", "text/csv"),
+}
+
+
+def export(annotations: Iterable[Annotation], fmt: str) -> tuple[str, str, str]:
+    """(content, file name, MIME type) of the annotations in one of :data:`EXPORT_FORMATS`."""
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; one of: {', '.join(EXPORT_FORMATS)}.")
+    writer, name, mime = EXPORT_FORMATS[fmt]
+    return writer(annotations), name, mime
+
+
 def changed_positions(annotation: Annotation) -> list[int]:
     """Token positions where the analyst's tag differs from the model's."""
     return [i for i, (old, new) in enumerate(zip(annotation.original_tags, annotation.tags)) if old != new]
@@ -318,9 +431,12 @@ def annotation_records(annotations: Iterable[Annotation]) -> list[dict]:
 
 
 def held_out_sentences(run: Run) -> list[annotated.Sentence]:
-    """The test split a run was scored on: its dataset split with its seed, as training did."""
-    _, splits = loop.prepare_splits(config.TrainConfig.from_dict(run.config))
-    return list(splits.test)
+    """The test split a run was scored on, rebuilt from its run folder by
+    :func:`ner_core.evaluation.held_out.test_split_for_run`: the dataset must still be the file the run
+    was trained on (same sha256, same test size), else a DataFormatError says so."""
+    if not run.run_dir:
+        raise ModelLoadError(f"run {run.id} has no run folder, so its test split cannot be rebuilt.")
+    return held_out.test_split_for_run(run.run_dir)
 
 
 def retrain_config(parent: Run) -> config.TrainConfig:
@@ -357,3 +473,16 @@ def compare_metrics(
             }
         )
     return rows
+
+
+def comparison_frame(parent: Run, child: Run, keys: Sequence[str] = COMPARISON_METRICS) -> pd.DataFrame:
+    """The parent and its retrained child side by side: formatted values and the signed delta (n/a when unknown)."""
+    rows = compare_metrics(parent.metrics, child.metrics, keys)
+    return pd.DataFrame(
+        {
+            "metric": [row["metric"] for row in rows],
+            f"parent ({parent.id})": [metric_registry.format_metric(row["key"], row["parent"]) for row in rows],
+            f"retrained ({child.id})": [metric_registry.format_metric(row["key"], row["child"]) for row in rows],
+            "delta": ["n/a" if row["delta"] is None else f"{row['delta']:+.4f}" for row in rows],
+        }
+    )

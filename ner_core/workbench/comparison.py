@@ -24,6 +24,7 @@ import pandas
 
 from ner_core.corpus import annotated
 from ner_core.corpus import tags as tagging
+from ner_core.errors import CorruptRunFileError, NerError
 from ner_core.evaluation import metric_registry, run_scoring, scoring
 from ner_core.evaluation.held_out import test_split_for_run
 from ner_core.training import run_folder
@@ -38,6 +39,7 @@ PER_TYPE_MEASURES = ("precision", "recall", "f1")
 ERROR_COLUMNS = ("correct", "missed", "spurious", "wrong_type", "wrong_boundary", "total_errors")
 CURVE_SERIES = ("loss", "val_loss")
 SCORE_SERIES = ("val_entity_f1",)  # recorded by runs trained since the trainer scores every epoch
+LEGACY_DECODING = "argmax"  # what a run decoded with before its config recorded the choice
 
 
 def direction(spec: metric_registry.MetricSpec) -> str:
@@ -58,6 +60,21 @@ def _check_columns(columns: Mapping[str, Mapping[str, float]]) -> None:
     clashing = [name for name in columns if name in reserved]
     if clashing:
         raise ValueError(f"run column names {clashing} clash with the table's own columns {sorted(reserved)}")
+
+
+def run_decoding(config: Mapping) -> str:
+    """The decoding a run's stored metrics were computed with (its config's, else the legacy argmax)."""
+    return str(config.get("decoding", LEGACY_DECODING))
+
+
+def other_decoding(decoding: str) -> str:
+    """The decoding to compare with: IOB2-constrained for argmax, argmax for anything else."""
+    return "constrained" if decoding == "argmax" else "argmax"
+
+
+def column_name(run_id: str, decoding: str) -> str:
+    """The metric table's column of one run under one decoding."""
+    return f"{run_id} [{decoding}]"
 
 
 def metric_table(columns: Mapping[str, Mapping[str, float]]) -> pandas.DataFrame:
@@ -138,12 +155,46 @@ def error_breakdown_frame(evaluations: Mapping[str, scoring.Evaluation]) -> pand
 
 
 def load_history(run_dir: str | Path) -> dict[str, list[float]]:
-    """Per-epoch training logs of a run (``{}`` when it has no history file)."""
+    """Per-epoch training logs of a run (``{}`` when it has no history file).
+
+    A file that is not JSON raises ModelLoadError; JSON without per-epoch number lists raises CorruptRunFileError.
+    """
     folder = run_folder.RunFolder(Path(run_dir))
     if not folder.file(run_folder.HISTORY_FILE).exists():
         return {}
-    history = folder.read_json(run_folder.HISTORY_FILE).get("history", {})
-    return {str(name): [float(v) for v in values] for name, values in history.items()}
+    payload = folder.read_json(run_folder.HISTORY_FILE)
+    try:
+        history = payload.get("history", {})
+        return {str(name): [float(v) for v in values] for name, values in history.items()}
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise CorruptRunFileError(
+            f"run {folder.run_id}: {run_folder.HISTORY_FILE} holds no per-epoch numbers ({exc.__class__.__name__}: {exc})."
+        ) from None
+
+
+@dataclass(frozen=True)
+class StoredEvaluations:
+    """The stored evaluations of some runs: found (by run id), never evaluated, and unreadable (with the error)."""
+
+    found: dict[str, scoring.Evaluation]
+    missing: list[str]
+    broken: dict[str, NerError]
+
+
+def load_evaluations(runs: Sequence) -> StoredEvaluations:
+    """Each run's ``evaluation.json`` (runs have ``id`` and ``run_dir``); one unreadable file never hides the others."""
+    found, missing, broken = {}, [], {}
+    for run in runs:
+        try:
+            _, stored = run_scoring.load_evaluation(run_folder.RunFolder(Path(run.run_dir)))
+        except NerError as exc:
+            broken[run.id] = exc
+            continue
+        if stored is None:
+            missing.append(run.id)
+        else:
+            found[run.id] = stored
+    return StoredEvaluations(found, missing, broken)
 
 
 def learning_curve_frame(
@@ -204,6 +255,22 @@ def confusion_cells(evaluation: scoring.Evaluation) -> list[tuple[str, str, int]
         if row != column
     ]
     return sorted(cells, key=lambda cell: (-cell[2], cell[0], cell[1]))
+
+
+def clicked_cell(event, labels: Sequence[str]) -> tuple[str, str] | None:
+    """(gold, predicted) of the confusion cell a chart selection event points at; None for no or a foreign point.
+
+    ``event`` is what ``st.plotly_chart(..., on_select="rerun")`` returns: its first selected point's
+    ``y`` is the gold tag and ``x`` the predicted one (see :func:`ner_core.workbench.charts.make_cells_clickable`).
+    """
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    if not points:
+        return None
+    cell = (str(points[0].get("y")), str(points[0].get("x")))
+    return cell if cell[0] in labels and cell[1] in labels else None
 
 
 def predict_tags(predictor, sentences: Sequence[annotated.Sentence], decoding: str | None = None) -> list[list[str]]:

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import pandas
 
-from ner_core.corpus import annotated, statistics
+from ner_core.corpus import annotated, splitting, statistics
 from ner_core.corpus import tags as tagging
 from ner_core.evaluation import scoring
 
 SEARCH_LIMIT = 50
+BROWSE_PAGE = 10
+FINDING_COLUMNS = ["severity", "code", "sentence", "line", "message"]
 
 
 def tag_distribution(sentences: Iterable[annotated.Sentence]) -> pandas.DataFrame:
@@ -203,6 +205,85 @@ def search_sentences(
             if len(hits) >= limit:
                 break
     return hits
+
+
+def browse_page(sentences: Sequence[annotated.Sentence], start: int, size: int = BROWSE_PAGE) -> list[SearchHit]:
+    """``size`` sentences from the 1-based ``start``, as hits without matched tokens (the explorer's plain listing)."""
+    if start < 1 or size < 1:
+        raise ValueError(f"start and size must be at least 1, got start={start}, size={size}")
+    return [SearchHit(sentence, ()) for sentence in sentences[start - 1 : start - 1 + size]]
+
+
+def search_tag_options(tag_names: Sequence[str]) -> list[str]:
+    """What the sentence search can look for: nothing (``""``), each entity type, then each tag."""
+    return ["", *tagging.entity_types(tag_names), *tag_names]
+
+
+# --------------------------------------------------------------------------- the explorer's summary
+
+
+def findings_frame(report: annotated.ValidationReport) -> pandas.DataFrame:
+    """The validation findings as a table with fixed columns (also when there are none)."""
+    return pandas.DataFrame(report.to_records(), columns=FINDING_COLUMNS)
+
+
+def findings_summary(findings: pandas.DataFrame) -> tuple[str, bool]:
+    """One line counting the findings per severity and code, and whether any of them is an error.
+
+    With errors the line says to fix them before training; no findings give ``("", False)``.
+    """
+    if findings.empty:
+        return "", False
+    counts = findings.groupby(["severity", "code"]).size().rename("findings").reset_index()
+    errors = int((findings["severity"] == "error").sum())
+    summary = ", ".join(f"{row.findings:,} {row.severity} ({row.code})" for row in counts.itertuples())
+    advice = " Fix the errors (or repair stray I- tags) before training on this file." if errors else ""
+    return f"{summary}.{advice}", bool(errors)
+
+
+def agreement_warning(agreement: DuplicateAgreement) -> str | None:
+    """What to tell about repeated sentences tagged differently from their first copy; None when all agree."""
+    conflicting = agreement.pairs - agreement.identical
+    if not conflicting:
+        return None
+    score = (
+        ""
+        if agreement.entity_f1 is None
+        else f" Scored against the first copies, the later copies reach entity F1 {agreement.entity_f1:.3f}."
+    )
+    return (
+        f"{conflicting:,} of {agreement.pairs:,} repeated sentences are tagged differently from their first "
+        f"copy.{score} Models trained and scored on this corpus inherit that disagreement."
+    )
+
+
+def headline_numbers(stats: dict) -> dict[str, str]:
+    """The explorer's headline numbers, formatted, from :meth:`CorpusStatistics.to_dict` (label -> value)."""
+    return {
+        "Sentences": f"{stats['sentences']:,}",
+        "Tokens": f"{stats['tokens']:,}",
+        "Vocabulary": f"{stats['vocabulary_size']:,}",
+        "Entities": f"{sum(stats['entities'].values()):,}",
+        "Median length (tokens)": f"{stats['length_percentiles']['p50']:.0f}",
+    }
+
+
+def corpus_summary(corpus: annotated.Corpus, *, split_seed: int = splitting.DEFAULT_SEED) -> dict:
+    """Everything the explorer draws about a corpus, computed once: findings, statistics, every distribution,
+    OOV rates of the deterministic split with ``split_seed`` and the agreement of repeated sentences."""
+    sentences = corpus.sentences
+    return {
+        "report": findings_frame(corpus.report),
+        "statistics": statistics.corpus_statistics(sentences).to_dict(),
+        "tags": tag_distribution(sentences),
+        "types": entity_type_distribution(sentences),
+        "lengths": length_histogram(sentences),
+        "top_entities": top_entities(sentences, per_type=10),
+        "pos_counts": pos_by_tag(sentences),
+        "pos_shares": pos_by_tag(sentences, normalize=True),
+        "oov": oov_by_split(splitting.split_corpus(sentences, seed=split_seed)),
+        "agreement": duplicate_agreement(sentences),
+    }
 
 
 def _candidate_spans(sentence_words: Sequence[str], phrase: Sequence[str]) -> list[tuple[int, int]]:

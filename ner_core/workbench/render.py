@@ -24,7 +24,6 @@ KNOWN_COLOURS = {
     "nat": "#c887fb",
 }
 PALETTE = ("#ff9561", "#9cc9cc", "#ddd", "#bfe1d9", "#e4e7d2", "#ffeb80", "#c887fb", "#aa9cfc", "#feca74", "#7aecec")
-LOW_CONFIDENCE = 0.6
 
 
 def entity_colour(entity_type: str) -> str:
@@ -117,3 +116,33 @@ def legend(entity_types: Iterable[str]) -> str:
         for t in sorted(set(entity_types))
     ]
     return '<div class="ner-legend">' + "".join(items) + "</div>"
+
+
+def sentence_list(hits: Iterable) -> str:
+    """Numbered corpus sentences with their entities highlighted and matched tokens marked, under one legend.
+
+    Each hit has a ``sentence`` (words, tags, number) and the ``positions`` to mark (an ``explore.SearchHit``).
+    """
+    hits = list(hits)
+    types = {span.type for hit in hits for span in tagging.extract_spans(hit.sentence.tags)}
+    blocks = [legend(types)] + [
+        f'<div style="font-size:0.8em;opacity:0.7">sentence {int(hit.sentence.number)}</div>'
+        + highlight_tokens(hit.sentence.words, hit.sentence.tags, marked_tokens=hit.positions)
+        for hit in hits
+    ]
+    return "\n".join(blocks)
+
+
+def confusion_example(example) -> str:
+    """One test sentence tagged twice, gold above predicted, with the confused tokens marked.
+
+    ``example`` has ``number``, ``words``, ``gold_tags``, ``predicted_tags`` and ``positions``
+    (a ``comparison.ConfusionExample``); only fixed labels are added to the escaped sentence.
+    """
+    gold = highlight_tokens(example.words, example.gold_tags, marked_tokens=example.positions)
+    predicted = highlight_tokens(example.words, example.predicted_tags, marked_tokens=example.positions)
+    return (
+        '<div style="display:grid;grid-template-columns:6em 1fr;align-items:center;margin-bottom:0.8em">'
+        f"<b>sentence {int(example.number)}</b><span></span><span>gold</span>{gold}"
+        f"<span>predicted</span>{predicted}</div>"
+    )

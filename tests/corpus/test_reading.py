@@ -260,3 +260,14 @@ def test_a_word_with_a_tab_or_line_break_is_warned_about_and_not_exported_as_con
     with pytest.raises(DataFormatError, match="holds a tab or line break, which CoNLL cannot hold"):
         writing.corpus_to_conll(corpus.sentences)
     assert "An\tna" in writing.corpus_to_gmb_csv(corpus.sentences)  # CSV quotes it, so it round-trips
+
+
+def test_a_file_that_cannot_be_read_is_a_data_format_error(tmp_path, monkeypatch):
+    path = write(tmp_path, "locked.csv", GMB_TEXT)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(DataFormatError, match="locked.csv cannot be read \\(Permission denied\\)"):
+        reading.load_corpus(path)

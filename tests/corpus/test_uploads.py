@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from ner_core.corpus import reading
-from ner_core.corpus.uploads import UploadRejected, file_sha256, inspect_upload, safe_file_name, save_upload
-from ner_core.errors import NerError, StoreError
+from ner_core.corpus.uploads import UploadRejected, file_sha256, file_stamp, inspect_upload, safe_file_name, save_upload
+from ner_core.errors import DataFormatError, NerError, StoreError
 from ner_core.store import Store
 
 STRAY_I_CSV = (
@@ -160,3 +160,22 @@ def test_an_upload_that_unpacks_over_the_limit_is_rejected_and_nothing_is_stored
     with pytest.raises(UploadRejected, match="was not stored: .*over the 100 MB limit"):
         save_upload("bomb.zip", raw, uploads, db)
     assert_nothing_stored(db, uploads)
+
+
+def test_file_sha256_and_stamp_of_a_missing_file_are_data_format_errors(tiny_csv, tmp_path):
+    size, modified_ns = file_stamp(tiny_csv)
+    assert size == tiny_csv.stat().st_size and modified_ns == tiny_csv.stat().st_mtime_ns
+    tiny_csv.write_text(tiny_csv.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert file_stamp(tiny_csv)[0] == size + 1
+    missing = tmp_path / "gone.csv"
+    for read in (file_sha256, file_stamp):
+        with pytest.raises(DataFormatError, match="gone.csv cannot be read"):
+            read(missing)
+
+
+def test_an_uploads_folder_that_cannot_be_written_rejects_the_upload_and_stores_nothing(db, tmp_path, tiny_csv):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the uploads folder should be")
+    with pytest.raises(UploadRejected, match="tiny.csv was not stored: the uploads folder .* cannot be written"):
+        save_upload("tiny.csv", tiny_csv.read_bytes(), blocked / "uploads", db)
+    assert db.list_datasets() == []

@@ -20,6 +20,7 @@ from seqeval.metrics import f1_score as seqeval_f1_score
 from seqeval.scheme import IOB2
 
 from ner_core.corpus.tags import extract_spans
+from ner_core.errors import CorruptRunFileError
 from ner_core.evaluation import metric_registry, scoring, spans
 
 SPEC_ORDER = [
@@ -453,6 +454,32 @@ def test_from_dict_rejects_incomplete_data():
     del data["values"]["entity_f1"]
     with pytest.raises(ValueError, match="entity_f1"):
         scoring.Evaluation.from_dict(data)
+
+
+def _corrupted(change):
+    data = scoring.evaluate_tags(ERR_GOLD, ERR_PRED).to_dict()
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([1, 2], "not an object"),
+        (_corrupted(lambda d: d.pop("errors")), "lacks errors"),
+        (_corrupted(lambda d: d.update(values=[0.5])), "malformed"),
+        (_corrupted(lambda d: d["values"].update(entity_f1="high")), "malformed"),
+        (_corrupted(lambda d: d.update(confusion=[[1, 2]])), "confusion matrix"),
+        (_corrupted(lambda d: d.update(errors={"wrong": 1})), "error breakdown"),
+        (_corrupted(lambda d: d["per_type"][0].pop("f1")), "malformed"),
+    ],
+    ids=["list", "missing_key", "values_not_a_mapping", "value_not_a_number", "confusion_shape", "errors_keys", "per_type_row"],
+)
+def test_from_dict_raises_a_user_error_on_corrupt_data(data, message):
+    with pytest.raises(CorruptRunFileError, match=message) as raised:
+        scoring.Evaluation.from_dict(data)
+    assert isinstance(raised.value, ValueError)  # what the callers caught before
+    assert str(raised.value).startswith(f"[{CorruptRunFileError.code}]")
 
 
 # --------------------------------------------------------------------------

@@ -86,6 +86,7 @@ def test_a_corrected_sentence_is_saved_with_analyst_original_and_corrected_tags(
     assert any(f"Saved annotation #{saved.id}" in s.value for s in app.success)
     # The sentence leaves the queue, and the saved list shows it.
     assert any("Every sentence of this pool is annotated" in s.value for s in app.success)
+    assert any(c.value.startswith("1 sentences in the pool, 1 already annotated") for c in app.caption)
     listing = next(d.value for d in app.dataframe if "analyst" in d.value.columns)
     assert listing[listing["id"] == saved.id]["analyst"].iloc[0] == "Ada Lovelace"
 

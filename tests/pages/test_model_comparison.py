@@ -27,9 +27,10 @@ def test_comparison_on_an_empty_store_says_what_to_do(empty_workspace):
     assert not app.multiselect
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def comparison_app(trained_run):
-    """The page with only the trained run chosen, rendered once for the checks below."""
+    """The page with only the trained run chosen, rendered afresh for each test (tests change its widgets);
+    the trained run itself is shared by the session."""
     app = page_app(PAGE).run()
     app.multiselect(key="model_comparison_runs").set_value([trained_run.run_id]).run()
     assert not app.exception
@@ -113,3 +114,23 @@ def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, 
     app.selectbox(key="model_comparison_confusion_run").set_value(ids[1]).run()
     assert not app.exception
     assert any("no longer exists" in e.value for e in app.error)
+
+
+def test_a_corrupt_evaluation_file_is_a_warning_and_the_other_runs_still_compare(trained_run, empty_workspace):
+    models_dir = Settings.from_env().models_dir
+    store = Store(Settings.from_env().database_url)
+    ids = ["model2-fine", "model2-old-layout"]
+    for run_id in ids:
+        shutil.copytree(trained_run.run_dir, models_dir / run_id)
+        store.create_run(run_id, "model2", config=trained_run.config.to_dict(), status="completed")
+        store.update_run(run_id, run_dir=str(models_dir / run_id), metrics=trained_run.metrics)
+    (models_dir / ids[1] / run_folder.EVALUATION_FILE).write_text('{"metrics": {}, "evaluation": {"values": {}}}')
+
+    app = page_app(PAGE).run()
+    assert not app.exception
+    [warning] = [w.value for w in app.warning if "evaluation file cannot be read" in w.value]
+    assert warning.startswith(f"Run {ids[1]}:") and "[E009]" in warning
+    confusion_run = app.selectbox(key="model_comparison_confusion_run")
+    assert confusion_run.value == ids[0] and len(confusion_run.options) == 1
+    assert len(app.dataframe[0].value) == 23  # the metric table still has both runs
+    assert {f"{run_id} [{trained_run.config.decoding}]" for run_id in ids} <= set(app.dataframe[0].value.columns)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
 from ner_core.corpus import annotated, reading, splitting
-from ner_core.errors import ConfigError, InputTextError, TagSchemeError
+from ner_core.errors import ConfigError, DataFormatError, InputTextError, ModelLoadError, TagSchemeError
 from ner_core.store import Store
+from ner_core.training import run_folder
 from ner_core.workbench import annotation
 
 TAG_SET = ["O", "B-geo", "I-geo", "B-per", "I-per"]
@@ -155,9 +159,25 @@ def test_compare_metrics_gives_deltas_and_tolerates_missing_values():
     assert by_key["entity_f1"]["metric"] == "Entity F1"
 
 
-def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv):
+def run_folder_for(tmp_path, run_id: str, dataset, seed: int):
+    """A run folder whose config.json records the dataset and seed, as training writes it."""
+    corpus = reading.load_corpus(dataset)
+    test = splitting.split_corpus(corpus.sentences, seed=seed).test
+    folder = tmp_path / run_id
+    folder.mkdir()
+    payload = {
+        "run_id": run_id,
+        "train_config": {"dataset": str(dataset), "seed": seed},
+        "dataset": {"source": str(dataset), "sha256": corpus.sha256, "test": len(test)},
+    }
+    (folder / run_folder.CONFIG_FILE).write_text(json.dumps(payload), encoding="utf-8")
+    return folder
+
+
+def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv, tmp_path):
     config = {"model": "model2", "dataset": str(tiny_csv), "seed": 7, "epochs": 2}
     db.create_run("parent", "model2", config=config, dataset_sha256="abc", status="completed")
+    db.update_run("parent", run_dir=str(run_folder_for(tmp_path, "parent", tiny_csv, seed=7)))
     db.create_run("child", "model2", config=config, dataset_sha256="abc", status="completed", parent_run_id="parent")
     db.create_run("other", "model2", config=dict(config, seed=8), dataset_sha256="abc", status="completed")
     parent, child, other = db.get_run("parent"), db.get_run("child"), db.get_run("other")
@@ -168,3 +188,124 @@ def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv):
     held_out = annotation.held_out_sentences(parent)
     expected = splitting.split_corpus(reading.load_corpus(tiny_csv).sentences, seed=7).test
     assert [s.words for s in held_out] == [s.words for s in expected]
+
+
+def test_held_out_sentences_refuse_a_changed_dataset_and_a_run_without_folder(db, tiny_csv, tmp_path):
+    config = {"model": "model2", "dataset": str(tiny_csv), "seed": 7}
+    db.create_run("parent", "model2", config=config, status="completed")
+    db.update_run("parent", run_dir=str(run_folder_for(tmp_path, "parent", tiny_csv, seed=7)))
+    db.create_run("folderless", "model2", config=config, status="completed")
+    with pytest.raises(ModelLoadError, match="no run folder"):
+        annotation.held_out_sentences(db.get_run("folderless"))
+    tiny_csv.write_text(tiny_csv.read_text(encoding="utf-8").replace("Oslo", "Bergen"), encoding="utf-8")
+    with pytest.raises(DataFormatError, match="has changed since run parent"):
+        annotation.held_out_sentences(db.get_run("parent"))
+
+
+# --------------------------------------------------------------------------- what the annotate page shows
+
+
+def test_pending_and_annotated_sentences_add_up_to_the_pool():
+    predictor = FakePredictor({"Oslo": 0.3})
+    pool = ["Rain in Oslo", "Sun here", "", "Rain in Oslo", "Snow fell"]
+    done = {"Rain in Oslo", "not in the pool"}
+    pending = annotation.review_queue(predictor, pool, limit=None, skip_texts=done)
+    assert [item.text for item in pending] == ["Sun here", "Snow fell"]
+    assert annotation.annotated_in_pool(pool, done) == 2  # both copies; the empty sentence never counts
+    assert annotation.annotated_in_pool([["Sun", "here"]], {"Sun here"}) == 1  # token lists join with spaces
+    assert annotation.annotated_in_pool(pool, ()) == 0
+
+
+def test_queue_frame_and_choices_keep_queue_order_and_first_places():
+    predictor = FakePredictor({"doubt": 0.2, "meh": 0.6})
+    queue = annotation.review_queue(predictor, ["fine .", "one doubt", "meh meh", "one doubt"], limit=None)
+    frame = annotation.queue_frame(queue)
+    assert list(frame.columns) == ["rank", "confidence", "tokens", "sentence"]
+    assert frame.to_dict("records")[:2] == [
+        {"rank": 1, "confidence": pytest.approx(0.2), "tokens": 2, "sentence": "one doubt"},
+        {"rank": 2, "confidence": pytest.approx(0.2), "tokens": 2, "sentence": "one doubt"},
+    ]
+    choices = annotation.queue_choices(queue)
+    assert list(choices) == ["one doubt", "meh meh", "fine ."]
+    assert choices["one doubt"] == (1, queue[0]) and choices["meh meh"][0] == 3
+    assert annotation.queue_frame([]).empty and annotation.queue_choices([]) == {}
+
+
+def test_editor_key_is_short_stable_and_differs_per_sentence():
+    key = annotation.editor_key("Anna Berg ran")
+    assert key == annotation.editor_key("Anna Berg ran") and len(key) == 12 and int(key, 16) >= 0
+    assert key != annotation.editor_key("Anna Berg ran .")
+
+
+def test_correction_frame_holds_the_prediction_and_the_tags_being_edited():
+    [item] = annotation.review_queue(FakePredictor({"Oslo": 0.3}), ["Rain in Oslo"])
+    frame = annotation.correction_frame(item, ["O", "O", "B-geo"])
+    assert frame.to_dict("list") == {
+        "#": [1, 2, 3],
+        "token": ["Rain", "in", "Oslo"],
+        "predicted": ["O", "O", "O"],
+        "confidence": [0.9, 0.9, 0.3],
+        "tag": ["O", "O", "B-geo"],
+    }
+    with pytest.raises(ConfigError, match="3 tokens but 2 tags"):
+        annotation.correction_frame(item, ["O", "O"])
+
+
+def test_edited_tags_turn_empty_cells_into_none():
+    assert annotation.edited_tags(["B-per", "", None, float("nan"), "O"]) == ["B-per", None, None, None, "O"]
+    assert annotation.edited_tags([]) == []
+
+
+def test_saving_a_review_item_keeps_its_text_prediction_and_source(db):
+    [item] = annotation.review_queue(FakePredictor({}), ["Anna Berg ran"], source="upload")
+    saved_id = annotation.save_review_item(
+        db, item, tags=["B-per", "I-per", "O"], analyst="Ada", model_run_id="r1", tag_set=TAG_SET
+    )
+    [saved] = db.list_annotations()
+    assert (saved.id, saved.text, saved.tokens) == (saved_id, "Anna Berg ran", ["Anna", "Berg", "ran"])
+    assert (saved.tags, saved.original_tags) == (["B-per", "I-per", "O"], ["O", "O", "O"])
+    assert (saved.source, saved.model_run_id, saved.analyst) == ("upload", "r1", "Ada")
+    with pytest.raises(TagSchemeError):
+        annotation.save_review_item(db, item, tags=["I-per", "I-per", "O"], analyst="Ada", model_run_id="r1", tag_set=TAG_SET)
+    assert len(db.list_annotations()) == 1
+
+
+def test_saved_frame_and_version_of_a_saved_annotation(db):
+    save(db, ["B-per", "I-per", "O"])
+    [saved] = db.list_annotations()
+    assert annotation.saved_frame(saved).to_dict("list") == {
+        "#": [1, 2, 3],
+        "token": ["Anna", "Berg", "ran"],
+        "predicted": ["O", "O", "O"],
+        "tag": ["B-per", "I-per", "O"],
+    }
+    before = annotation.annotation_version(saved)
+    annotation.update_correction(db, saved, tags=["B-per", "O", "O"], analyst="Bo", tag_set=TAG_SET)
+    [edited] = db.list_annotations()
+    assert annotation.annotation_version(edited) != before
+    assert annotation.annotation_version(SimpleNamespace(updated_at=None)) == "0"  # never saved
+
+
+def test_export_gives_content_file_name_and_mime_per_format(db):
+    save(db, ["B-per", "I-per", "O"])
+    saved = db.list_annotations()
+    assert annotation.export(saved, "CoNLL") == (annotation.annotations_to_conll(saved), "annotations.conll", "text/plain")
+    assert annotation.export(saved, "GMB CSV") == (annotation.annotations_to_csv(saved), "annotations.csv", "text/csv")
+    assert list(annotation.EXPORT_FORMATS) == ["CoNLL", "GMB CSV"]
+    with pytest.raises(ConfigError, match="unknown export format"):
+        annotation.export(saved, "xlsx")
+
+
+def test_comparison_frame_formats_both_runs_and_the_signed_delta(db):
+    db.create_run("parent", "model2", config={}, status="completed")
+    db.create_run("child", "model2", config={}, status="completed", parent_run_id="parent")
+    db.update_run("parent", metrics={"entity_f1": 0.5, "entity_precision": 0.6, "token_accuracy": 0.9})
+    db.update_run("child", metrics={"entity_f1": 0.55, "entity_precision": 0.5, "token_accuracy": 0.9})
+    frame = annotation.comparison_frame(db.get_run("parent"), db.get_run("child"))
+    assert list(frame.columns) == ["metric", "parent (parent)", "retrained (child)", "delta"]
+    assert frame.to_dict("records") == [
+        {"metric": "Entity F1", "parent (parent)": "0.5000", "retrained (child)": "0.5500", "delta": "+0.0500"},
+        {"metric": "Entity precision", "parent (parent)": "0.6000", "retrained (child)": "0.5000", "delta": "-0.1000"},
+        {"metric": "Entity recall", "parent (parent)": "n/a", "retrained (child)": "n/a", "delta": "n/a"},
+        {"metric": "Token accuracy", "parent (parent)": "0.9000", "retrained (child)": "0.9000", "delta": "+0.0000"},
+    ]

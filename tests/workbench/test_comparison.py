@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from ner_core.corpus import annotated
-from ner_core.errors import DataFormatError
+from ner_core.errors import CorruptRunFileError, DataFormatError, ModelLoadError
 from ner_core.evaluation import held_out, metric_registry, run_scoring, scoring
 from ner_core.serving.predictor import Entity, Prediction, Predictor, TokenTag
 from ner_core.training import run_folder
@@ -300,3 +300,73 @@ def test_entity_types_and_download_names():
     assert comparison.download_name(prediction, "iob") == "entities-model2-x-iob.txt"
     assert comparison.download_mime("entities_only") == "application/json"
     assert comparison.entity_frame(prediction)["text"].tolist() == ["Anna", "Oslo"]
+
+
+# ------------------------------------------------------------------ what the comparison page reads and decides
+
+
+def test_decoding_of_a_run_and_its_comparison_decoding():
+    assert comparison.run_decoding({"decoding": "constrained"}) == "constrained"
+    assert comparison.run_decoding({}) == comparison.LEGACY_DECODING == "argmax"  # runs from before the setting
+    assert comparison.other_decoding("argmax") == "constrained"
+    assert comparison.other_decoding("constrained") == "argmax"
+    assert comparison.column_name("model2-1", "argmax") == "model2-1 [argmax]"
+
+
+@dataclass
+class StoredRun:  # the two fields load_evaluations reads of a store.Run
+    id: str
+    run_dir: str
+
+
+def run_with_folder(tmp_path, run_id, evaluation=None, raw=None):
+    folder = tmp_path / run_id
+    folder.mkdir()
+    if evaluation is not None:
+        raw = json.dumps({"metrics": {}, "evaluation": evaluation.to_dict()})
+    if raw is not None:
+        (folder / run_folder.EVALUATION_FILE).write_text(raw, encoding="utf-8")
+    return StoredRun(run_id, str(folder))
+
+
+def test_load_evaluations_sorts_runs_into_found_missing_and_broken(tmp_path, evaluation_a):
+    runs = [
+        run_with_folder(tmp_path, "good", evaluation_a),
+        run_with_folder(tmp_path, "never"),
+        run_with_folder(tmp_path, "old", raw=json.dumps({"evaluation": {"values": {}}})),
+        run_with_folder(tmp_path, "garbled", raw="{not json"),
+    ]
+    stored = comparison.load_evaluations(runs)
+    assert list(stored.found) == ["good"] and stored.found["good"].values == evaluation_a.values
+    assert stored.missing == ["never"]
+    assert list(stored.broken) == ["old", "garbled"]
+    assert isinstance(stored.broken["old"], CorruptRunFileError) and isinstance(stored.broken["garbled"], ModelLoadError)
+    assert comparison.load_evaluations([]) == comparison.StoredEvaluations({}, [], {})
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"selection": {"points": [{"x": "B-geo", "y": "O"}]}}, ("O", "B-geo")),
+        ({"selection": {"points": [{"x": "B-geo", "y": "O"}, {"x": "O", "y": "O"}]}}, ("O", "B-geo")),  # the first
+        ({"selection": {"points": []}}, None),
+        ({"selection": {"points": [{"x": "B-xyz", "y": "O"}]}}, None),  # not a label of this matrix
+        ({}, None),
+        (None, None),
+    ],
+    ids=["cell", "first_of_several", "no_point", "foreign_label", "no_selection", "no_event"],
+)
+def test_clicked_cell_reads_gold_from_y_and_predicted_from_x(event, expected):
+    assert comparison.clicked_cell(event, ["O", "B-geo", "I-geo"]) == expected
+
+
+def test_a_history_without_per_epoch_numbers_is_a_corrupt_run_file(tmp_path):
+    folder = tmp_path / "run-a"
+    folder.mkdir()
+    for payload in ({"history": {"loss": ["high"]}}, {"history": [1, 2]}, [1, 2]):
+        (folder / run_folder.HISTORY_FILE).write_text(json.dumps(payload))
+        with pytest.raises(CorruptRunFileError, match="run-a: history.json holds no per-epoch numbers"):
+            comparison.load_history(folder)
+    (folder / run_folder.HISTORY_FILE).write_text("{truncated")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        comparison.load_history(folder)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ner_core.corpus import annotated, reading, statistics
+from ner_core.corpus import annotated, reading, splitting, statistics
 from ner_core.workbench import explore
 from tests.helpers import make_sentence
 
@@ -156,3 +156,84 @@ def test_duplicate_agreement_without_duplicates_or_entities():
     assert list(none.disagreements.columns) == ["word", "first_tag", "other_tag", "count"] and none.disagreements.empty
     plain = explore.duplicate_agreement([make_sentence("Rain/O ./O", 1), make_sentence("Rain/O ./O", 2)])
     assert (plain.pairs, plain.identical, plain.entity_pairs, plain.entity_f1) == (1, 1, 0, None)
+
+
+# --------------------------------------------------------------------------- the explorer's summary and listings
+
+
+def test_browse_page_lists_sentences_from_a_one_based_start(sentences):
+    page = explore.browse_page(sentences, 2, size=5)
+    assert [hit.sentence.number for hit in page] == [2, 3] and all(hit.positions == () for hit in page)
+    assert [hit.sentence.number for hit in explore.browse_page(sentences, 1)] == [1, 2, 3]
+    assert explore.browse_page(sentences, 4) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        explore.browse_page(sentences, 0)
+
+
+def test_search_tag_options_offer_nothing_then_types_then_tags():
+    assert explore.search_tag_options(["O", "B-geo", "I-geo", "B-per"]) == ["", "geo", "per", "O", "B-geo", "I-geo", "B-per"]
+    assert explore.search_tag_options([]) == [""]
+
+
+def test_findings_frame_and_summary_count_per_severity_and_code():
+    report = annotated.ValidationReport()
+    assert list(explore.findings_frame(report).columns) == explore.FINDING_COLUMNS
+    assert explore.findings_summary(explore.findings_frame(report)) == ("", False)
+    report.add("warning", "duplicate_sentence", "sentence 3 repeats sentence 1", sentence=3, line=9)
+    report.add("warning", "duplicate_sentence", "sentence 4 repeats sentence 1", sentence=4, line=12)
+    assert explore.findings_summary(explore.findings_frame(report)) == ("2 warning (duplicate_sentence).", False)
+    report.add("error", "iob2_violation", "I-geo follows O", sentence=2, line=5)
+    frame = explore.findings_frame(report)
+    assert frame.iloc[2].to_dict() == {
+        "severity": "error",
+        "code": "iob2_violation",
+        "sentence": 2,
+        "line": 5,
+        "message": "I-geo follows O",
+    }
+    summary, has_errors = explore.findings_summary(frame)
+    assert has_errors and summary.startswith("1 error (iob2_violation), 2 warning (duplicate_sentence).")
+    assert "Fix the errors" in summary
+
+
+def test_agreement_warning_only_when_copies_disagree():
+    agree = explore.duplicate_agreement([make_sentence("Rain/O ./O", 1), make_sentence("Rain/O ./O", 2)])
+    assert explore.agreement_warning(agree) is None
+    noisy = explore.duplicate_agreement([make_sentence("Iran/B-geo said/O", 1), make_sentence("Iran/B-org said/O", 2)])
+    warning = explore.agreement_warning(noisy)
+    assert warning.startswith("1 of 1 repeated sentences are tagged differently from their first copy.")
+    assert "entity F1 0.000" in warning
+    untyped = explore.duplicate_agreement([make_sentence("Rain/O ./O", 1), make_sentence("Rain/B-nat ./O", 2)])
+    assert "entity F1 0.000" in explore.agreement_warning(untyped)
+
+
+def test_corpus_summary_holds_every_view_of_the_sample(sample_path):
+    corpus = reading.load_corpus(sample_path)
+    summary = explore.corpus_summary(corpus, split_seed=7)
+    assert set(summary) == {
+        "report", "statistics", "tags", "types", "lengths", "top_entities", "pos_counts", "pos_shares", "oov", "agreement"
+    }  # fmt: skip
+    assert summary["statistics"] == statistics.corpus_statistics(corpus.sentences).to_dict()
+    assert summary["tags"].equals(explore.tag_distribution(corpus.sentences))
+    expected_oov = explore.oov_by_split(splitting.split_corpus(corpus.sentences, seed=7))
+    assert summary["oov"].equals(expected_oov)
+    assert list(summary["report"].columns) == explore.FINDING_COLUMNS
+    assert explore.headline_numbers(summary["statistics"]) == {
+        "Sentences": f"{len(corpus.sentences):,}",
+        "Tokens": f"{sum(len(s) for s in corpus.sentences):,}",
+        "Vocabulary": f"{summary['statistics']['vocabulary_size']:,}",
+        "Entities": f"{sum(summary['statistics']['entities'].values()):,}",
+        "Median length (tokens)": f"{summary['statistics']['length_percentiles']['p50']:.0f}",
+    }
+
+
+def test_headline_numbers_format_thousands_and_round_the_median():
+    stats = {"sentences": 47959, "tokens": 1048575, "vocabulary_size": 35178, "entities": {"geo": 3, "per": 2}}
+    stats["length_percentiles"] = {"p50": 21.5}
+    assert explore.headline_numbers(stats) == {
+        "Sentences": "47,959",
+        "Tokens": "1,048,575",
+        "Vocabulary": "35,178",
+        "Entities": "5",
+        "Median length (tokens)": "22",
+    }

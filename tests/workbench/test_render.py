@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ner_core.workbench import render
+from ner_core.workbench import comparison, explore, render
+from tests.helpers import make_sentence
 
 
 @dataclass
@@ -48,3 +49,33 @@ def test_flagged_entities_and_marked_tokens_are_outlined():
     assert out.count(render.FLAGGED_STYLE) == 1 and out.index(render.FLAGGED_STYLE) > out.index(">Anna")
     tokens = render.highlight_tokens(["Anna", "met", "Oslo"], ["B-per", "O", "B-geo"], marked_tokens=[1, 2])
     assert tokens.count(render.FLAGGED_STYLE) == 1 and "<u" in tokens
+
+
+def test_sentence_list_numbers_each_sentence_under_one_legend_and_escapes_words():
+    hits = [
+        explore.SearchHit(make_sentence("Anna/B-per met/O <b>Bob</b>/O", 7), (2,)),
+        explore.SearchHit(make_sentence("Oslo/B-geo ./O", 12), ()),
+    ]
+    out = render.sentence_list(hits)
+    assert out.startswith(render.legend({"per", "geo"}))
+    assert out.index("sentence 7") < out.index("sentence 12") and out.count("ner-highlight") == 2
+    assert "<b>Bob</b>" not in out and "&lt;b&gt;Bob&lt;/b&gt;" in out
+    assert out.count('<u style="text-decoration-color:red">') == 1  # the matched token
+    assert render.sentence_list([]) == render.legend(())
+
+
+def test_confusion_example_puts_gold_above_predicted_and_marks_the_confused_tokens():
+    example = comparison.ConfusionExample(
+        index=0,
+        number=3,
+        words=("Anna", "met", "<i>Oslo</i>"),
+        gold_tags=("B-per", "O", "B-geo"),
+        predicted_tags=("B-per", "O", "B-org"),
+        positions=(2,),
+    )
+    out = render.confusion_example(example)
+    assert "<b>sentence 3</b>" in out and out.index("<span>gold</span>") < out.index("<span>predicted</span>")
+    gold, predicted = out.split("<span>predicted</span>")
+    assert 'data-type="geo"' in gold and 'data-type="org"' in predicted
+    assert gold.count(render.FLAGGED_STYLE) == 1 and predicted.count(render.FLAGGED_STYLE) == 1
+    assert "<i>" not in out and "&lt;i&gt;Oslo&lt;/i&gt;" in out
