@@ -66,9 +66,9 @@ def test_validate_names_the_field_what_it_accepts_and_the_value(values, message)
 
 
 def test_validate_accepts_the_bounds_themselves_and_none_where_optional():
-    Toy(size=1, rate=0.0)
-    Toy(size=10, rate=1.0, note="anything goes in a plain field")
-    Toy(size=None)
+    low, high = Toy(size=1, rate=0.0), Toy(size=10, rate=1.0, note="anything goes in a plain field")
+    assert (low.size, low.rate, high.size, high.rate) == (1, 0.0, 10, 1.0)
+    assert Toy(size=None).size is None
 
 
 def test_add_arguments_and_from_arguments_round_trip():
