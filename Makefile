@@ -22,9 +22,11 @@ test: $(STAMP) browser-deps
 	$(PY) -m pytest -q
 
 # The inner loop: everything but the tests marked slow (TensorFlow training processes,
-# benchmarks, the browser). `make test` still runs them all.
+# benchmarks, the browser), spread over every core by pytest-xdist (each worker has its own
+# workspace, so this also catches a test that leans on what another left behind).
+# `make test` still runs them all, in one process, as CI does.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -19,6 +19,8 @@ from ner_core.corpus import reading, splitting, statistics
 from ner_core.evaluation import metric_registry
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.slow  # every test here runs a benchmark command or a job process
+
 TIMEOUT_S = 600
 
 

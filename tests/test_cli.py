@@ -48,6 +48,7 @@ EXPECTED_MESSAGES = {
 }
 
 
+@pytest.mark.slow  # eight CLI processes, each importing TensorFlow
 def test_bad_inputs_give_one_line_errors_and_change_nothing(bad_inputs, tmp_path):
     models_dir = tmp_path / "fresh_models"
     env = {"NER_MODELS_DIR": str(models_dir), "NER_DATABASE_URL": f"sqlite:///{models_dir / 'wb.db'}"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ner_core.training import jobs
 from ner_core.workbench import annotation
 from tests.helpers import page_app
@@ -158,6 +160,7 @@ def test_saved_annotation_can_be_edited_and_deleted(trained_run, store):
     assert saved_with_text(store, text) == []
 
 
+@pytest.mark.slow  # trains a child run in a job process
 def test_retrain_submits_a_child_job_and_compares_it_with_its_parent(trained_run, store):
     from ner_core.settings import Settings
     from ner_core.workbench import annotation

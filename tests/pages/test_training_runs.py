@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from ner_core.corpus import uploads
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
@@ -88,6 +90,7 @@ def test_form_defaults_follow_the_size_of_an_uploaded_dataset(empty_workspace):
     assert not app.exception
 
 
+@pytest.mark.slow  # trains in a job process
 def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runner):
     app = page_app("training_runs.py").run()
     app.selectbox(key="training_runs_model").set_value("baseline").run()
@@ -109,6 +112,7 @@ def test_form_launches_a_tiny_job_that_completes_and_appears_in_the_history(runn
     assert not any(i.value.startswith("No training runs yet") for i in app.info)
 
 
+@pytest.mark.slow  # trains in a job process
 def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
     long_job = runner.submit(
         config.TrainConfig(

@@ -12,6 +12,8 @@ from ner_core.store import ACTIVE_STATUSES, RunStatus, Store
 from ner_core.training import job_process, jobs, run_folder
 from tests.helpers import JOB_TIMEOUT_S, tiny_config, wait_until
 
+pytestmark = pytest.mark.slow  # every test here runs a benchmark command or a job process
+
 PEOPLE = ["Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", "Roberts"]
 PLACES = ["London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Oslo", "Lisbon"]
 

@@ -71,6 +71,7 @@ def test_padding_does_not_change_the_loss(tmp_path, tiny_csv):
     assert first.history["val_loss"][0] == pytest.approx(second.history["val_loss"][0], rel=1e-4)
 
 
+@pytest.mark.slow  # trains until cancelled
 def test_cancel_leaves_no_folder_and_marks_the_run(tmp_path, tiny_csv):
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     cancel = threading.Event()
@@ -150,6 +151,7 @@ def test_monitor_must_be_a_known_score():
         TrainConfig(monitor="accuracy")
 
 
+@pytest.mark.slow  # trains several epochs on the sample
 def test_each_epoch_records_validation_f1_and_the_best_epoch_is_kept(tmp_path, sample_path):
     """The saved model is the epoch with the highest validation entity F1, re-scored from disk."""
     from ner_core.serving.predictor import Predictor
@@ -166,6 +168,7 @@ def test_each_epoch_records_validation_f1_and_the_best_epoch_is_kept(tmp_path, s
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 
+@pytest.mark.slow  # trains the char model
 def test_char_model_saves_normalised_words_and_predicts_alike_for_case_variants(tmp_path, tiny_csv):
     from ner_core.serving.predictor import Predictor
 
