@@ -6,6 +6,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.workbench import annotation
+from ner_core.workbench.saved_annotations import annotations_to_sentences
 from ui import saved_annotations, tag_editor, util
 
 KEY = "annotate"
@@ -149,7 +150,7 @@ def visualize_retrain(*, run, runs, store, runner, key: str) -> None:
             job = runner.submit(
                 annotation.retrain_config(run),
                 parent_run_id=run.id,
-                extra_train_sentences=annotation.annotations_to_sentences(saved),
+                extra_train_sentences=annotations_to_sentences(saved),
                 label=f"{run.model_name} + {len(saved)} annotations",
             )
         except NerError as exc:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ner_core.errors import NerError
-from ner_core.workbench import annotation
+from ner_core.workbench import annotation, saved_annotations
 from ui import util
 from ui.tag_editor import show_problems, visualize_tag_editor
 
@@ -20,7 +20,7 @@ def visualize_saved_annotations(*, store, tag_set: list[str] | None, analyst: st
     if not saved:
         st.info("No annotations saved yet. Correct a sentence of the review queue and save it.")
         return
-    st.dataframe(pd.DataFrame(annotation.annotation_records(saved)), hide_index=True, width="stretch", key=f"{key}_saved")
+    st.dataframe(pd.DataFrame(saved_annotations.annotation_records(saved)), hide_index=True, width="stretch", key=f"{key}_saved")
     visualize_export(saved, key=key)
     if tag_set is None:
         return
@@ -51,8 +51,8 @@ def visualize_saved_annotations(*, store, tag_set: list[str] | None, analyst: st
 
 def visualize_export(saved, *, key: str) -> None:
     """The annotations as CoNLL or GMB CSV: a download and a preview."""
-    fmt = st.radio("Export format", list(annotation.EXPORT_FORMATS), horizontal=True, key=f"{key}_export_format")
-    content, name, mime = annotation.export(saved, fmt)
+    fmt = st.radio("Export format", list(saved_annotations.EXPORT_FORMATS), horizontal=True, key=f"{key}_export_format")
+    content, name, mime = saved_annotations.export(saved, fmt)
     st.download_button(
         f"Download {len(saved)} annotations ({fmt})", content.encode("utf-8"), file_name=name, mime=mime, key=f"{key}_export"
     )

@@ -16,19 +16,17 @@ same content uploaded twice is one dataset.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 import tempfile
 from pathlib import Path
 
+from ner_core.atomic_files import write_bytes_atomic
 from ner_core.corpus import annotated, reading
 from ner_core.errors import DataFormatError
 
 SAFE_NAME_LENGTH = 80
 DEFAULT_NAME = "upload.csv"
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
-PARTIAL_SUFFIX = ".partial"
 
 
 class UploadRejected(DataFormatError):
@@ -120,14 +118,14 @@ def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: 
         if existing is not None:
             if not Path(existing.path).exists():  # the file was deleted by hand: put the same bytes back
                 Path(existing.path).parent.mkdir(parents=True, exist_ok=True)
-                _write_atomic(Path(existing.path), raw)
+                write_bytes_atomic(Path(existing.path), raw)
             return existing
         uploads_dir = Path(uploads_dir)
         uploads_dir.mkdir(parents=True, exist_ok=True)
         target = uploads_dir / f"{corpus.sha256[:16]}-{safe_file_name(name)}"
         created = not target.exists()
         if created:
-            _write_atomic(target, raw)
+            write_bytes_atomic(target, raw)
     except OSError as exc:
         raise UploadRejected(
             f"{safe_file_name(name)} was not stored: the uploads folder {uploads_dir} cannot be written ({exc.strerror or exc})."
@@ -145,15 +143,3 @@ def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: 
         if created:  # no row, so no file either
             target.unlink(missing_ok=True)
         raise
-
-
-def _write_atomic(target: Path, raw: bytes) -> None:
-    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
-    try:
-        with open(partial, "wb") as stream:
-            stream.write(raw)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)

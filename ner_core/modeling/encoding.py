@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ner_core.atomic_files import write_text_atomic
 from ner_core.corpus.tags import PAD_TAG
 from ner_core.errors import DataFormatError
 
@@ -165,19 +166,8 @@ def decode_tags(tag_ids: Sequence[int], tag_vocabulary: Vocabulary) -> list[str]
 
 
 def write_json_atomic(path: Path, payload) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename: never a half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, ensure_ascii=False, default=_json_default)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Never a half file: see ``atomic_files``."""
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default))
 
 
 def _json_default(value):

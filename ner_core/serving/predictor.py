@@ -20,7 +20,6 @@ import logging
 import os
 import threading
 import time
-import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from ner_core.errors import InputTextError, ModelLoadError
 from ner_core.modeling import decoding as decoding_module
 from ner_core.modeling import encoding
 from ner_core.serving import onnx_backend
+from ner_core.serving.model_file import load_keras_model
 from ner_core.training import run_folder
 
 logger = logging.getLogger(__name__)
@@ -425,36 +425,6 @@ def entities_of_words(words: Sequence[str], tag_list: Sequence[str], confidences
         tokens.append(Token(word, start, start + len(word)))
         start += len(word) + 1
     return spans_to_entities(" ".join(words), tokens, tag_list, confidences)
-
-
-def load_keras_model(path: Path, run_id: str = ""):
-    """Load a ``.keras`` file with our custom layers registered; corrupt files become ModelLoadError."""
-    import keras
-
-    if not Path(path).exists():
-        raise ModelLoadError(f"run {run_id}: {Path(path).name} is missing.")
-    damage = _archive_damage(Path(path))
-    if damage:
-        # Keras reports a damaged archive as "File not found", which sends users looking for a file that exists.
-        raise ModelLoadError(
-            f"run {run_id}: {Path(path).name} cannot be loaded: it is damaged ({damage}); retrain the run or restore the file."
-        )
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for a damaged zip/h5
-        raise ModelLoadError(
-            f"run {run_id}: the model file cannot be loaded ({exc.__class__.__name__}: {str(exc)[:200]})."
-        ) from None
-
-
-def _archive_damage(path: Path) -> str | None:
-    """Why a ``.keras`` file (a zip archive) is not a whole archive, or None when it is."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            broken = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        return f"not a complete zip archive, truncated or overwritten: {exc}"
-    return f"member {broken} fails its checksum" if broken else None
 
 
 _CACHE: dict[tuple[str, str | None], Predictor] = {}

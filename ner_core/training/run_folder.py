@@ -16,10 +16,10 @@ import os
 import platform
 import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ner_core.atomic_files import write_text_atomic
 from ner_core.errors import ModelLoadError
 
 MODEL_FILE = "model.keras"
@@ -181,19 +181,7 @@ def read_log(models_dir: Path, run_id: str) -> str | None:
 
 def write_log(models_dir: Path, run_id: str, text: str) -> Path:
     """Keep ``text`` as the run's log, atomically: a reader sees the previous log or this one, never half of it."""
-    path = log_path(models_dir, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{run_id}.", suffix=".tmp")
-    try:
-        with open(descriptor, "w", encoding="utf-8", errors="replace") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(log_path(models_dir, run_id), text, errors="replace")
 
 
 def resolve_run_folder(models_dir: Path, run: str) -> RunFolder:

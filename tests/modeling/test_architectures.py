@@ -63,7 +63,7 @@ def test_registry_metadata_and_unknown_name():
 def test_char_crf_model_outputs_potentials_and_round_trips(tmp_path):
     import keras
 
-    from ner_core.serving.predictor import load_keras_model
+    from ner_core.serving.model_file import load_keras_model
 
     dims = architectures.ModelDimensions(vocab_size=50, num_tags=5, embedding_dim=8, char_vocab_size=30, max_word_length=20)
     model = architectures.build_model("char_bilstm_crf", dims)

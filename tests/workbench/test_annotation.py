@@ -11,7 +11,7 @@ from ner_core.corpus import annotated, reading, splitting
 from ner_core.errors import ConfigError, DataFormatError, InputTextError, ModelLoadError, TagSchemeError
 from ner_core.store import Store
 from ner_core.training import run_folder
-from ner_core.workbench import annotation
+from ner_core.workbench import annotation, saved_annotations
 
 TAG_SET = ["O", "B-geo", "I-geo", "B-per", "I-per"]
 
@@ -119,13 +119,13 @@ def test_save_edit_and_delete_keep_original_and_corrected_tags(db):
     [saved] = db.list_annotations()
     assert (saved.id, saved.analyst) == (annotation_id, "Ada")
     assert (saved.tags, saved.original_tags) == (["B-per", "I-per", "O"], ["O", "O", "O"])
-    assert annotation.changed_positions(saved) == [0, 1]
+    assert saved_annotations.changed_positions(saved) == [0, 1]
     with pytest.raises(TagSchemeError):
         annotation.update_correction(db, saved, tags=["O", "I-per", "O"], analyst="Bob", tag_set=TAG_SET)
     annotation.update_correction(db, saved, tags=["B-per", "O", "O"], analyst="Bob", tag_set=TAG_SET)
     [edited] = db.list_annotations()
     assert (edited.tags, edited.analyst, edited.original_tags) == (["B-per", "O", "O"], "Bob", ["O", "O", "O"])
-    records = annotation.annotation_records([edited])
+    records = saved_annotations.annotation_records([edited])
     assert records[0]["corrected tokens"] == 1 and records[0]["model run"] == "run-1"
     db.delete_annotation(annotation_id)
     assert db.list_annotations() == []
@@ -135,15 +135,15 @@ def test_exports_are_conll_and_gmb_csv_that_read_back(db, tmp_path):
     save(db, ["B-per", "I-per", "O"])
     save(db, ["B-geo", "O"], tokens=("Oslo", "."))
     saved = db.list_annotations()
-    assert annotation.annotations_to_conll(saved) == "Anna\tB-per\nBerg\tI-per\nran\tO\n\nOslo\tB-geo\n.\tO\n"
+    assert saved_annotations.annotations_to_conll(saved) == "Anna\tB-per\nBerg\tI-per\nran\tO\n\nOslo\tB-geo\n.\tO\n"
     path = tmp_path / "export.csv"
-    path.write_text(annotation.annotations_to_csv(saved), encoding="utf-8")
+    path.write_text(saved_annotations.annotations_to_csv(saved), encoding="utf-8")
     corpus = reading.load_corpus(path)
     assert [s.words for s in corpus.sentences] == [["Anna", "Berg", "ran"], ["Oslo", "."]]
     assert [s.tags for s in corpus.sentences] == [["B-per", "I-per", "O"], ["B-geo", "O"]]
-    sentences = annotation.annotations_to_sentences(saved)
+    sentences = saved_annotations.annotations_to_sentences(saved)
     assert sentences[1].tags == ["B-geo", "O"] and sentences[1].number == saved[1].id
-    assert annotation.annotations_to_conll([]) == ""
+    assert saved_annotations.annotations_to_conll([]) == ""
 
 
 def test_compare_metrics_gives_deltas_and_tolerates_missing_values():
@@ -289,11 +289,19 @@ def test_saved_frame_and_version_of_a_saved_annotation(db):
 def test_export_gives_content_file_name_and_mime_per_format(db):
     save(db, ["B-per", "I-per", "O"])
     saved = db.list_annotations()
-    assert annotation.export(saved, "CoNLL") == (annotation.annotations_to_conll(saved), "annotations.conll", "text/plain")
-    assert annotation.export(saved, "GMB CSV") == (annotation.annotations_to_csv(saved), "annotations.csv", "text/csv")
-    assert list(annotation.EXPORT_FORMATS) == ["CoNLL", "GMB CSV"]
+    assert saved_annotations.export(saved, "CoNLL") == (
+        saved_annotations.annotations_to_conll(saved),
+        "annotations.conll",
+        "text/plain",
+    )
+    assert saved_annotations.export(saved, "GMB CSV") == (
+        saved_annotations.annotations_to_csv(saved),
+        "annotations.csv",
+        "text/csv",
+    )
+    assert list(saved_annotations.EXPORT_FORMATS) == ["CoNLL", "GMB CSV"]
     with pytest.raises(ConfigError, match="unknown export format"):
-        annotation.export(saved, "xlsx")
+        saved_annotations.export(saved, "xlsx")
 
 
 def test_comparison_frame_formats_both_runs_and_the_signed_delta(db):
