@@ -10,6 +10,7 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.evaluation import held_out
 from ner_core.traffic import ab_statistics, experiment, replay, routing, simulator
+from ner_core.workbench import render
 from ui import util
 
 KEY = "ab_traffic"
@@ -102,7 +103,7 @@ def visualize_setup(runs, store, *, key: str) -> None:
         return
     st.dataframe(routing.plan_table(config), hide_index=True, width="stretch", column_config={"planned share": PERCENT})
     first = arm_runs[0].config
-    dataset = f"`{first.get('dataset')}` (seed {first.get('seed')})"
+    dataset = f"{render.markdown_escape(first.get('dataset'))} (seed {first.get('seed')})"
     st.caption(f"Traffic: the labelled test split of {dataset}, the first arm's dataset, replayed on a simulated clock.")
     if not experiment.same_training_data(arm_runs):
         st.warning(

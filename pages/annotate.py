@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ner_core.errors import NerError
-from ner_core.workbench import annotation
+from ner_core.workbench import annotation, render
 from ner_core.workbench.saved_annotations import annotations_to_sentences
 from ui import saved_annotations, tag_editor, util
 
@@ -198,7 +198,8 @@ def visualize_comparison(parent, child, *, key: str) -> None:
     if not annotation.same_test_split(parent, child):
         st.warning("These runs were not split from the same dataset with the same seed; their test sets differ.")
     st.dataframe(annotation.comparison_frame(parent, child), hide_index=True, width="stretch", key=f"{key}_comparison")
-    st.caption(f"Both scored on the test split of `{child.config.get('dataset')}` with seed {child.config.get('seed')}.")
+    dataset = render.markdown_escape(child.config.get("dataset"))
+    st.caption(f"Both scored on the test split of {dataset} with seed {child.config.get('seed')}.")
 
 
 # --------------------------------------------------------------------------- page

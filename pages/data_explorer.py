@@ -67,7 +67,7 @@ def visualize_agreement(agreement: explore.DuplicateAgreement, *, key: str) -> N
     warning = explore.agreement_warning(agreement)
     if warning is None:
         return
-    st.warning(warning)
+    st.warning(render.markdown_escape(warning))
     with st.expander("Most common disagreements between copies"):
         st.dataframe(agreement.disagreements, hide_index=True, width="stretch", key=f"{key}_disagreements")
 
@@ -153,7 +153,7 @@ def visualize_sentence_browser(corpus: annotated.Corpus, *, key: str) -> None:
     if not shown:
         st.info("No sentence matches; words match whole tokens, ignoring case.")
         return
-    st.markdown(render.sentence_list(shown), unsafe_allow_html=True)
+    st.html(render.sentence_list(shown))
 
 
 # --------------------------------------------------------------------------- page
@@ -195,7 +195,7 @@ except NerError as exc:
     util.show_error(exc)
     st.stop()
 
-st.caption(f"`{Path(path).name}`: {corpus.format}, {corpus.encoding}, sha256 `{sha256[:16]}`")
+st.caption(f"{render.markdown_escape(Path(path).name)}: {corpus.format}, {corpus.encoding}, sha256 `{sha256[:16]}`")
 st.subheader("Validation report")
 visualize_findings(summary["report"], key=KEY)
 visualize_agreement(summary["agreement"], key=KEY)

@@ -32,7 +32,7 @@ def predict_and_log(*, text: str, chosen: list, decoding: str) -> dict | None:
     try:
         util.get_store().log_predictions([comparison.prediction_log_row(p) for p in predictions.values()])
     except NerError as exc:
-        st.warning(f"The predictions are shown but could not be logged: {exc}")
+        st.warning(f"The predictions are shown but could not be logged: {render.markdown_escape(exc)}")
     return {"text": text, "run_ids": [run.id for run in chosen], "decoding": decoding, "predictions": predictions}
 
 
@@ -44,14 +44,12 @@ def visualize_entities(*, predictions: dict, runs_by_id: dict, key: str) -> None
     flagged = comparison.disagreeing_keys(entities_by_run)
     types = comparison.entity_types(list(predictions.values()))
     if types:
-        st.markdown(render.legend(types), unsafe_allow_html=True)
+        st.html(render.legend(types))
     fmt = st.selectbox("Download format", predictor.OUTPUT_FORMATS, key=f"{key}_format")
     for column, (run_id, prediction) in zip(st.columns(len(predictions)), predictions.items()):
         with column:
             st.markdown(f"**{util.run_label(runs_by_id[run_id])}**" if run_id in runs_by_id else f"**{run_id}**")
-            st.markdown(
-                render.highlight_text(prediction.text, prediction.entities, flagged=flagged[run_id]), unsafe_allow_html=True
-            )
+            st.html(render.highlight_text(prediction.text, prediction.entities, flagged=flagged[run_id]))
             st.caption(f"{len(prediction.entities)} entities, {prediction.decoding} decoding, {prediction.latency_ms:,.1f} ms")
             st.download_button(
                 f"Download ({fmt})",

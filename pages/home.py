@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ner_core.settings import SAMPLE_DATA_PATH
-from ner_core.workbench import overview
+from ner_core.workbench import overview, render
 from ui import util
 
 st.title("NER Workbench")
@@ -18,7 +18,7 @@ if dataset == SAMPLE_DATA_PATH:
         f"Active dataset: the bundled sample (`{dataset.name}`). Set `NER_CORPUS_PATH` or upload a corpus in the Data explorer."
     )
 else:
-    st.success(f"Active dataset: `{dataset}`")
+    st.success(f"Active dataset: {render.markdown_escape(dataset)}")
 
 runs = util.or_stop(util.completed_runs)
 runner = util.or_stop(util.get_runner)

@@ -37,7 +37,7 @@ def load_evaluations(chosen: list) -> dict:
     """Run id -> stored Evaluation; runs without one are named in a caption, broken ones in a warning."""
     stored = comparison.load_evaluations(chosen)
     for run_id, exc in stored.broken.items():
-        st.warning(f"Run {run_id}: its evaluation file cannot be read ({exc}).")
+        st.warning(f"Run {run_id}: its evaluation file cannot be read ({render.markdown_escape(exc)}).")
     if stored.missing:
         st.caption(f"No stored evaluation for {', '.join(stored.missing)}; these runs have metrics only.")
     return stored.found
@@ -142,16 +142,17 @@ def visualize_confusion_examples(*, run, stored, key: str) -> None:
         util.show_error(exc)
         return
     examples = comparison.confusion_examples(sentences, predicted_tags, gold, predicted)
+    gold_text, predicted_text = render.markdown_escape(gold), render.markdown_escape(predicted)
     if not examples:
-        st.info(f"No test token with gold {gold} was predicted as {predicted}.")
+        st.info(f"No test token with gold {gold_text} was predicted as {predicted_text}.")
         return
     st.write(
-        f"{len(examples)} test sentence(s) have a token with gold **{gold}** predicted as **{predicted}**"
+        f"{len(examples)} test sentence(s) have a token with gold **{gold_text}** predicted as **{predicted_text}**"
         f"{f'; the first {EXAMPLES_SHOWN} are shown' if len(examples) > EXAMPLES_SHOWN else ''}. "
         "Confused tokens are underlined or outlined."
     )
     for example in examples[:EXAMPLES_SHOWN]:
-        st.markdown(render.confusion_example(example), unsafe_allow_html=True)
+        st.html(render.confusion_example(example))
 
 
 def visualize_confusion_difference(*, evaluations: dict, key: str) -> None:

@@ -8,6 +8,7 @@ from ner_core.errors import NerError
 from ner_core.modeling import architectures
 from ner_core.training import reporting, run_folder
 from ner_core.training.config import VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
+from ner_core.workbench.render import markdown_escape
 from ui import config_form, job_progress, util
 
 KEY = "training_runs"
@@ -90,7 +91,7 @@ def visualize_history(all_runs: list, *, key: str) -> None:
 
 def visualize_run_detail(run, *, key: str) -> None:
     if run.error_message:
-        st.error(reporting.first_line(run.error_message))
+        st.error(markdown_escape(reporting.first_line(run.error_message)))
         with st.expander("Full error message"):
             st.code(run.error_message)
     config_tab, curves_tab, metrics_tab, types_tab = st.tabs(["Config", "Learning curves", "Metrics", "Per entity type"])

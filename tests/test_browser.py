@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from ner_core.corpus import annotated, writing
 from scripts import browser_harness
 from scripts.browser_harness import wait_until_idle
 from tests.helpers import ROOT
@@ -101,3 +102,41 @@ def test_wait_until_idle_waits_for_the_script_state_and_fails_on_timeout(browser
         wait_until_idle(browser_page, timeout_s=1, quiet_s=0.2)
     browser_page.set_content('<div data-testid="stApp" data-test-script-state="notRunning"></div>')
     wait_until_idle(browser_page, timeout_s=5, quiet_s=0.2)  # returns once idle for quiet_s
+
+
+BEACON = "http://127.0.0.1:9/beacon.png"  # port 9 (discard): nothing answers, the request is what counts
+
+
+@pytest.fixture(scope="module")
+def hostile_corpus_server(tmp_path_factory):
+    """A server whose configured corpus has a word holding a blank line and a Markdown image link."""
+    folder = tmp_path_factory.mktemp("hostile_corpus")
+    # Unindented, old Markdown rendering loaded the image; indented, it turned the rest into a code block.
+    tags = ["B-per", "O", "O", "B-geo", "O"]
+    hostile = [
+        annotated.Sentence(["Anna", f"said\n\n![beacon]({BEACON})", "in", "Oslo", "."], tags),
+        annotated.Sentence(["Anna", f"wrote\n\n    ![beacon]({BEACON})", "in", "Oslo", "."], tags),
+    ]
+    plain = [annotated.Sentence(["Peter", "met", "Ada", f"x{i}", "."], ["B-per", "O", "B-per", "O", "O"]) for i in range(12)]
+    path = folder / "hostile.csv"
+    path.write_text(writing.corpus_to_gmb_csv([*hostile, *plain]), encoding="utf-8")
+    env = {**os.environ, "NER_CORPUS_PATH": str(path)}
+    with browser_harness.StreamlitServer(env=env, log_path=folder / "streamlit.log") as running:
+        yield running.url
+
+
+def test_a_word_with_a_blank_line_and_an_image_link_loads_nothing_and_shows_as_text(hostile_corpus_server, browser_page):
+    requests = []
+    browser_page.on("request", lambda request: requests.append(request.url))
+    browser_page.goto(f"{hostile_corpus_server}/data_explorer")
+    wait_until_idle(browser_page)
+    browser_page.get_by_role("tab", name="Sentences").click()
+    wait_until_idle(browser_page)
+    browser_page.screenshot(path=str(SCREENSHOTS / "data_explorer_hostile_word.png"))
+    assert [url for url in requests if "beacon" in url] == []
+    sentences = browser_page.locator("div.ner-highlight:visible")
+    shown = "\n".join(sentences.all_inner_texts())
+    assert shown.count(f"![beacon]({BEACON})") == 2  # the links are text...
+    assert browser_page.locator("div.ner-highlight img, div.ner-highlight pre, div.ner-highlight code").count() == 0
+    assert browser_page.locator('img[src*="beacon"]').count() == 0  # ...not an image anywhere on the page
+    assert browser_page.locator('[data-testid="stException"]').count() == 0

@@ -13,6 +13,7 @@ import streamlit as st
 from ner_core.store import FINISHED_STATUSES, RunStatus
 from ner_core.training import jobs, reporting
 from ner_core.training.config import VALIDATION_F1
+from ner_core.workbench.render import markdown_escape
 
 # Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session(),
 # a few hundred ms holding the GIL once TensorFlow is loaded. When jobs trained on a thread of the server, polling
@@ -75,7 +76,7 @@ def visualize_job_progress(
             if job.status == RunStatus.COMPLETED:
                 st.success(ready_message.format(run_id=job.run_id))
             else:
-                st.error(f"{noun} {job.status}: {job.error or 'no reason recorded'}")
+                st.error(f"{noun} {job.status}: {markdown_escape(job.error or 'no reason recorded')}")
             return
         button.button(
             cancel_label,

@@ -36,9 +36,9 @@ def visualize_tag_editor(
     tags = annotation.edited_tags(edited["tag"])
     problems = annotation.validate_correction(tokens, tags, tag_set)
     marked = [p.position for p in problems if p.position is not None]
-    st.markdown(render.highlight_tokens(list(tokens), [t or "O" for t in tags], marked_tokens=marked), unsafe_allow_html=True)
+    st.html(render.highlight_tokens(list(tokens), [t or "O" for t in tags], marked_tokens=marked))
     return tags, problems
 
 
 def show_problems(problems: Sequence[annotation.Problem]) -> None:
-    st.warning("This correction cannot be saved yet:\n" + "\n".join(f"- {p.message}" for p in problems))
+    st.warning("This correction cannot be saved yet:\n" + "\n".join(f"- {render.markdown_escape(p.message)}" for p in problems))

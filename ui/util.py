@@ -14,6 +14,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
+from ner_core.workbench.render import markdown_escape
 
 T = TypeVar("T")
 
@@ -118,9 +119,9 @@ def known_sentence_count(path: str) -> int | None:
 def show_error(exc: Exception) -> None:
     """A user-facing error, never a traceback, for our own error types."""
     if isinstance(exc, NerError):
-        st.error(str(exc))
+        st.error(markdown_escape(exc))
     else:
-        st.error(f"Unexpected problem: {exc.__class__.__name__}: {exc}")
+        st.error(f"Unexpected problem: {exc.__class__.__name__}: {markdown_escape(exc)}")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -8,6 +8,7 @@ hash of the type, never from the input itself.
 from __future__ import annotations
 
 import html
+import re
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 
@@ -24,6 +25,26 @@ KNOWN_COLOURS = {
     "nat": "#c887fb",
 }
 PALETTE = ("#ff9561", "#9cc9cc", "#ddd", "#bfe1d9", "#e4e7d2", "#ffeb80", "#c887fb", "#aa9cfc", "#feca74", "#7aecec")
+
+
+# What can turn one line of text into markup: emphasis, code, raw HTML and autolinks, math, strikethrough,
+# tables. Links, images and link definitions also need "](" or "]:", escaped below; a line start is
+# escaped on its own (headings, lists). Brackets, dots, dashes and colons elsewhere stay as typed, so
+# "[E009] run x-1: ..." reads as written.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_<>$~|])")
+_LINE_START_SPECIAL = "#-+="
+
+
+def markdown_escape(text: object) -> str:
+    """``text`` as literal characters inside a Markdown string (st.info, st.caption, st.error...).
+
+    A word, tag name or error message that holds ``![x](url)`` would otherwise load that image for
+    every viewer; a blank line and indentation would turn the rest into a code block. Newlines become
+    spaces so a message stays one paragraph. Not for code spans, which do not honour escapes.
+    """
+    flat = " ".join(str(text).split())
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat).replace("](", "]\\(").replace("]:", "]\\:")
+    return "\\" + escaped if escaped[:1] in _LINE_START_SPECIAL and escaped else escaped
 
 
 def entity_colour(entity_type: str) -> str:

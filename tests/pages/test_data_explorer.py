@@ -116,7 +116,7 @@ def test_sentence_search_finds_a_word_and_highlights_the_sentence(empty_workspac
     expected = explore.search_sentences(reading.load_corpus(sample_path).sentences, query_word="Cuban")
     assert expected
     assert any(c.value.startswith(f"{len(expected)} matching sentence(s)") for c in app.caption)
-    html = next(m.value for m in app.markdown if "ner-highlight" in m.value)
+    html = next(m.value for m in app.html if "ner-highlight" in m.value)
     assert f"sentence {expected[0].sentence.number}" in html
     assert 'data-type="gpe"' in html and "Cuban" in html
 
@@ -125,7 +125,7 @@ def test_sentence_search_by_tag_only(empty_workspace):
     app = page_app("data_explorer.py").run()
     app.selectbox(key="data_explorer_search_tag").set_value("art").run()
     assert not app.exception
-    html = next(m.value for m in app.markdown if "ner-highlight" in m.value)
+    html = next(m.value for m in app.html if "ner-highlight" in m.value)
     assert 'data-type="art"' in html
     app.text_input(key="data_explorer_search_word").set_value("zzznotaword").run()
     assert any("No sentence matches" in i.value for i in app.info)

@@ -44,7 +44,7 @@ def token_table(app):
 def test_user_text_is_escaped_in_the_rendered_markdown(highlighter):
     app = find(highlighter, HOSTILE)
     assert not app.error
-    values = [m.value for m in app.markdown]
+    values = [m.value for m in app.html]
     rendered = [v for v in values if "ner-highlight" in v]
     assert len(rendered) == 1
     for raw in ("<script>", "</script>", "<img src=x onerror=alert(1)>", "<img"):
@@ -81,7 +81,7 @@ def test_too_long_text_is_an_error_and_logs_nothing(highlighter, store):
     app = find(highlighter, "a" * (MAX_TEXT_CHARS + 1))
     assert len(app.error) == 1 and f"{MAX_TEXT_CHARS:,}" in app.error[0].value
     assert store.count_predictions(source="highlighter") == before
-    assert not [m for m in app.markdown if "ner-highlight" in m.value]
+    assert not [m for m in app.html if "ner-highlight" in m.value]
 
 
 def test_empty_text_shows_a_hint_not_an_error(highlighter):
@@ -104,6 +104,6 @@ def test_two_models_side_by_side_log_two_rows_and_compare_their_entities(trained
     find(app, "Anna Berg visited Oslo on Monday .")
     assert store.count_predictions(source="highlighter") == 2
     assert sorted(row["run_id"] for row in store.prediction_rows(source="highlighter")) == ids
-    assert len([m for m in app.markdown if "ner-highlight" in m.value]) == 2
+    assert len([m for m in app.html if "ner-highlight" in m.value]) == 2
     # Copies of one model agree on every entity.
     assert any("exactly the same entities" in s.value for s in app.success)

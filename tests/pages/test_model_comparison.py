@@ -10,7 +10,7 @@ from ner_core.evaluation import held_out, metric_registry, run_scoring
 from ner_core.settings import Settings
 from ner_core.store import Store
 from ner_core.training import run_folder
-from ner_core.workbench import comparison
+from ner_core.workbench import comparison, render
 from tests.helpers import page_app
 
 PAGE = "model_comparison.py"
@@ -79,11 +79,12 @@ def test_choosing_a_confusion_cell_lists_its_test_sentences(trained_run, compari
         sentences, comparison.predict_tags(Predictor.load(trained_run.run_dir), sentences), gold, predicted
     )
     assert expected
-    highlighted = [m.value for m in app.markdown if "ner-highlight" in m.value]
+    highlighted = [m.value for m in app.html if "ner-highlight" in m.value]
     assert len(highlighted) == min(len(expected), 10)
     first = expected[0]
     assert all(word in highlighted[0] for word in first.words if word.isalpha())
-    assert any(f"gold **{gold}** predicted as **{predicted}**" in m.value for m in app.markdown)
+    shown = f"gold **{render.markdown_escape(gold)}** predicted as **{render.markdown_escape(predicted)}**"
+    assert any(shown in m.value for m in app.markdown)
 
 
 def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, empty_workspace):

@@ -34,7 +34,7 @@ def test_the_tag_editor_twice_keeps_two_editors_and_reports_problems_for_each():
     assert not app.exception
     assert [editor.key for editor in app.data_editor] == ["left", "right"]
     assert len(app.warning) == 2 and all("token 1 ('Anna')" in w.value for w in app.warning)
-    assert sum("ner-highlight" in m.value for m in app.markdown) == 2
+    assert sum("ner-highlight" in m.value for m in app.html) == 2
 
 
 def test_the_export_view_twice_has_its_own_format_per_key():

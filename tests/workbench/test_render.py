@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
+
+import pytest
 
 from ner_core.workbench import comparison, explore, render
 from tests.helpers import make_sentence
@@ -79,3 +82,33 @@ def test_confusion_example_puts_gold_above_predicted_and_marks_the_confused_toke
     assert 'data-type="geo"' in gold and 'data-type="org"' in predicted
     assert gold.count(render.FLAGGED_STYLE) == 1 and predicted.count(render.FLAGGED_STYLE) == 1
     assert "<i>" not in out and "&lt;i&gt;Oslo&lt;/i&gt;" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![x](http://127.0.0.1:9/b.png)",
+        "see [here](http://127.0.0.1:9/) now",
+        "**bold** _it_ `code` ~~gone~~",
+        "$x^2$ a | b",
+        "<b>tag</b> <http://127.0.0.1:9/>",
+        "# heading",
+        "- item",
+        "[E009] run x-1: evaluation.json",
+        "[x]: http://127.0.0.1:9/ defined",
+    ],
+)
+def test_markdown_escape_leaves_no_markdown_syntax_and_keeps_every_character(text):
+    import markdown_it
+
+    escaped = render.markdown_escape(text)
+    rendered = markdown_it.MarkdownIt("commonmark").render(escaped)
+    assert "<img" not in rendered and "<strong>" not in rendered and "<em>" not in rendered and "<code>" not in rendered
+    assert "<h1>" not in rendered and "<b>" not in rendered and "<a " not in rendered and "<li>" not in rendered
+    assert "<del>" not in rendered
+    assert html.unescape(rendered.removeprefix("<p>").removesuffix("</p>\n")) == text
+
+
+def test_markdown_escape_makes_one_paragraph_of_a_multi_line_message():
+    assert render.markdown_escape("first\n\n    indented\tline") == "first indented line"
+    assert render.markdown_escape(ValueError("bad [x](y) *z*")) == "bad [x]\\(y) \\*z\\*"
