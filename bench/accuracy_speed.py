@@ -36,7 +36,8 @@ from bench.workspace import open_workspace
 from ner_core.evaluation import metric_registry, run_scoring
 from ner_core.modeling import encoding
 from ner_core.serving.predictor import Predictor
-from ner_core.store import RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import RunStatus
 from ner_core.training import loop, run_folder
 from ner_core.training.config import TrainConfig
 

@@ -37,7 +37,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 
-from ner_core.store import RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import RunStatus
 from ner_core.training import jobs, run_folder
 from ner_core.training.config import TrainConfig, sample_config
 

@@ -29,7 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ner_core.corpus import reading, splitting
 from ner_core.serving.predictor import Predictor
 from ner_core.settings import SAMPLE_DATA_PATH
-from ner_core.store import RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import RunStatus
 from ner_core.traffic import ab_statistics, experiment, simulator
 from ner_core.training import loop, run_folder
 from ner_core.training.config import TrainConfig

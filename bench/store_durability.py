@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ner_core.store import SYNCHRONOUS_MODES, Store
+from ner_core.store.database import SYNCHRONOUS_MODES, Store
 
 RESULTS = ROOT / "bench" / "results"
 

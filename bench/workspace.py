@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ner_core.corpus import annotated, reading, splitting
 from ner_core.settings import Settings
-from ner_core.store import Store
+from ner_core.store.database import Store
 
 
 @dataclass

@@ -26,7 +26,7 @@ def _settings():
 
 
 def _store():
-    from ner_core.store import Store
+    from ner_core.store.database import Store
 
     return Store(_settings().database_url)
 

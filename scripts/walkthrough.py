@@ -20,7 +20,7 @@ drives Debian's chromium (``/usr/bin/chromium``) with Playwright's sync API:
 
 After every step a full-page screenshot goes to ``<out>/NN-step.png``. Any
 exception box or unexpected ``st.error`` fails the walk at once. At the end the
-database is opened with ``ner_core.store.Store`` and the evidence of every step
+database is opened with ``ner_core.store.database.Store`` and the evidence of every step
 is checked; ``<out>/report.md`` lists the steps, their wall times and the
 evidence. The exit status is non-zero when a step or a check failed.
 
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402 - needs the path above
-from ner_core.store import RunStatus  # noqa: E402 - needs the path above
+from ner_core.store.tables import RunStatus  # noqa: E402 - needs the path above
 from scripts import browser_harness  # noqa: E402
 
 MAX_SCREENSHOT_HEIGHT = 15_000
@@ -834,7 +834,7 @@ def step_ab_traffic(ui: Ui, evidence: Evidence, options: Options) -> None:
 
 def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], dict]:
     """Read the workspace database and check the trace every step should have left."""
-    from ner_core.store import Store
+    from ner_core.store.database import Store
 
     store = Store(options.database_url)
     checks: list[Check] = []

@@ -89,7 +89,7 @@ def tiny_csv(tmp_path, tiny_sentences) -> Path:
 @pytest.fixture(scope="session")
 def store(isolated_workspace):
     from ner_core.settings import Settings
-    from ner_core.store import Store
+    from ner_core.store.database import Store
 
     return Store(Settings.from_env().database_url)
 
@@ -118,7 +118,7 @@ def runner(empty_workspace):
     """The job runner the pages use (one per database and models folder) on a fresh workspace,
     shut down after the test."""
     from ner_core.settings import Settings
-    from ner_core.store import Store
+    from ner_core.store.database import Store
     from ner_core.training import jobs
 
     settings = Settings.from_env()

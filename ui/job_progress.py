@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pandas
 import streamlit as st
 
-from ner_core.store import FINISHED_STATUSES, RunStatus
+from ner_core.store.tables import FINISHED_STATUSES, RunStatus
 from ner_core.training import jobs, reporting
 from ner_core.training.config import VALIDATION_F1
 from ner_core.workbench.render import markdown_escape

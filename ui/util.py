@@ -25,7 +25,7 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def _store(url: str):
-    from ner_core.store import Store
+    from ner_core.store.database import Store
 
     return Store(url)
 
@@ -55,7 +55,7 @@ def get_predictor(run_dir: str, decoding: str | None = None):
 
 def completed_runs() -> list:
     """Completed runs whose folder still exists, newest first."""
-    from ner_core.store import RunStatus
+    from ner_core.store.tables import RunStatus
 
     return [r for r in get_store().list_runs(status=RunStatus.COMPLETED) if r.run_dir and Path(r.run_dir).is_dir()]
 

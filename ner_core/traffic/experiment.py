@@ -14,7 +14,7 @@ import numpy as np
 from ner_core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ner_core.store import Run
+    from ner_core.store.tables import Run
 
 STRATEGIES = ("weighted", "rules")
 # The product's default split over the three original models.

@@ -52,7 +52,7 @@ from ner_core.serving.predictor import entities_of_words
 if TYPE_CHECKING:
     from ner_core.corpus.annotated import Sentence
     from ner_core.serving.predictor import Predictor
-    from ner_core.store import Store
+    from ner_core.store.database import Store
 from ner_core.traffic.circuit_breaker import CircuitBreaker
 from ner_core.traffic.experiment import (
     ERROR_BREAKER_REJECTED,

@@ -169,7 +169,8 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
 
     from ner_core.corpus import annotated
     from ner_core.errors import TrainingCancelled
-    from ner_core.store import RunStatus, Store
+    from ner_core.store.database import Store
+    from ner_core.store.tables import RunStatus
     from ner_core.training import callbacks, loop
     from ner_core.training.config import TrainConfig
 

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ner_core.errors import JobNotFoundError, NerError, TrainingCancelled
-from ner_core.store import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, Store, utcnow
+from ner_core.store.database import Store
+from ner_core.store.tables import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, utcnow
 from ner_core.training import callbacks, job_process, loop, recovery, run_folder
 from ner_core.training.config import TrainConfig
 from ner_core.training.job_process import TrainingProcess, forward_cancel, one_line, read_message

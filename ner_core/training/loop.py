@@ -21,7 +21,7 @@ from ner_core.errors import ConfigError, NerError, TrainingCancelled
 from ner_core.modeling import encoding
 from ner_core.modeling.architectures import ModelDimensions, get_definition
 from ner_core.settings import Settings
-from ner_core.store import RunStatus
+from ner_core.store.tables import RunStatus
 from ner_core.training import run_folder
 from ner_core.training.callbacks import ProgressEvent, ProgressHook, _make_callback, _validation_f1_callback
 from ner_core.training.config import VALIDATION_F1, TrainConfig
@@ -140,7 +140,7 @@ def _record_failure(store, run_id: str, exc: BaseException) -> None:
 
 
 def _now():
-    from ner_core.store import utcnow
+    from ner_core.store.tables import utcnow
 
     return utcnow()
 

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ner_core.store import Store
+from ner_core.store.database import Store
 from ner_core.training import run_folder
 
 logger = logging.getLogger(__name__)

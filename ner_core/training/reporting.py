@@ -11,7 +11,7 @@ import pandas
 
 from ner_core.errors import ModelLoadError
 from ner_core.evaluation import metric_registry, run_scoring
-from ner_core.store import RunStatus
+from ner_core.store.tables import RunStatus
 from ner_core.training import jobs, run_folder
 
 # The metrics the run history shows as columns; the run detail shows all of them.

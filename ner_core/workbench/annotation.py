@@ -30,7 +30,8 @@ from ner_core.training import config
 
 if TYPE_CHECKING:
     from ner_core.serving.predictor import Predictor
-    from ner_core.store import Annotation, Run, Store
+    from ner_core.store.database import Store
+    from ner_core.store.tables import Annotation, Run
 
 UNCERTAINTY_MEASURES = {
     "min": "minimum token confidence",

@@ -410,7 +410,7 @@ def entity_types(predictions: Sequence) -> list[str]:
 
 
 def prediction_log_row(prediction, *, source: str = "highlighter") -> dict:
-    """The prediction-log row of one prediction (see :meth:`ner_core.store.Store.log_predictions`)."""
+    """The prediction-log row of one prediction (see :meth:`ner_core.store.database.Store.log_predictions`)."""
     return {
         "source": source,
         "run_id": prediction.run_id,

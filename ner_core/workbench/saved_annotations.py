@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ner_core.corpus import annotated, writing
 from ner_core.errors import ConfigError
-from ner_core.store import Annotation
+from ner_core.store.tables import Annotation
 
 
 def annotation_to_sentence(annotation: Annotation) -> annotated.Sentence:

@@ -11,7 +11,7 @@ import pytest
 from ner_core.corpus import reading
 from ner_core.corpus.uploads import UploadRejected, file_sha256, file_stamp, inspect_upload, safe_file_name, save_upload
 from ner_core.errors import DataFormatError, NerError, StoreError
-from ner_core.store import Store
+from ner_core.store.database import Store
 
 STRAY_I_CSV = (
     "Sentence #,Word,POS,Tag\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
-from ner_core.store import Store
+from ner_core.store.database import Store
 from ner_core.traffic import ab_statistics, experiment
 from ner_core.training import loop
 from tests.helpers import page_app, tiny_config

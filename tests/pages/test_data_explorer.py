@@ -8,7 +8,7 @@ import pytest
 
 from ner_core.corpus import reading
 from ner_core.settings import Settings
-from ner_core.store import Store
+from ner_core.store.database import Store
 from ner_core.workbench import explore
 from tests.helpers import page_app
 

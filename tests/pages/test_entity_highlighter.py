@@ -8,7 +8,7 @@ import pytest
 
 from ner_core.serving.predictor import MAX_TEXT_CHARS
 from ner_core.settings import Settings
-from ner_core.store import Store
+from ner_core.store.database import Store
 from tests.helpers import page_app
 
 PAGE = "entity_highlighter.py"

@@ -8,7 +8,7 @@ import pytest
 
 from ner_core.evaluation import held_out, metric_registry, run_scoring
 from ner_core.settings import Settings
-from ner_core.store import Store
+from ner_core.store.database import Store
 from ner_core.training import run_folder
 from ner_core.workbench import comparison, render
 from tests.helpers import page_app

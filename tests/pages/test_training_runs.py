@@ -11,7 +11,8 @@ from ner_core.corpus import uploads
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
-from ner_core.store import RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import RunStatus
 from ner_core.training import callbacks, config, run_folder
 from tests.helpers import JOB_TIMEOUT_S, page_app
 

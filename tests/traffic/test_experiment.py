@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ner_core.errors import ConfigError
-from ner_core.store import Run
+from ner_core.store.tables import Run
 from ner_core.traffic import experiment
 
 

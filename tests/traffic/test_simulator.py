@@ -11,7 +11,7 @@ from ner_core.corpus.annotated import Sentence
 from ner_core.errors import ConfigError
 from ner_core.evaluation import latency
 from ner_core.modeling import architectures, encoding
-from ner_core.store import Store
+from ner_core.store.database import Store
 from ner_core.traffic import ab_statistics, circuit_breaker, experiment, replay, routing, simulator
 
 SENTENCES = [

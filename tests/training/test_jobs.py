@@ -8,7 +8,8 @@ import pytest
 from ner_core.corpus import annotated, writing
 from ner_core.errors import JobNotFoundError, NerError
 from ner_core.settings import Settings
-from ner_core.store import ACTIVE_STATUSES, RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import ACTIVE_STATUSES, RunStatus
 from ner_core.training import job_process, jobs, run_folder
 from tests.helpers import JOB_TIMEOUT_S, tiny_config, wait_until
 

@@ -12,7 +12,8 @@ from ner_core.corpus import writing
 from ner_core.errors import ConfigError, DataFormatError, TrainingCancelled
 from ner_core.evaluation import scoring
 from ner_core.modeling import encoding
-from ner_core.store import RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import RunStatus
 from ner_core.training import loop, run_folder
 from ner_core.training.config import (
     SMALL_DATASET_SENTENCES,

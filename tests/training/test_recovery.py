@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from ner_core.store import RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import RunStatus
 from ner_core.training import recovery, run_folder
 from tests.helpers import JOB_TIMEOUT_S, ROOT, wait_until
 

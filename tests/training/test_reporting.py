@@ -10,7 +10,7 @@ import pytest
 
 from ner_core.errors import ModelLoadError
 from ner_core.evaluation import metric_registry
-from ner_core.store import RunStatus
+from ner_core.store.tables import RunStatus
 from ner_core.training import callbacks, jobs, reporting, run_folder
 from ner_core.training.config import TrainConfig
 

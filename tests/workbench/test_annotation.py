@@ -9,7 +9,7 @@ import pytest
 
 from ner_core.corpus import annotated, reading, splitting
 from ner_core.errors import ConfigError, DataFormatError, InputTextError, ModelLoadError, TagSchemeError
-from ner_core.store import Store
+from ner_core.store.database import Store
 from ner_core.training import run_folder
 from ner_core.workbench import annotation, saved_annotations
 

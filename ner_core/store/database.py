@@ -1,4 +1,5 @@
-"""The database: runs, the prediction log, annotations and uploaded datasets.
+"""Store: the database opened from a SQLAlchemy URL, and the reads and writes of runs, the
+prediction log, annotations and uploaded datasets (the tables are in :mod:`ner_core.store.tables`).
 
 SQLAlchemy 2.0 with a SQLite file by default (any SQLAlchemy URL works). Every
 write is one transaction, so a crash mid-write leaves the previous state, and
@@ -7,8 +8,6 @@ SQLite runs in WAL mode so the simulator can log while pages read.
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -18,152 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ner_core.errors import RunNotFoundError, StoreError
-
-
-class RunStatus(enum.StrEnum):
-    """Where a run, and the training job behind it, stands.
-
-    A ``StrEnum``: each member equals the string the runs table stores
-    (``RunStatus.COMPLETED == "completed"``), so rows written before the enum
-    existed read back as members and plain strings still work as arguments.
-    """
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINISHED_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
-ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class _StatusColumn(sa.types.TypeDecorator):
-    """The status column: stored as its plain string (VARCHAR(16), as before), read back as a RunStatus."""
-
-    impl = sa.String(16)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        return None if value is None else str(value)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        try:
-            return RunStatus(value)
-        except ValueError:
-            return value  # written by a newer version: shown as stored rather than failing the whole query
-
-
-class Run(Base):
-    __tablename__ = "runs"
-
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    model_name: Mapped[str] = mapped_column(sa.String(64), index=True)
-    status: Mapped[RunStatus] = mapped_column(_StatusColumn(), index=True)
-    dataset_path: Mapped[str] = mapped_column(sa.Text, default="")
-    dataset_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
-    config_json: Mapped[str] = mapped_column(sa.Text, default="{}")
-    metrics_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    run_dir: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    parent_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
-    error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
-    machine: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    # "<pid>:<start time>" of the process that queued or trains the run (run_folder.process_identity),
-    # so a start-up can tell a dead process's "running" row from a live training elsewhere.
-    owner: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
-
-    @property
-    def config(self) -> dict:
-        return json.loads(self.config_json or "{}")
-
-    @property
-    def metrics(self) -> dict:
-        return json.loads(self.metrics_json) if self.metrics_json else {}
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
-
-
-class PredictionLog(Base):
-    __tablename__ = "prediction_log"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    source: Mapped[str] = mapped_column(sa.String(32), index=True)  # highlighter, cli, simulation
-    simulation_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
-    simulated_time_s: Mapped[float | None] = mapped_column(nullable=True)
-    arm: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
-    run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
-    text: Mapped[str] = mapped_column(sa.Text, default="")
-    entities_json: Mapped[str] = mapped_column(sa.Text, default="[]")
-    latency_ms: Mapped[float | None] = mapped_column(nullable=True)
-    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    # A simulated request's ner_core.traffic.experiment.ERROR_KINDS value; NULL on rows logged before it existed.
-    error_kind: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
-    breaker_state: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
-    routing_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    gold_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    predicted_tags_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-
-
-class Annotation(Base):
-    __tablename__ = "annotations"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    analyst: Mapped[str] = mapped_column(sa.String(128))
-    text: Mapped[str] = mapped_column(sa.Text)
-    tokens_json: Mapped[str] = mapped_column(sa.Text)
-    tags_json: Mapped[str] = mapped_column(sa.Text)
-    original_tags_json: Mapped[str] = mapped_column(sa.Text)
-    model_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
-    source: Mapped[str] = mapped_column(sa.String(32), default="typed")
-
-    @property
-    def tokens(self) -> list[str]:
-        return json.loads(self.tokens_json)
-
-    @property
-    def tags(self) -> list[str]:
-        return json.loads(self.tags_json)
-
-    @property
-    def original_tags(self) -> list[str]:
-        return json.loads(self.original_tags_json)
-
-
-class Dataset(Base):
-    __tablename__ = "datasets"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(sa.Text)
-    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    path: Mapped[str] = mapped_column(sa.Text)
-    format: Mapped[str] = mapped_column(sa.String(16))
-    sentences: Mapped[int] = mapped_column(default=0)
-    tokens: Mapped[int] = mapped_column(default=0)
-    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+from ner_core.store.tables import ACTIVE_STATUSES, ADDED_COLUMNS, Annotation, Base, Dataset, PredictionLog, Run, RunStatus, utcnow
 
 
 def _status(value: str) -> RunStatus:
@@ -189,11 +46,6 @@ def _sqlite_pragmas(synchronous: str):
         cursor.close()
 
     return enable
-
-
-# Columns added to a table after databases with that table existed: (table, column). create_all
-# never alters an existing table, so Store() adds whichever of these an opened database lacks.
-ADDED_COLUMNS = (("prediction_log", "error_kind"), ("runs", "owner"))
 
 
 def _add_missing_columns(engine: sa.Engine) -> None:
@@ -236,8 +88,9 @@ class Store:
     def session(self) -> Session:
         return self._sessions()
 
-    def _write(self, work):
-        """Run ``work(session)`` in one transaction; SQLite allows one writer, so we serialise."""
+    def write(self, work):
+        """Run ``work(session)`` in one transaction and return its result; SQLite allows one writer, so
+        writes are serialised. Feature modules that own a table write through this too."""
         with self._write_lock:
             try:
                 with self._sessions.begin() as session:
@@ -267,7 +120,7 @@ class Store:
             dataset_sha256=dataset_sha256,
             parent_run_id=parent_run_id,
         )
-        self._write(lambda s: s.add(run))
+        self.write(lambda s: s.add(run))
         return run
 
     def update_run(self, run_id: str, **fields: Any) -> None:
@@ -285,7 +138,7 @@ class Store:
             for key, value in fields.items():
                 setattr(run, key, value)
 
-        self._write(work)
+        self.write(work)
 
     def get_run(self, run_id: str) -> Run:
         with self.session() as session:
@@ -304,7 +157,7 @@ class Store:
             return list(session.scalars(query))
 
     def delete_run(self, run_id: str) -> None:
-        self._write(lambda s: s.execute(sa.delete(Run).where(Run.id == run_id)))
+        self.write(lambda s: s.execute(sa.delete(Run).where(Run.id == run_id)))
 
     def mark_interrupted_runs(self, owner_alive: Callable[[str], bool] | None = None) -> int:
         """Runs left running or queued by a process that died are failed, not forever running.
@@ -326,7 +179,7 @@ class Store:
                 marked += 1
             return marked
 
-        return self._write(work)
+        return self.write(work)
 
     # ----------------------------------------------------------------- prediction log
 
@@ -341,7 +194,7 @@ class Store:
             prepared.append(row)
         if not prepared:
             return 0
-        self._write(lambda s: s.execute(sa.insert(PredictionLog), prepared))
+        self.write(lambda s: s.execute(sa.insert(PredictionLog), prepared))
         return len(prepared)
 
     def count_predictions(self, **filters: Any) -> int:
@@ -410,7 +263,7 @@ class Store:
             session.flush()
             return annotation.id
 
-        return self._write(work)
+        return self.write(work)
 
     def update_annotation(self, annotation_id: int, *, tags: list[str], analyst: str | None = None) -> None:
         def work(session: Session) -> None:
@@ -422,10 +275,10 @@ class Store:
             if analyst:
                 annotation.analyst = analyst
 
-        self._write(work)
+        self.write(work)
 
     def delete_annotation(self, annotation_id: int) -> None:
-        self._write(lambda s: s.execute(sa.delete(Annotation).where(Annotation.id == annotation_id)))
+        self.write(lambda s: s.execute(sa.delete(Annotation).where(Annotation.id == annotation_id)))
 
     def list_annotations(self) -> list[Annotation]:
         with self.session() as session:
@@ -442,7 +295,7 @@ class Store:
             session.add(dataset)
             return dataset
 
-        return self._write(work)
+        return self.write(work)
 
     def list_datasets(self) -> list[Dataset]:
         with self.session() as session:

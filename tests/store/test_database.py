@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from ner_core.errors import RunNotFoundError, StoreError
-from ner_core.store import ACTIVE_STATUSES, ADDED_COLUMNS, FINISHED_STATUSES, RunStatus, Store
+from ner_core.store.database import Store
+from ner_core.store.tables import ACTIVE_STATUSES, ADDED_COLUMNS, FINISHED_STATUSES, RunStatus
 
 
 @pytest.fixture
