@@ -6,7 +6,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.workbench import annotation, render
-from ner_core.workbench.saved_annotations import annotations_to_sentences
+from ner_core.workbench.saved_annotations import annotations_to_sentences, training_annotations
 from ui import saved_annotations, tag_editor, util
 
 KEY = "annotate"
@@ -130,7 +130,7 @@ def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str]
 
 
 def visualize_retrain(*, run, runs, store, runner, key: str) -> None:
-    saved = store.list_annotations()
+    saved = training_annotations(store)
     st.write(
         f"The new run trains `{run.model_name}` with the parent's configuration (same dataset and seed, so the "
         f"same test split) on the training split plus {len(saved)} saved annotation(s), then is scored on that "

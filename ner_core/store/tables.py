@@ -162,3 +162,20 @@ class Dataset(Base):
 # Columns added to a table after databases with that table existed: (table, column). create_all
 # never alters an existing table, so Store() adds whichever of these an opened database lacks.
 ADDED_COLUMNS = (("prediction_log", "error_kind"), ("runs", "owner"))
+
+
+class ReviewRequest(Base):
+    """A text sent to the annotation queue from elsewhere (bulk tagging, the prediction log, an import).
+
+    The queue offers pending requests as a pool; ``done_at`` is set once the text is annotated,
+    skipped for good or withdrawn, so a request is never lost while a page reloads.
+    """
+
+    __tablename__ = "review_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.String(64), index=True)  # e.g. "bulk:<job id>", "log", "import"
+    note: Mapped[str] = mapped_column(sa.Text, default="")  # why it was sent (e.g. "confidence 0.41")
+    done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from ner_core.corpus import annotated, writing
 from ner_core.errors import ConfigError
+from ner_core.store.database import Store
 from ner_core.store.tables import Annotation
 
 
@@ -17,6 +18,20 @@ def annotation_to_sentence(annotation: Annotation) -> annotated.Sentence:
 
 def annotations_to_sentences(annotations: Iterable[Annotation]) -> list[annotated.Sentence]:
     return [annotation_to_sentence(annotation) for annotation in annotations]
+
+
+def training_annotations(store: Store) -> list[Annotation]:
+    """The annotations a retrain learns from: one per sentence text, the most recently updated.
+
+    The one place that decides which saved version of a sentence counts, so retraining, its
+    lineage and the leak check all agree (adjudication between analysts changes only this).
+    """
+    latest: dict[str, Annotation] = {}
+    for annotation in store.list_annotations():
+        kept = latest.get(annotation.text)
+        if kept is None or (annotation.updated_at, annotation.id) >= (kept.updated_at, kept.id):
+            latest[annotation.text] = annotation
+    return sorted(latest.values(), key=lambda annotation: annotation.id)
 
 
 def annotations_to_conll(annotations: Iterable[Annotation]) -> str:

@@ -317,3 +317,18 @@ def test_comparison_frame_formats_both_runs_and_the_signed_delta(db):
         {"metric": "Entity recall", "parent (parent)": "n/a", "retrained (child)": "n/a", "delta": "n/a"},
         {"metric": "Token accuracy", "parent (parent)": "0.9000", "retrained (child)": "0.9000", "delta": "+0.0000"},
     ]
+
+
+def test_training_annotations_keep_one_version_per_sentence_the_latest(tmp_path):
+    from ner_core.store.database import Store
+    from ner_core.workbench.saved_annotations import training_annotations
+
+    fresh = Store(f"sqlite:///{tmp_path / 'versions.db'}")
+    common = dict(tokens=["Anna", "left"], original_tags=["O", "O"], model_run_id=None)
+    first = fresh.add_annotation(analyst="ann", text="Anna left", tags=["B-per", "O"], **common)
+    other = fresh.add_annotation(analyst="ann", text="Bo left", tags=["B-per", "O"], **{**common, "tokens": ["Bo", "left"]})
+    second = fresh.add_annotation(analyst="bob", text="Anna left", tags=["B-geo", "O"], **common)
+    kept = training_annotations(fresh)
+    assert [(a.id, a.tags) for a in kept] == [(other, ["B-per", "O"]), (second, ["B-geo", "O"])]
+    fresh.update_annotation(first, tags=["B-org", "O"])  # edited last: now the version that counts
+    assert [(a.id, a.tags) for a in training_annotations(fresh)] == [(first, ["B-org", "O"]), (other, ["B-per", "O"])]
