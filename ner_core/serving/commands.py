@@ -29,6 +29,17 @@ def _user() -> str:
         return ""
 
 
+# --------------------------------------------------------------------------- serve
+
+
+def cmd_serve(args) -> int:
+    from ner_core import configuration
+    from ner_core.serving import server
+    from ner_core.serving.config import ServeConfig
+
+    return server.run(configuration.from_arguments(args, ServeConfig))
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -211,6 +222,16 @@ def cmd_log_forget(args) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``serve``, ``api-key``, ``registry`` and ``log`` to the CLI's subcommands."""
+    from ner_core import configuration
+    from ner_core.serving.config import ServeConfig
+
+    serve = commands.add_parser(
+        "serve",
+        help="the REST API (FastAPI on uvicorn) serving the registry's models; binds 127.0.0.1 unless told",
+        description="Serve the registry's primary, speed and backup versions over HTTP; /docs lists the endpoints.",
+    )
+    configuration.add_arguments(serve, ServeConfig)  # one flag per ServeConfig field, with its help and bounds
+    serve.set_defaults(handler=cmd_serve)
     _add_registry(commands)
     _add_api_key(commands)
     _add_log(commands)

@@ -1,0 +1,93 @@
+"""Plain ASGI middleware (no BaseHTTPMiddleware: it costs a task per request): the body-size limit,
+and counting prediction requests as they arrive so dynamic batching knows who is on the way."""
+
+from __future__ import annotations
+
+import json
+
+from ner_core.errors import RequestTooLargeError
+from ner_core.serving.dynamic_batching import ArrivingRequests
+
+PREDICT_PREFIX = "/api/v1/predict"
+
+
+class Arrival:
+    """A prediction request counted in :class:`ArrivingRequests` until it reaches a model (or ends)."""
+
+    __slots__ = ("_arriving", "_counted")
+
+    def __init__(self, arriving: ArrivingRequests):
+        self._arriving = arriving
+        self._counted = True
+        arriving.arrive()
+
+    def leave(self) -> None:
+        if self._counted:
+            self._counted = False
+            self._arriving.leave()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_too_large(send, limit: int) -> None:
+    error = RequestTooLargeError(f"the request body is over the server's limit of {limit:,} bytes; send less text per request.")
+    body = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitAndArrivals:
+    """Refuse bodies over ``max_body_bytes`` with 413 (by Content-Length first, else while reading),
+    and count POSTs to /api/v1/predict* in ``arriving`` from their first byte."""
+
+    def __init__(self, app, *, max_body_bytes: int, arriving: ArrivingRequests):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.arriving = arriving
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.max_body_bytes
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > limit
+                except ValueError:
+                    too_large = False
+                if too_large:
+                    return await _send_too_large(send, limit)
+                break
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        arrival = None
+        if scope["method"] == "POST" and scope["path"].startswith(PREDICT_PREFIX):
+            arrival = Arrival(self.arriving)
+            scope.setdefault("state", {})["arrival"] = arrival
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_too_large(send, limit)
+        finally:
+            if arrival is not None:
+                arrival.leave()
