@@ -32,3 +32,47 @@ def add_run(tmp_path):
         return run_id
 
     return add
+
+
+@pytest.fixture(scope="session")
+def baseline_run(isolated_workspace, store, sample_path):
+    """A one-epoch baseline on the sample: the API tests' speed arm (model2 comes from ``trained_run``)."""
+    from ner_core.settings import Settings
+    from ner_core.training import loop
+    from tests.helpers import tiny_config
+
+    return loop.train(tiny_config(sample_path, max_len=64), models_dir=Settings.from_env().models_dir, store=store)
+
+
+class ManualClock:
+    """A clock the test moves by hand: breakers, the router and the rate limiter read it."""
+
+    def __init__(self, start_s: float = 1_000.0):
+        self.now_s = start_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def advance(self, seconds: float) -> None:
+        self.now_s += seconds
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def clone_run(tmp_path):
+    """``clone_run(store, result, run_id, **metrics)``: a completed run in ``store`` whose folder is a copy of a
+    trained run's, so one trained model can be registered as several versions; ``metrics`` override stored ones."""
+    import shutil
+
+    def clone(store, result, run_id, **metrics):
+        folder = tmp_path / "models" / run_id
+        shutil.copytree(result.run_dir, folder)
+        store.create_run(run_id, result.config.model, config=result.config.to_dict(), dataset_sha256="cd" * 32)
+        store.update_run(run_id, status=RunStatus.COMPLETED, run_dir=str(folder), metrics={**result.metrics, **metrics})
+        return run_id
+
+    return clone

@@ -27,10 +27,6 @@ class Arrival:
             self._arriving.leave()
 
 
-class _TooLarge(Exception):
-    pass
-
-
 async def _send_too_large(send, limit: int) -> None:
     error = RequestTooLargeError(f"the request body is over the server's limit of {limit:,} bytes; send less text per request.")
     body = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
@@ -40,7 +36,7 @@ async def _send_too_large(send, limit: int) -> None:
 
 
 class BodyLimitAndArrivals:
-    """Refuse bodies over ``max_body_bytes`` with 413 (by Content-Length first, else while reading),
+    """Refuse bodies over ``max_body_bytes`` with 413 (by Content-Length first, else while reading them),
     and count POSTs to /api/v1/predict* in ``arriving`` from their first byte."""
 
     def __init__(self, app, *, max_body_bytes: int, arriving: ArrivingRequests):
@@ -61,33 +57,37 @@ class BodyLimitAndArrivals:
                 if too_large:
                     return await _send_too_large(send, limit)
                 break
-        received = 0
-        started = False
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         arrival = None
         if scope["method"] == "POST" and scope["path"].startswith(PREDICT_PREFIX):
             arrival = Arrival(self.arriving)
             scope.setdefault("state", {})["arrival"] = arrival
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_too_large(send, limit)
+            if scope["method"] not in ("POST", "PUT", "PATCH"):
+                return await self.app(scope, receive, send)
+            # Read the whole body here (the endpoint needs all of it anyway), so a chunked body over
+            # the limit is refused with 413 before the app sees any of it.
+            chunks, size = [], 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return await _send_too_large(send, limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            replayed = False
+
+            async def replay():
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
         finally:
             if arrival is not None:
                 arrival.leave()
