@@ -263,8 +263,11 @@ def choose_by_strategy(
         else:
             pick = min(open_, key=lambda c: _shortfall(c, max_latency_ms, min_entity_f1))
             reason = "closest to the constraints"
+    met = _meets(pick, max_latency_ms, min_entity_f1)
     if not meeting:
         reason = f"no available model meets {wanted}; {reason}"
-    else:
+    elif met:
         reason = f"{reason}; meets {wanted}"
-    return StrategyDecision(pick.name, reason, bool(meeting), considered)
+    else:
+        reason = f"{reason}; does not meet {wanted}"
+    return StrategyDecision(pick.name, reason, met, considered)
