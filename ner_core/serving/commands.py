@@ -123,6 +123,39 @@ def cmd_registry_register(args) -> int:
     return 0
 
 
+def cmd_registry_bootstrap(args) -> int:
+    """Make sure something is served: register (and train on the bundled sample, if need be) the defaults."""
+    from ner_core.serving import registry
+    from ner_core.store.tables import RunStatus
+
+    store = _store()
+    holders = registry.role_holders(store)
+    if holders:
+        print("the registry already serves " + ", ".join(f"{role} = {info.label}" for role, info in holders.items()))
+        return 0
+    runs = [r for r in store.list_runs(status=RunStatus.COMPLETED) if r.run_dir]
+    latest = {}
+    for run in runs:  # newest first
+        latest.setdefault(run.model_name, run.id)
+    for model in (registry.DEFAULT_ROLE_MODELS["primary"], registry.DEFAULT_ROLE_MODELS["speed"]):
+        if model not in latest:
+            from ner_core.settings import Settings
+            from ner_core.training import loop
+            from ner_core.training.config import sample_config
+
+            print(f"no completed {model} run: training one on the bundled sample (about a minute)...", flush=True)
+            result = loop.train(sample_config(model), models_dir=Settings.from_env().models_dir, store=store)
+            latest[model] = result.run_id
+    for role, model in registry.DEFAULT_ROLE_MODELS.items():
+        if model not in latest:
+            continue
+        existing = next((v for v in registry.list_versions(store, model) if v.run_id == latest[model]), None)
+        info = existing or registry.register(store, latest[model], by=args.by, notes="registry bootstrap")
+        registry.promote(store, info.model_name, info.version, role, by=args.by, note="registry bootstrap")
+        print(f"{info.label} (run {info.run_id}) -> {role}")
+    return 0
+
+
 def cmd_registry_promote(args) -> int:
     from ner_core.serving import registry
 
@@ -268,6 +301,13 @@ def _add_registry(commands) -> None:
         command.add_argument("--note", default="", help="why (kept in the history)")
         _who(command)
         command.set_defaults(handler=handler)
+    bootstrap = sub.add_parser(
+        "bootstrap",
+        help="when no version holds a serving role: register the latest model2/baseline/advanced runs as primary/speed/backup, "
+        "training model2 and baseline on the bundled sample first if there are none (what `make serve` runs)",
+    )
+    _who(bootstrap)
+    bootstrap.set_defaults(handler=cmd_registry_bootstrap)
     rollback = sub.add_parser("rollback", help="give a serving role back to its previous holder")
     rollback.add_argument("role", choices=SERVING_ROLES)
     rollback.add_argument("--note", default="", help="why (kept in the history)")

@@ -162,3 +162,19 @@ def test_log_forget_deletes_every_row_holding_the_text(cli_store, capsys):
     assert out.startswith("deleted 1 ")
     status, _, err = run(capsys, "log", "forget", "  ")
     assert status == cli.EXIT_USER_ERROR and "[E050] the text to forget is empty" in err
+
+
+def test_registry_bootstrap_registers_the_latest_default_runs_once(cli_store, add_run, capsys):
+    add_run(cli_store, "model2-a")
+    add_run(cli_store, "baseline-a", model="baseline")
+    add_run(cli_store, "advanced-a", model="advanced")
+    status, out, _ = run(capsys, "registry", "bootstrap", "--by", "make")
+    assert status == 0
+    assert out.splitlines() == [
+        "model2 v1 (run model2-a) -> primary",
+        "baseline v1 (run baseline-a) -> speed",
+        "advanced v1 (run advanced-a) -> backup",
+    ]
+    status, out, _ = run(capsys, "registry", "bootstrap")
+    assert out.strip() == "the registry already serves primary = model2 v1, speed = baseline v1, backup = advanced v1"
+    assert [c.changed_by for c in registry.history(cli_store)][:1] == ["make"]
