@@ -53,6 +53,7 @@ class ApiMetrics:
         self.log_written = Gauge(
             "ner_log_rows_written", "Prediction-log rows committed since the server started.", registry=self.registry
         )
+        self.in_flight = Gauge("ner_requests_in_flight", "HTTP requests being handled now.", registry=self.registry)
         self.registry_swaps = Gauge(
             "ner_served_set_swaps", "Times the served models were swapped after a registry change.", registry=self.registry
         )

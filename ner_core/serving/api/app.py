@@ -66,7 +66,10 @@ def create_app(
     app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST, clock=clock, what="client address")
     errors.install(app)
     app.include_router(routes.router)
-    app.add_middleware(BodyLimitAndArrivals, max_body_bytes=settings.max_body_bytes, arriving=arriving)
+    app.state.in_flight = ArrivingRequests()
+    app.add_middleware(
+        BodyLimitAndArrivals, max_body_bytes=settings.max_body_bytes, arriving=arriving, in_flight=app.state.in_flight
+    )
     return app
 
 

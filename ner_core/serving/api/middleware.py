@@ -39,10 +39,11 @@ class BodyLimitAndArrivals:
     """Refuse bodies over ``max_body_bytes`` with 413 (by Content-Length first, else while reading them),
     and count POSTs to /api/v1/predict* in ``arriving`` from their first byte."""
 
-    def __init__(self, app, *, max_body_bytes: int, arriving: ArrivingRequests):
+    def __init__(self, app, *, max_body_bytes: int, arriving: ArrivingRequests, in_flight: ArrivingRequests):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.arriving = arriving
+        self.in_flight = in_flight  # every HTTP request inside the app now (the /metrics gauge)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -57,6 +58,7 @@ class BodyLimitAndArrivals:
                 if too_large:
                     return await _send_too_large(send, limit)
                 break
+        self.in_flight.arrive()
         arrival = None
         if scope["method"] == "POST" and scope["path"].startswith(PREDICT_PREFIX):
             arrival = Arrival(self.arriving)
@@ -89,5 +91,6 @@ class BodyLimitAndArrivals:
 
             await self.app(scope, replay, send)
         finally:
+            self.in_flight.leave()
             if arrival is not None:
                 arrival.leave()

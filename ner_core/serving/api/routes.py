@@ -253,6 +253,7 @@ async def metrics(request: Request) -> Response:
     gateway = gateway_of(request)
     gateway.metrics.log_pending.set(gateway.log.pending)
     gateway.metrics.log_written.set(gateway.log.rows_written)
+    gateway.metrics.in_flight.set(request.app.state.in_flight.count - 1)  # not counting this scrape
     for role, arm in gateway.snapshot.arms.items():
         if arm.loaded:
             gateway.metrics.set_breaker(role, gateway.breaker(arm).state)
