@@ -15,26 +15,23 @@ registry poll (:class:`Gateway` starts it), so the breakers, routers and counter
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-import numpy as np
-
-from ner_core.corpus import tags as tagging
 from ner_core.corpus.tokenizer import tokenize_sentences
 from ner_core.errors import ModelUnavailableError, SlaNotMetError, UnknownModelError
-from ner_core.serving import log_retention, registry
+from ner_core.serving import answers, log_retention, registry
 from ner_core.serving.api_keys import KeyRing
 from ner_core.serving.config import Fault, ServeConfig
 from ner_core.serving.dynamic_batching import ArrivingRequests
 from ner_core.serving.live_stats import LiveStats
 from ner_core.serving.metrics import ApiMetrics
-from ner_core.serving.predictor import Entity, TokenTag, spans_to_entities
 from ner_core.serving.request_log import LOG_SOURCE, RequestLogWriter
 from ner_core.serving.served_models import ServedArm, ServedModels, ServedSet
 from ner_core.store.database import Store
@@ -57,23 +54,13 @@ class ModelCallError(Exception):
 
 
 @dataclass
-class TaggedText:
-    """One text's answer: tokens with tags and confidences, entities with character offsets."""
-
-    text: str
-    tokens: list[TokenTag]
-    entities: list[Entity]
-    sentences: list[tuple[int, int]]
-
-
-@dataclass
 class Served:
     """What the API answers for one request (one or many texts)."""
 
     request_id: str
     role: str
     info: registry.VersionInfo
-    results: list[TaggedText]
+    results: list[answers.TaggedText]
     reason: str
     breaker_state: str
     strategy: routing.StrategyDecision | None = None
@@ -122,6 +109,10 @@ class Gateway:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._last_purge = 0.0
+        # Request ids: a random prefix per process and a counter (uuid4 reads os.urandom per request,
+        # a measurable cost at thousands of requests a second); unique across workers and restarts.
+        self._id_prefix = uuid.uuid4().hex[:12]
+        self._id_counter = itertools.count(1)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -166,6 +157,9 @@ class Gateway:
             self._poller.join(timeout=10)
         self.models.close()
         self.log.close()
+
+    def new_request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._id_counter):08x}"
 
     # ------------------------------------------------------------------ state
 
@@ -284,7 +278,7 @@ class Gateway:
         waiting for it then).
         """
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = self.new_request_id()
         snapshot = self.snapshot  # this request finishes on this snapshot, whatever is promoted meanwhile
         try:
             decision, strategy = self._choose(snapshot, request)
@@ -334,7 +328,7 @@ class Gateway:
         answered_at = time.perf_counter()
         results, position = [], 0
         for text, sentences in zip(texts, tokenized):
-            results.append(_assemble(text, sentences, tagged[position : position + len(sentences)]))
+            results.append(answers.assemble(text, sentences, tagged[position : position + len(sentences)]))
             position += len(sentences)
         finished = time.perf_counter()
         total_ms = (finished - started) * 1000
@@ -359,7 +353,7 @@ class Gateway:
                     "run_id": arm.info.run_id,
                     "model_version": arm.info.version,
                     "text": result.text,
-                    "entities": [asdict(entity) for entity in result.entities],
+                    "entities": [answers.entity_row(entity) for entity in result.entities],
                     "predicted_tags": [token.tag for token in result.tokens],
                     "latency_ms": total_ms,
                     "error": None,
@@ -371,42 +365,6 @@ class Gateway:
                 }
             )
         return served
-
-    def naive_predict(self, text: str, key_name: str | None) -> Served:
-        """The benchmark's in-run baseline: the primary's Keras model through ``model.predict``, one call per
-        sentence, argmax decoding, no batching (what a first REST wrapper would do). Logged like any request."""
-        started = time.perf_counter()
-        snapshot = self.snapshot
-        arm = snapshot.arms.get("primary") or next(a for a in snapshot.arms.values() if a.loaded)
-        predictor = arm.predictor
-        sentences = tokenize_sentences(text)
-        tagged = []
-        for sentence in sentences:
-            words = [token.text for token in sentence][: predictor.max_len]
-            probabilities = predictor.model.predict(predictor.features.inputs([words], len(words)), verbose=0)[0]
-            best = probabilities[:, 1:].argmax(-1) + 1  # never the padding tag
-            tag_list = tagging.repair_iob2([predictor.tag_names[i] for i in best])
-            tagged.append((tag_list, probabilities[np.arange(len(best)), best].tolist()))
-        sentences = [sentence[: predictor.max_len] for sentence in sentences]
-        result = _assemble(text, sentences, tagged)
-        total_ms = (time.perf_counter() - started) * 1000
-        request_id = uuid.uuid4().hex
-        self.log.add(
-            {
-                "source": LOG_SOURCE,
-                "arm": "naive",
-                "run_id": arm.info.run_id,
-                "model_version": arm.info.version,
-                "text": text,
-                "entities": [asdict(entity) for entity in result.entities],
-                "latency_ms": total_ms,
-                "error_kind": ERROR_NONE,
-                "routing_reason": "naive endpoint: model.predict per request",
-                "api_key_name": key_name,
-                "request_id": request_id,
-            }
-        )
-        return Served(request_id, "naive", arm.info, [result], "naive", "closed", timings_ms={"total_ms": total_ms})
 
     def _log_failure(self, texts, arm, snapshot, message, kind, breaker_state, reason, key_name, request_id) -> None:
         for text in texts:
@@ -427,15 +385,3 @@ class Gateway:
                     "request_id": request_id,
                 }
             )
-
-
-def _assemble(text: str, sentences, tagged) -> TaggedText:
-    tokens: list[TokenTag] = []
-    entities: list[Entity] = []
-    ranges = []
-    for sentence, (tag_list, confidences) in zip(sentences, tagged):
-        first = len(tokens)
-        tokens.extend(TokenTag(t.text, t.start, t.end, tag, conf) for t, tag, conf in zip(sentence, tag_list, confidences))
-        ranges.append((first, len(tokens)))
-        entities.extend(spans_to_entities(text, sentence, tag_list, confidences, offset=first))
-    return TaggedText(text, tokens, entities, ranges)

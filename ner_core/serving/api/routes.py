@@ -6,7 +6,6 @@ Field meanings and what we changed from the original design are in ``docs/API.md
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from typing import Annotated
 
@@ -16,10 +15,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ner_core.errors import EndpointNotFoundError, InputTextError, RequestFormatError
-from ner_core.serving import status
+from ner_core.serving import naive_endpoint, status
+from ner_core.serving.answers import TaggedText
 from ner_core.serving.api import schemas
 from ner_core.serving.config import Fault
-from ner_core.serving.gateway import Gateway, RouteRequest, TaggedText
+from ner_core.serving.gateway import Gateway, RouteRequest
 from ner_core.serving.metrics import CONTENT_TYPE
 from ner_core.store.tables import REGISTRY_ROLES
 
@@ -268,6 +268,6 @@ async def predict_naive(body: schemas.PredictRequest, request: Request, key: Key
     gateway = gateway_of(request)
     _check_text(body.text, gateway.config.max_text_chars)
     started = time.perf_counter()
-    served = await run_in_threadpool(gateway.naive_predict, body.text, key)
+    served = await run_in_threadpool(naive_endpoint.naive_predict, gateway, body.text, key)
     _observe(request, "naive", served.role, 200, started)
-    return {"entities": [vars(e) for e in served.results[0].entities], "request_id": uuid.uuid4().hex, "model_used": served.role}
+    return {"entities": [vars(e) for e in served.results[0].entities], "request_id": served.request_id, "model_used": served.role}
