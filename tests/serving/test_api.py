@@ -379,3 +379,17 @@ def test_the_fault_endpoint_is_off_unless_enabled(served, key, clock):
     assert on.status_code == 200 and on.json() == {"role": "primary", "error_probability": 1.0, "added_latency_ms": 0.0}
     assert bad.status_code == 422
     assert answer["model_role"] == "speed"
+
+
+def test_log_retention_purges_old_rows_at_start_up(served, key, clock):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from ner_core.store.tables import PredictionLog, utcnow
+
+    old = {"source": "api", "text": "old", "entities_json": "[]", "created_at": utcnow() - dt.timedelta(days=31)}
+    served.write(lambda s: s.execute(sa.insert(PredictionLog), [old, {**old, "text": "recent", "created_at": utcnow()}]))
+    with client_for(served, clock, log_retention_days=30) as client:
+        assert client.get("/healthz").status_code == 200
+    assert [row["text"] for row in served.prediction_rows()] == ["recent"]
