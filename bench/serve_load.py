@@ -244,11 +244,17 @@ def run_asyncio(url: str, path: str, bodies: list[str], key: str, connections: i
 # --------------------------------------------------------------------------- the run
 
 
-def settled_answers(server: Server, timeout_s: float = 120.0) -> dict[str, int]:
+def wait_idle(server: Server, timeout_s: float = 300.0) -> float:
+    """Wait until the server has no request in flight; returns how long that took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s and server.in_flight() > 0:
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def settled_answers(server: Server) -> dict[str, int]:
     """The server's answer counts once the requests the generator cut off have finished (none in flight)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and server.in_flight() > 0:
-        time.sleep(0.2)
+    wait_idle(server)
     return server.answered()
 
 
@@ -280,6 +286,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-wait-ms", type=float, default=2.0)
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "work"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "serve_load"))
+    parser.add_argument("--note", default="", help="a sentence for the report (e.g. what else ran on the machine)")
     args = parser.parse_args(argv)
     loader = args.loader if args.loader != "auto" else ("wrk" if shutil.which("wrk") else "asyncio")
     if loader == "wrk" and not shutil.which("wrk"):
@@ -308,8 +315,13 @@ def main(argv=None) -> int:
     def measure(name: str, path: str, connections: int, duration: float) -> dict:
         server = servers[name]
         if loader == "wrk":
-            return run_wrk(server.url, path, scripts[name], connections, duration)
-        return run_asyncio(server.url, path, bodies, keys[name], connections, duration)
+            result = run_wrk(server.url, path, scripts[name], connections, duration)
+        else:
+            result = run_asyncio(server.url, path, bodies, keys[name], connections, duration)
+        # Requests the generator cut off are still being answered (the naive endpoint's can take
+        # seconds each); the next measurement starts only when the server is idle again.
+        result["drain_s"] = wait_idle(server)
+        return result
 
     targets = [("batching", "/api/v1/predict"), ("no_batching", "/api/v1/predict"), ("naive", "/api/v1/predict/naive")]
     naive_levels = set(args.naive_concurrency or args.concurrency)
@@ -383,6 +395,8 @@ def main(argv=None) -> int:
         "zero_5xx": not any(five_xx.values()) and all(r["non_2xx"] == 0 for r in results.values()),
         "server_exit_codes": exit_codes,
         "targets": {name: {"target": TARGETS[name], "value": checks[name], "met": met[name]} for name in TARGETS},
+        "load_average_end": os.getloadavg()[0],
+        "note": args.note,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -399,7 +413,8 @@ def render_markdown(report: dict, levels: list[int]) -> str:
         "# REST API under load",
         "",
         f"Generated {report['generated']} by `{report['command']}` on {machine['cpu']} ({machine['cores']} cores, "
-        f"load average {report['load_average_start']:.1f} at start; the machine is shared, so absolute numbers are indicative).",
+        f"load average {report['load_average_start']:.1f} at start, {report['load_average_end']:.1f} at the end; "
+        "on a shared machine absolute numbers are indicative).",
         "",
         f"Model: `{report['model']['run_id']}` (model2 on `{report['model']['dataset']}`, stored entity F1 "
         f"{report['model']['entity_f1']:.4f}); request bodies: {report['request_bodies']:,} test sentences, cycled. "
@@ -410,6 +425,7 @@ def render_markdown(report: dict, levels: list[int]) -> str:
         + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report["server_cpu_s"].items())
         + f" in {report['wall_s']:.0f} s of wall time.",
         "",
+        *([f"**Note**: {report['note']}", ""] if report.get("note") else []),
         "| endpoint | concurrency | requests/s | p50 ms | p95 ms | p99 ms | non-2xx |",
         "|---|---|---|---|---|---|---|",
     ]

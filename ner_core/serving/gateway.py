@@ -271,11 +271,13 @@ class Gateway:
         key_name: str | None,
         endpoint: str = "predict",
         on_submit: Callable[[], None] | None = None,
+        experiment_id: str | None = None,
     ) -> Served:
         """Tag ``texts`` with one routed model (one batch); log a row per text; raise on refusal.
 
         ``on_submit`` is called once the request is about to reach a model (dynamic batching stops
-        waiting for it then).
+        waiting for it then). ``experiment_id`` (the ``X-Experiment-Id`` header) goes into the log rows'
+        ``simulation_id``, so a live A/B run can be read back from the log like a simulation.
         """
         started = time.perf_counter()
         request_id = self.new_request_id()
@@ -287,7 +289,9 @@ class Gateway:
             raise
         except ModelUnavailableError as exc:
             self.metrics.model_calls.labels("none", "rejected").inc()
-            self._log_failure(texts, None, snapshot, str(exc), ERROR_BREAKER_REJECTED, "", "", key_name, request_id)
+            self._log_failure(
+                texts, None, snapshot, str(exc), ERROR_BREAKER_REJECTED, "", "", key_name, request_id, experiment_id
+            )
             raise
         tokenized = [tokenize_sentences(text) for text in texts]
         words = [[token.text for token in sentence] for sentences in tokenized for sentence in sentences]
@@ -302,7 +306,7 @@ class Gateway:
                 message = f"no model could serve the request ({reason})"
                 self.metrics.model_calls.labels(chosen_role, "rejected").inc()
                 self._log_failure(texts, snapshot.arms[chosen_role], snapshot, message, ERROR_BREAKER_REJECTED,
-                                  decision.breaker_state, reason, key_name, request_id)  # fmt: skip
+                                  decision.breaker_state, reason, key_name, request_id, experiment_id)  # fmt: skip
                 raise ModelUnavailableError(message + "; try again shortly.")
             arm = snapshot.arms[attempts.pop(0)]
             breaker = self.breaker(arm)
@@ -319,7 +323,9 @@ class Gateway:
                     attempts.append(fallback)
                     continue
                 message = f"{arm.role} ({arm.info.label}) failed: {exc}"
-                self._log_failure(texts, arm, snapshot, message, exc.kind, decision.breaker_state, reason, key_name, request_id)
+                self._log_failure(
+                    texts, arm, snapshot, message, exc.kind, decision.breaker_state, reason, key_name, request_id, experiment_id
+                )
                 raise ModelUnavailableError(message + " and no fallback could take the request; try again shortly.") from None
             breaker.record_success()
             self.metrics.model_calls.labels(arm.role, "ok").inc()
@@ -362,11 +368,14 @@ class Gateway:
                     "routing_reason": reason,
                     "api_key_name": key_name,
                     "request_id": request_id,
+                    "simulation_id": experiment_id,
                 }
             )
         return served
 
-    def _log_failure(self, texts, arm, snapshot, message, kind, breaker_state, reason, key_name, request_id) -> None:
+    def _log_failure(
+        self, texts, arm, snapshot, message, kind, breaker_state, reason, key_name, request_id, experiment_id=None
+    ) -> None:
         for text in texts:
             self.log.add(
                 {
@@ -383,5 +392,6 @@ class Gateway:
                     "routing_reason": reason or None,
                     "api_key_name": key_name,
                     "request_id": request_id,
+                    "simulation_id": experiment_id,
                 }
             )

@@ -393,3 +393,11 @@ def test_log_retention_purges_old_rows_at_start_up(served, key, clock):
     with client_for(served, clock, log_retention_days=30) as client:
         assert client.get("/healthz").status_code == 200
     assert [row["text"] for row in served.prediction_rows()] == ["recent"]
+
+
+def test_an_experiment_header_tags_the_log_rows_for_replay(served, key, clock):
+    with client_for(served, clock) as client:
+        tagged = client.post("/api/v1/predict", json={"text": TEXT}, headers={**auth(key), "X-Experiment-Id": "live-42"})
+        bad = client.post("/api/v1/predict", json={"text": TEXT}, headers={**auth(key), "X-Experiment-Id": "x" * 65})
+    assert tagged.status_code == 200 and bad.status_code == 422 and "X-Experiment-Id" in bad.json()["error"]["message"]
+    assert [row["request_id"] for row in served.prediction_rows(simulation_id="live-42")] == [tagged.json()["request_id"]]

@@ -84,6 +84,16 @@ def _iob(result: TaggedText) -> str:
     return "\n\n".join("\n".join(f"{t.text}\t{t.tag}" for t in result.tokens[a:b]) for a, b in result.sentences)
 
 
+def _experiment(request: Request) -> str | None:
+    """The ``X-Experiment-Id`` header (a live A/B run's id), stored as the log rows' simulation_id."""
+    value = request.headers.get("x-experiment-id")
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 64 or not value.isprintable():
+        raise RequestFormatError("X-Experiment-Id must be 1 to 64 printable characters.")
+    return value
+
+
 def _arrival(request: Request):
     arrival = request.scope.get("state", {}).get("arrival")
     return arrival.leave if arrival is not None else None
@@ -100,7 +110,9 @@ async def predict(body: schemas.PredictRequest, request: Request, key: KeyName):
     gateway = gateway_of(request)
     _check_text(body.text, gateway.config.max_text_chars)
     route = RouteRequest(body.model, None, body.max_latency_ms, body.min_accuracy, body.speed_priority)
-    served = await gateway.serve([body.text], route, key_name=key, endpoint="predict", on_submit=_arrival(request))
+    served = await gateway.serve(
+        [body.text], route, key_name=key, endpoint="predict", on_submit=_arrival(request), experiment_id=_experiment(request)
+    )
     result = served.results[0]
     confidence = body.return_confidence
     fmt = body.output_format
@@ -135,7 +147,9 @@ async def predict_batch(body: schemas.BatchRequest, request: Request, key: KeyNa
     for index, text in enumerate(body.texts):
         _check_text(text, gateway.config.max_text_chars, f"texts[{index}]")
     route = RouteRequest(body.model, None, body.max_latency_ms if body.model == "auto" else None)
-    served = await gateway.serve(body.texts, route, key_name=key, endpoint="batch", on_submit=_arrival(request))
+    served = await gateway.serve(
+        body.texts, route, key_name=key, endpoint="batch", on_submit=_arrival(request), experiment_id=_experiment(request)
+    )
     share = served.timings_ms["total_ms"] / len(body.texts)
     confidences = [t.confidence for result in served.results for t in result.tokens]
     response = schemas.BatchResponse(
@@ -170,7 +184,9 @@ async def predict_route(body: schemas.RouteRequest, request: Request, key: KeyNa
     route = RouteRequest(
         "auto", body.routing_strategy, body.max_latency_ms, body.min_accuracy, False, body.fallback_enabled, body.context
     )
-    served = await gateway.serve([body.text], route, key_name=key, endpoint="route", on_submit=_arrival(request))
+    served = await gateway.serve(
+        [body.text], route, key_name=key, endpoint="route", on_submit=_arrival(request), experiment_id=_experiment(request)
+    )
     decision = served.strategy
     snapshot_arms = gateway.snapshot.arms
     alternatives = [
