@@ -25,6 +25,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import shlex
 import shutil
 import signal
 import statistics
@@ -328,6 +329,7 @@ def main(argv=None) -> int:
     for name, path in targets:  # warm-up: graph shapes, connection pools, the naive Keras path
         measure("batching" if name == "naive" else name, path, 8, min(2.0, args.duration))
     cpu_start = {name: server.cpu_s() for name, server in servers.items()}
+    answered_start = {name: server.answered() for name, server in servers.items()}  # after the warm-up
     samples: dict[tuple[str, int], list[dict]] = {}
     started = time.perf_counter()
     for round_index in range(args.rounds):
@@ -371,7 +373,7 @@ def main(argv=None) -> int:
     }
     report = {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python bench/serve_load.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": shlex.join(["python", "bench/serve_load.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": run_folder.machine_description(),
         "load_average_start": os.getloadavg()[0],
         "model": {"run_id": run.id, "dataset": Path(dataset).name, "entity_f1": run.metrics.get("entity_f1")},
@@ -392,6 +394,10 @@ def main(argv=None) -> int:
             "no_batching": sum(s["requests"] for (n, _), f in samples.items() for s in f if n == "no_batching"),
         },
         "rows_equal_answered": all(rows[name] == answered_ok[name] for name in servers),
+        # The unbatched server answers only /predict: its CPU per answer is the request path's cost.
+        "no_batching_cpu_ms_per_request": 1000
+        * cpu_used["no_batching"]
+        / max(1, answered_ok["no_batching"] - answered_start["no_batching"].get("predict:200", 0)),
         "zero_5xx": not any(five_xx.values()) and all(r["non_2xx"] == 0 for r in results.values()),
         "server_exit_codes": exit_codes,
         "targets": {name: {"target": TARGETS[name], "value": checks[name], "met": met[name]} for name in TARGETS},
@@ -443,6 +449,15 @@ def render_markdown(report: dict, levels: list[int]) -> str:
         value = "n/a" if entry["value"] is None else f"{entry['value']:,.2f}"
         lines.append(f"| {name} | {wanted[name]} | {value} | {'yes' if entry['met'] else 'no'} |")
     lines += [
+        "",
+        "## What limits it",
+        "",
+        f"CPU per answered request of the unbatched server (it serves only /predict): "
+        f"{report.get('no_batching_cpu_ms_per_request', float('nan')):.2f} ms, model call included. One server process "
+        "runs one event loop: HTTP parsing (uvicorn's pure-Python h11; httptools and uvloop are not installed), "
+        "pydantic validation, routing, tokenising, the answer's JSON and the log row are Python on that one core, "
+        "while the model runs in ONNX Runtime; the other core is shared with the load generator (and, here, with "
+        "whatever else runs on the machine). `--workers 2` runs a second event loop.",
         "",
         "## The log and the errors",
         "",
