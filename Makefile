@@ -15,7 +15,7 @@ run: $(STAMP)
 	$(VENV)/bin/streamlit run app.py
 
 # The REST API on http://127.0.0.1:8000 (docs at /docs). On a fresh clone it first trains model2 and
-# baseline on the bundled sample (about a minute) and registers them as primary and speed.
+# baseline on the bundled sample (a minute or two) and registers them as primary and speed.
 serve: $(STAMP)
 	$(PY) -m ner_core registry bootstrap
 	$(PY) -m ner_core serve
