@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint format bench browser-deps clean
+.PHONY: run serve test test-fast lint format bench browser-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(VENV)/bin/streamlit run app.py
+
+# The REST API on http://127.0.0.1:8000 (docs at /docs). On a fresh clone it first trains model2 and
+# baseline on the bundled sample (a minute or two) and registers them as primary and speed.
+serve: $(STAMP)
+	$(PY) -m ner_core registry bootstrap
+	$(PY) -m ner_core serve
 
 # The browser test drives Debian's chromium through Playwright (never `playwright install`).
 browser-deps:

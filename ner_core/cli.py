@@ -312,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     models_parser = commands.add_parser("models", help="list the registered models")
     models_parser.set_defaults(handler=cmd_models)
+
+    from ner_core.serving import commands as serving_commands
+
+    serving_commands.add_commands(commands)  # serve, api-key, registry, log
     return parser
 
 

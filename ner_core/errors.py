@@ -84,3 +84,92 @@ class JobNotFoundError(NerError, KeyError):
     """
 
     code = "E010"
+
+
+# --------------------------------------------------------------------------
+# Serving (issue 14): the model registry, the REST API, API keys, the prediction log. E040-E059.
+# The API answers each with a JSON body {"error": {"code", "message"}} and the HTTP status that
+# ner_core.serving.api.errors gives its class.
+# --------------------------------------------------------------------------
+
+
+class RegistryError(NerError):
+    """A registry change is refused: the run is not completed or already registered, no such version, nothing to roll back."""
+
+    code = "E040"
+
+
+class UnknownModelError(NerError):
+    """A request names a model, role or version that this server does not serve."""
+
+    code = "E041"
+
+
+class AuthenticationError(NerError):
+    """No API key, or one that is wrong or revoked (the message never says which, nor which keys exist)."""
+
+    code = "E042"
+
+
+class RateLimitError(NerError):
+    """A key sent more requests than its token bucket allows; ``retry_after_s`` says when the next one fits."""
+
+    code = "E043"
+
+    def __init__(self, message: str, retry_after_s: float = 1.0):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RequestTooLargeError(NerError):
+    """A request body is over the server's byte limit."""
+
+    code = "E044"
+
+
+class RequestFormatError(NerError):
+    """A request body is not valid JSON, or a field has the wrong type or is out of range."""
+
+    code = "E045"
+
+
+class SlaNotMetError(NerError):
+    """No served model meets the request's latency and accuracy constraints and fallback was not allowed."""
+
+    code = "E046"
+
+
+class ModelUnavailableError(NerError):
+    """Every model that could serve a request failed or has its circuit breaker open."""
+
+    code = "E047"
+
+
+class InternalServerError(NerError):
+    """A bug on our side; the client gets this with a request id, the server log gets the traceback."""
+
+    code = "E048"
+
+
+class ApiKeyError(NerError):
+    """An API-key command is refused: a name already in use, no key of that name, a bad name."""
+
+    code = "E049"
+
+
+class LogRetentionError(NerError):
+    """A log purge or forget command is unusable (an age that is not like 30d, an empty text)."""
+
+    code = "E050"
+
+
+class EndpointNotFoundError(NerError):
+    """A path or method the API does not have (or a feature that is switched off, like the fault endpoint)."""
+
+    code = "E051"
+
+
+class ServerStartError(NerError):
+    """The API server cannot start: the port is taken, no model can be served, the database cannot be opened."""
+
+    code = "E052"

@@ -179,3 +179,91 @@ class ReviewRequest(Base):
     source: Mapped[str] = mapped_column(sa.String(64), index=True)  # e.g. "bulk:<job id>", "log", "import"
     note: Mapped[str] = mapped_column(sa.Text, default="")  # why it was sent (e.g. "confidence 0.41")
     done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+
+
+# --------------------------------------------------------------------------
+# Serving (issue 14): the model registry, API keys, and the API's columns on the prediction log
+# --------------------------------------------------------------------------
+
+# Roles a registered version can hold. A serving role has at most one holder at a time (promoting
+# moves it); staging and archived can hold any number of versions.
+SERVING_ROLES = ("primary", "speed", "backup")
+REGISTRY_ROLES = (*SERVING_ROLES, "staging", "archived")
+
+
+class ModelVersion(Base):
+    """A completed run registered as version N of its model name, with at most one role.
+
+    Owned by :mod:`ner_core.serving.registry`; the run row and folder hold everything else
+    (metrics, config, dataset checksum, parent run).
+    """
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("model_name", "version", name="uq_model_versions_name_version"),
+        # The database itself refuses a second holder of a serving role (SQLite and PostgreSQL
+        # support partial indexes), so no code path, and no other process, can double-assign one.
+        sa.Index(
+            "uq_model_versions_serving_role",
+            "role",
+            unique=True,
+            sqlite_where=sa.text("role IN ('primary', 'speed', 'backup')"),
+            postgresql_where=sa.text("role IN ('primary', 'speed', 'backup')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    version: Mapped[int] = mapped_column()
+    run_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    registered_by: Mapped[str] = mapped_column(sa.String(128), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class ModelRoleChange(Base):
+    """One change in the registry, oldest first: a registration or a role moving between versions.
+
+    ``previous_version_id`` is who held ``role`` just before (rollback restores it);
+    ``previous_role`` is the role ``model_version_id`` gave up by taking ``role``. The largest id
+    is the registry's generation: the API compares it to notice a promotion without a restart.
+    """
+
+    __tablename__ = "model_role_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    changed_by: Mapped[str] = mapped_column(sa.String(128), default="")
+    action: Mapped[str] = mapped_column(sa.String(16))  # registered, promoted, demoted, rolled_back
+    model_version_id: Mapped[int] = mapped_column(sa.ForeignKey("model_versions.id"), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True, index=True)
+    previous_version_id: Mapped[int | None] = mapped_column(nullable=True)
+    previous_role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class ApiKey(Base):
+    """An API key: only its scrypt hash is stored; ``prefix`` (public, part of the key) finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+# The API's facts on each prediction-log row: which key (its name, never the key), which registered
+# version answered, and the request id a client got back (a batch's texts share it).
+PredictionLog.api_key_name = mapped_column(sa.String(64), nullable=True)
+PredictionLog.model_version = mapped_column(sa.Integer, nullable=True)
+PredictionLog.request_id = mapped_column(sa.String(64), nullable=True)
+ADDED_COLUMNS = (
+    *ADDED_COLUMNS,
+    ("prediction_log", "api_key_name"),
+    ("prediction_log", "model_version"),
+    ("prediction_log", "request_id"),
+)

@@ -1,14 +1,31 @@
-"""A per-arm circuit breaker (closed -> open -> half-open) on the simulated clock."""
+"""A per-arm circuit breaker (closed -> open -> half-open) on a clock it is given.
+
+The clock is a callable returning seconds: the REST API gives ``time.monotonic``, the A/B
+simulator its simulated clock (:class:`SimulatedClock`), so both run the same breaker. A caller
+may still pass ``now`` explicitly to any method (the breaker's own tests do).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from ner_core.errors import ConfigError
 
-if TYPE_CHECKING:
-    pass
 BREAKER_STATES = ("closed", "open", "half_open")
+Clock = Callable[[], float]
+
+
+class SimulatedClock:
+    """A clock that stands still until told the time: the simulator sets it to each request's arrival."""
+
+    def __init__(self, start_s: float = 0.0):
+        self.now_s = float(start_s)
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def set(self, now_s: float) -> None:
+        self.now_s = float(now_s)
 
 
 # --------------------------------------------------------------------------
@@ -17,7 +34,7 @@ BREAKER_STATES = ("closed", "open", "half_open")
 
 
 class CircuitBreaker:
-    """Classic three-state breaker on simulated time.
+    """Classic three-state breaker on the time of ``clock``.
 
     ``closed``: requests pass; ``failure_threshold`` consecutive failures open it.
     ``open``: requests are refused until ``reset_s`` has passed since it opened,
@@ -26,13 +43,17 @@ class CircuitBreaker:
     ``timeline`` lists ``(time_s, state)``, starting with the initial state.
     """
 
-    def __init__(self, failure_threshold: int = 5, reset_s: float = 60.0, *, start_s: float = 0.0):
+    def __init__(
+        self, failure_threshold: int = 5, reset_s: float = 60.0, *, start_s: float | None = None, clock: Clock | None = None
+    ):
         if failure_threshold < 1:
             raise ConfigError(f"breaker failure threshold must be >= 1, got {failure_threshold!r}.")
         if reset_s <= 0:
             raise ConfigError(f"breaker reset time must be > 0 s, got {reset_s!r}.")
         self.failure_threshold = failure_threshold
         self.reset_s = reset_s
+        self.clock: Clock = clock if clock is not None else SimulatedClock()
+        start_s = self.clock() if start_s is None else start_s
         self.state = "closed"
         self.consecutive_failures = 0
         self.opened_at: float | None = None
@@ -43,7 +64,11 @@ class CircuitBreaker:
         self.state = state
         self.timeline.append((float(now), state))
 
-    def allow(self, now: float) -> bool:
+    def _now(self, now: float | None) -> float:
+        return self.clock() if now is None else now
+
+    def allow(self, now: float | None = None) -> bool:
+        now = self._now(now)
         if self.state == "closed":
             return True
         if self.state == "open":
@@ -56,13 +81,15 @@ class CircuitBreaker:
         self._trial_in_flight = True
         return True
 
-    def record_success(self, now: float) -> None:
+    def record_success(self, now: float | None = None) -> None:
+        now = self._now(now)
         self.consecutive_failures = 0
         if self.state == "half_open":
             self._trial_in_flight = False
             self._move(now, "closed")
 
-    def record_failure(self, now: float) -> None:
+    def record_failure(self, now: float | None = None) -> None:
+        now = self._now(now)
         if self.state == "half_open":
             self._trial_in_flight = False
             self._open(now)

@@ -53,13 +53,12 @@ if TYPE_CHECKING:
     from ner_core.corpus.annotated import Sentence
     from ner_core.serving.predictor import Predictor
     from ner_core.store.database import Store
-from ner_core.traffic.circuit_breaker import CircuitBreaker
+from ner_core.traffic.circuit_breaker import CircuitBreaker, SimulatedClock
 from ner_core.traffic.experiment import (
     ERROR_BREAKER_REJECTED,
     ERROR_INJECTED_FAULT,
     ERROR_NONE,
     INJECTED_FAULT,
-    Arm,
     SimulationConfig,
 )
 from ner_core.traffic.routing import Router
@@ -162,6 +161,7 @@ def _check_inputs(
 def _plan_requests(
     router: Router,
     breakers: Mapping[str, CircuitBreaker],
+    clock: SimulatedClock,
     arrivals: np.ndarray,
     latency_samples: Mapping[str, np.ndarray],
     fault_rng: np.random.Generator,
@@ -169,26 +169,15 @@ def _plan_requests(
 ) -> _Plan:
     count = len(arrivals)
     plan = _Plan([], [], [], [], [], [], np.zeros(count))
-    fallback = router.fallback
     fault_draws = fault_rng.random(count)
     latency_picks = {name: latency_rng.integers(0, len(samples), size=count) for name, samples in latency_samples.items()}
     for i in range(count):
-        now = float(arrivals[i])
-        chosen, reason = router.choose()
-        breaker = breakers[chosen.name]
-        served: Arm | None = chosen
-        allowed = breaker.allow(now)
-        state = breaker.state
-        if not allowed:
-            if fallback.name != chosen.name and breakers[fallback.name].allow(now):
-                served = fallback
-                reason = f"fallback: breaker {state.replace('_', '-')} for {chosen.name}"
-            else:
-                served = None
-                reason = f"rejected: breaker {state.replace('_', '-')} for {chosen.name} and no fallback available"
+        clock.set(float(arrivals[i]))  # the router and the breakers read the simulated time from it
+        decision = router.route(breakers)
+        chosen, served = decision.chosen, decision.served
         plan.chosen.append(chosen.name)
-        plan.reasons.append(reason)
-        plan.breaker_states.append(state)
+        plan.reasons.append(decision.reason)
+        plan.breaker_states.append(decision.breaker_state)
         if served is None:
             # Failing fast costs nothing and is not a failure of the arm (it was never called).
             plan.served.append(chosen.name)
@@ -197,12 +186,12 @@ def _plan_requests(
             continue
         plan.served.append(served.name)
         if fault_draws[i] < served.error_probability:
-            breakers[served.name].record_failure(now)
+            breakers[served.name].record_failure()
             plan.errors.append(INJECTED_FAULT)
             plan.error_kinds.append(ERROR_INJECTED_FAULT)
             plan.latency_ms[i] = served.added_latency_ms
         else:
-            breakers[served.name].record_success(now)
+            breakers[served.name].record_success()
             plan.errors.append("")
             plan.error_kinds.append(ERROR_NONE)
             plan.latency_ms[i] = latency_samples[served.name][latency_picks[served.name][i]] + served.added_latency_ms
@@ -239,9 +228,12 @@ def simulate(
     count = int(config.requests)
     arrivals = np.cumsum(arrival_rng.exponential(1.0 / config.arrival_rate_per_s, size=count))
     sentence_ids = order_rng.permutation(len(sentences))[np.arange(count) % len(sentences)]
-    router = Router(config, rng=router_rng, fallback_arm=fallback_name)
-    breakers = {arm.name: CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_s) for arm in config.arms}
-    plan = _plan_requests(router, breakers, arrivals, samples, fault_rng, latency_rng)
+    clock = SimulatedClock(0.0)
+    router = Router(config, rng=router_rng, fallback_arm=fallback_name, clock=clock)
+    breakers = {
+        arm.name: CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_s, clock=clock) for arm in config.arms
+    }
+    plan = _plan_requests(router, breakers, clock, arrivals, samples, fault_rng, latency_rng)
 
     run_ids = {arm.name: arm.run_id for arm in config.arms}
     gold_spans: dict[int, set] = {}

@@ -132,7 +132,9 @@ def test_a_database_without_the_error_kind_column_still_opens_and_gains_it(tmp_p
     assert "error_kind" not in prediction_log_columns(path)
 
     db = Store(f"sqlite:///{path}")
-    assert prediction_log_columns(path)[-1] == "error_kind"
+    # Every column added to prediction_log since (error_kind, then the API's three) is appended, in ADDED_COLUMNS order.
+    added = [column for table, column in ADDED_COLUMNS if table == "prediction_log"]
+    assert prediction_log_columns(path)[-len(added) :] == added and added[0] == "error_kind"
     old = db.prediction_rows(simulation_id="old-sim")
     assert [(row["error"], row["error_kind"]) for row in old] == [("injected fault", None)]
     db.log_predictions([{"source": "simulation", "simulation_id": "new-sim", "error": None, "error_kind": "none"}])

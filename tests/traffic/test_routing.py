@@ -61,3 +61,79 @@ def test_plan_table_keeps_unmeasured_facts_unknown():
     row = table.iloc[0]
     assert row["measured latency p50 (ms)"] is None and row["measured entity F1"] is None
     assert row["planned share"] == 1.0
+
+
+# ----------------------------------------------------------------- the clock, route() and the API's strategies
+
+
+def test_breaker_and_router_read_the_clock_they_are_given():
+    from ner_core.traffic.circuit_breaker import CircuitBreaker, SimulatedClock
+
+    clock = SimulatedClock(100.0)
+    config = experiment.SimulationConfig(arms=[arm("main", 1.0), arm("spare", 0.0)], fallback_arm="spare")
+    router = routing.Router(config, clock=clock)
+    breakers = {name: CircuitBreaker(2, 30.0, clock=clock) for name in ("main", "spare")}
+    assert breakers["main"].timeline == [(100.0, "closed")]
+    breakers["main"].record_failure()
+    breakers["main"].record_failure()
+    decision = router.route(breakers)
+    assert (decision.chosen.name, decision.served.name, decision.breaker_state) == ("main", "spare", "open")
+    assert decision.reason == "fallback: breaker open for main"
+    clock.set(130.0)
+    decision = router.route(breakers)
+    assert (decision.served.name, decision.breaker_state, decision.reason) == ("main", "half_open", "weighted draw")
+    assert breakers["main"].timeline[-1] == (130.0, "half_open")
+
+
+def test_route_rejects_when_the_fallback_is_open_too():
+    from ner_core.traffic.circuit_breaker import CircuitBreaker, SimulatedClock
+
+    clock = SimulatedClock()
+    config = experiment.SimulationConfig(arms=[arm("main", 1.0), arm("spare", 0.0)], fallback_arm="spare")
+    breakers = {name: CircuitBreaker(1, 30.0, clock=clock) for name in ("main", "spare")}
+    for breaker in breakers.values():
+        breaker.record_failure()
+    decision = routing.Router(config, clock=clock).route(breakers)
+    assert decision.served is None and decision.reason.startswith("rejected: breaker open for main")
+
+
+CANDIDATES = [
+    routing.Candidate("primary", latency_ms=4.0, entity_f1=0.80),
+    routing.Candidate("speed", latency_ms=1.0, entity_f1=0.40),
+    routing.Candidate("backup", latency_ms=9.0, entity_f1=0.85),
+]
+
+
+@pytest.mark.parametrize(
+    "strategy, limits, context, selected, sla_met",
+    [
+        ("speed", {}, None, "speed", True),
+        ("speed", {"min_entity_f1": 0.5}, None, "primary", True),
+        ("accuracy", {}, None, "backup", True),
+        ("performance", {"max_latency_ms": 5}, None, "primary", True),
+        ("intelligent", {}, None, "primary", True),
+        ("intelligent", {"max_latency_ms": 2}, None, "speed", True),
+        ("intelligent", {"min_entity_f1": 0.82}, None, "backup", True),
+        ("intelligent", {"min_entity_f1": 0.82}, {"priority": "high"}, "primary", False),
+        ("intelligent", {"max_latency_ms": 2, "min_entity_f1": 0.82}, {"user_type": "premium"}, "speed", False),
+        ("accuracy", {"min_entity_f1": 0.9}, None, "backup", False),
+        ("speed", {"max_latency_ms": 0.5}, None, "speed", False),
+    ],
+)
+def test_choose_by_strategy(strategy, limits, context, selected, sla_met):
+    decision = routing.choose_by_strategy(CANDIDATES, strategy, primary="primary", context=context, **limits)
+    assert (decision.selected, decision.sla_met) == (selected, sla_met), decision.reason
+    assert decision.considered == tuple(CANDIDATES)
+
+
+def test_strategies_skip_open_breakers_and_unknown_facts_never_qualify():
+    candidates = [
+        routing.Candidate("primary", 4.0, 0.80, available=False),
+        routing.Candidate("speed", None, 0.40),
+        routing.Candidate("backup", 9.0, None),
+    ]
+    assert routing.choose_by_strategy(candidates, "accuracy", primary="primary").selected == "speed"
+    decision = routing.choose_by_strategy(candidates, "speed", max_latency_ms=20, primary="primary")
+    assert (decision.selected, decision.sla_met) == ("backup", True)
+    with pytest.raises(LookupError):
+        routing.choose_by_strategy([routing.Candidate("x", 1.0, 0.5, available=False)], "speed")

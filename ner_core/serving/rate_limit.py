@@ -1,0 +1,62 @@
+"""Per-client token buckets: each key may send ``rate_per_s`` requests a second on average and
+``burst`` at once; a request over the limit gets 429 with the seconds until a token is back.
+
+Buckets live in the server process (with ``--workers N`` each worker has its own, so a key's
+effective limit is N times the setting). Used on the event loop only, so no lock.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from ner_core.errors import RateLimitError
+
+MAX_BUCKETS = 100_000  # clients remembered at most; the fullest (idle) buckets are dropped first
+
+
+class TokenBucket:
+    def __init__(self, rate_per_s: float, burst: int, now: float):
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = now
+
+    def take(self, now: float) -> float:
+        """Take one token; returns 0 when granted, else the seconds until one is available."""
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate_per_s)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate_per_s
+
+
+class RateLimiter:
+    """One bucket per client name; a ``rate_per_s`` of 0 turns the limit off."""
+
+    def __init__(self, rate_per_s: float, burst: int, *, clock: Callable[[], float] = time.monotonic, what: str = "key"):
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.clock = clock
+        self.what = what
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def check(self, client: str) -> None:
+        """Take a token for ``client`` or raise :class:`RateLimitError` with ``retry_after_s``."""
+        if self.rate_per_s <= 0:
+            return
+        now = self.clock()
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._buckets.clear()  # every client starts with a full bucket again: errs on the generous side
+            bucket = self._buckets[client] = TokenBucket(self.rate_per_s, self.burst, now)
+        wait_s = bucket.take(now)
+        if wait_s > 0:
+            raise RateLimitError(
+                f"rate limit of {self.rate_per_s:g} requests/s (bursts of {self.burst}) per {self.what} exceeded; "
+                f"retry after {math.ceil(wait_s)} s.",
+                retry_after_s=wait_s,
+            )
