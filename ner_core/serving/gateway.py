@@ -277,14 +277,16 @@ class Gateway:
         key_name: str | None,
         endpoint: str = "predict",
         on_submit: Callable[[], None] | None = None,
+        request_id: str | None = None,
     ) -> Served:
         """Tag ``texts`` with one routed model (one batch); log a row per text; raise on refusal.
 
         ``on_submit`` is called once the request is about to reach a model (dynamic batching stops
-        waiting for it then).
+        waiting for it then). ``request_id`` is the client's own id for the request (its log rows
+        carry it), else a new one.
         """
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = request_id or uuid.uuid4().hex
         snapshot = self.snapshot  # this request finishes on this snapshot, whatever is promoted meanwhile
         try:
             decision, strategy = self._choose(snapshot, request)
