@@ -80,7 +80,7 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 def _prefix_of(key: str) -> str | None:
-    parts = key.split("_")
+    parts = key.split("_", 2)  # the secret itself may hold "_" (URL-safe base64)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not re.fullmatch(r"[0-9a-f]{8}", parts[1]) or not parts[2]:
         return None
     return parts[1]
