@@ -11,7 +11,7 @@ from ner_core.errors import NerError
 from ner_core.evaluation import held_out
 from ner_core.traffic import ab_statistics, experiment, replay, routing, simulator
 from ner_core.workbench import registry_view, render
-from ui import util
+from ui import live_traffic, util
 
 KEY = "ab_traffic"
 MAX_ARMS = 6
@@ -221,12 +221,12 @@ def visualize_log(result: simulator.SimulationResult, store, *, key: str) -> Non
 
 
 st.title("A/B traffic")
-st.caption(
-    "Replay labelled test sentences as requests through a router over your registered runs, "
-    "with fault injection and circuit breakers on a simulated clock; every request is logged."
-)
 runs = util.completed_runs_or_stop("come back here: its runs become the arms of the experiment")
 store = util.get_store()
+if live_traffic.visualize_live_mode(
+    runs, store, result_views={"Split": visualize_split, "Entity F1": visualize_quality}, key=KEY
+):
+    st.stop()  # live mode: real HTTP requests to a running API (ui/live_traffic.py)
 
 with st.expander("Experiment setup", expanded=True):
     visualize_setup(runs, store, key=KEY)
