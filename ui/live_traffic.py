@@ -13,6 +13,8 @@ another session sees the run in progress; one runs at a time.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -34,7 +36,12 @@ MODE_HELP = {
     "latencies, errors, fallbacks and breakers are real, and it logs every request it serves in the same prediction log.",
 }
 POLL_S = 1.0
-LATENCY_LABELS = {"round_trip": "end to end (measured by this client)", "server": "in the server (from its log)"}
+LATENCY_LABELS = {"server": "in the API (from its log)", "round_trip": "end to end (measured here)"}
+LATENCY_HELP = (
+    "In the API: the time the server measured for each request, as it logged it. End to end: from sending to the whole "
+    "answer, measured by the sender in this app's process, so it also counts this app's own delays when it is busy "
+    "(page reruns share the interpreter with the sender)."
+)
 PERCENT = st.column_config.NumberColumn(format="percent")
 
 
@@ -88,13 +95,14 @@ def visualize_connection(*, key: str) -> ApiTarget | None:
     health = st.session_state.get(f"{key}_health")
     if health is not None and health[0] == target.url:
         st.dataframe(_served_table(health[1]), hide_index=True, width="stretch", column_config={"weight": PERCENT})
+        st.caption(f"As the API reported at {health[2]:%H:%M:%S}; Check again to refresh. Weight: its share of `auto` requests.")
     return target
 
 
 def _refresh_health(target: ApiTarget, *, key: str) -> None:
     try:
         with ApiClient(target) as client:
-            st.session_state[f"{key}_health"] = (target.url, client.health())
+            st.session_state[f"{key}_health"] = (target.url, client.health(), dt.datetime.now())
     except NerError as exc:
         st.session_state.pop(f"{key}_health", None)
         util.show_error(exc)
@@ -222,7 +230,7 @@ def visualize_results(store, *, result_views: dict, key: str) -> None:
     cells = st.columns([3, 2])
     chosen = cells[0].selectbox("Live run", list(labels), format_func=labels.get, key=f"{key}_chosen")
     latency = cells[1].radio(
-        "Latency", list(LATENCY_LABELS), format_func=LATENCY_LABELS.get, horizontal=True, key=f"{key}_latency"
+        "Latency", list(LATENCY_LABELS), format_func=LATENCY_LABELS.get, horizontal=True, key=f"{key}_latency", help=LATENCY_HELP
     )
     try:
         live = live_results.live_result(store, chosen, latency=latency)
@@ -297,7 +305,7 @@ def visualize_http(live: live_results.LiveResult, *, key: str) -> None:
     """HTTP outcomes (with what the API said) and round trips per answering role and version."""
     st.dataframe(live_results.outcome_table(live.requests), hide_index=True, width="stretch")
     st.dataframe(live_results.round_trip_by_version(live.requests), hide_index=True, width="stretch")
-    st.caption("Round trip: from sending to the whole answer, measured here. Server: the time the API logged for the request.")
+    st.caption(LATENCY_HELP.replace("In the API", "Server").replace("End to end", "Round trip"))
 
 
 def visualize_request_log(live: live_results.LiveResult, *, key: str) -> None:

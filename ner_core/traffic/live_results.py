@@ -6,8 +6,8 @@ entity-F1 and breaker views work on real traffic unchanged.
 What each column means for a live request: ``time_s`` is when the client sent it (seconds after
 the run started); ``chosen_arm`` the role the server's router picked (read from its routing
 reason when a fallback served it) and ``arm`` the role whose model answered or failed;
-``latency_ms`` the end-to-end round trip the client measured, or with ``latency="server"`` the time
-the server logged; errors, their kinds and breaker states are the logged ones; entity counts
+``latency_ms`` the time the server logged for it, or with ``latency="round_trip"`` the end-to-end
+round trip the client measured; errors, their kinds and breaker states are the logged ones; entity counts
 compare the logged entities with the sentence's gold entities by character span. Requests that
 never reached a model (no HTTP answer, a refused key, the rate limit) have no log row: they are
 left out of that table and counted in :attr:`LiveResult.not_logged`.
@@ -33,7 +33,7 @@ from ner_core.traffic.live_traffic import RUNNING
 from ner_core.traffic.simulator import REQUEST_COLUMNS, SimulationResult
 
 FALLBACK_ROLE = "speed"  # where the API sends a request whose chosen role failed or is open (the design's rule)
-LATENCY_SOURCES = ("round_trip", "server")
+LATENCY_SOURCES = ("server", "round_trip")
 # Log rows are looked up by request id from a day before the run started: the API may run on
 # another machine whose clock is off, and created_at's index keeps the lookup quick.
 CLOCK_MARGIN = dt.timedelta(days=1)
@@ -160,7 +160,7 @@ def _spans(text: str | None, live_run_id: str, what: str) -> set[tuple[str, int,
         raise LiveTrafficError(f"live run {live_run_id}: unreadable {what} ({str(text)[:60]!r}).") from None
 
 
-def live_result(store: Store, live_run_id: str, *, latency: str = "round_trip") -> LiveResult:
+def live_result(store: Store, live_run_id: str, *, latency: str = "server") -> LiveResult:
     """A live run's requests joined with their log rows; see the module docstring for each column."""
     if latency not in LATENCY_SOURCES:
         raise LiveTrafficError(f"latency source must be one of {', '.join(LATENCY_SOURCES)}, got {latency!r}.")

@@ -69,7 +69,7 @@ def test_requests_join_their_log_rows_with_the_chosen_role_entity_counts_and_rou
         error="no model could serve the request", kind="breaker_rejected", state="half_open")  # fmt: skip
     store.log_predictions([{"source": "api", "text": TEXT, "request_id": "live-ffffffffffff-000000"}])  # another run's row
 
-    live = live_results.live_result(store, RUN)
+    live = live_results.live_result(store, RUN, latency="round_trip")
 
     frame = live.result.requests
     assert live.not_logged == 2  # the 429 and the unanswered request never reached a model
@@ -83,7 +83,7 @@ def test_requests_join_their_log_rows_with_the_chosen_role_entity_counts_and_rou
     assert live.result.breaker_timelines == {"primary": [(0.0, "closed"), (0.25, "open"), (0.5, "closed"), (0.75, "half_open")]}
     assert live.result.planned_weights == {"primary": 0.9, "speed": 0.1}
     assert ab_statistics.split_table(live.result)["router picks"].to_list() == [4, 0]
-    server = live_results.live_result(store, RUN, latency="server").result.requests
+    server = live_results.live_result(store, RUN).result.requests  # the API's own time by default
     assert list(server["latency_ms"][:3]) == [2.0, 2.0, 2.0]
 
     outcomes = live_results.outcome_table(live.requests).set_index("status")
