@@ -260,6 +260,8 @@ def _describe(live: live_results.LiveResult, store) -> None:
     st.caption(markdown_escape(f"{summary.status.capitalize()}: {sent} {how}; {len(live.result.requests):,} are in the log."))
     if summary.message:
         st.warning(markdown_escape(summary.message))
+    if summary.status == live_traffic.RUNNING and _active(store) is None:
+        st.warning("This run never finished: the app stopped while it was sending. Its recorded requests are shown.")
     if live.not_logged:
         st.info(
             f"{live.not_logged:,} requests have no row in this workbench's prediction log: they never reached a model "

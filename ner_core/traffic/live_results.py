@@ -29,7 +29,6 @@ from ner_core.errors import LiveTrafficError
 from ner_core.store.database import Store
 from ner_core.store.tables import LiveTrafficRequest, LiveTrafficRun, PredictionLog
 from ner_core.traffic.experiment import ERROR_KINDS, ERROR_NONE
-from ner_core.traffic.live_traffic import RUNNING
 from ner_core.traffic.simulator import REQUEST_COLUMNS, SimulationResult
 
 FALLBACK_ROLE = "speed"  # where the API sends a request whose chosen role failed or is open (the design's rule)
@@ -263,7 +262,3 @@ def round_trip_by_version(requests: pd.DataFrame) -> pd.DataFrame:
         server = group["server_latency_ms"].astype(float).quantile([0.5, 0.95, 0.99]).to_list()
         rows.append((arm, group["model_version"].iloc[0], run_id, len(group), *trip, *server))
     return pd.DataFrame.from_records(rows, columns=columns)
-
-
-def is_running(summary: LiveRunSummary) -> bool:
-    return summary.status == RUNNING

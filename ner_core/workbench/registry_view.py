@@ -11,7 +11,7 @@ it, but the API would skip the role and serve nothing there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,10 +245,3 @@ def _run(store: Store, run_id: str) -> Run | None:
 
 def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def versions_by_model(versions: Sequence[registry.VersionInfo]) -> Mapping[str, list[registry.VersionInfo]]:
-    grouped: dict[str, list[registry.VersionInfo]] = {}
-    for info in versions:
-        grouped.setdefault(info.model_name, []).append(info)
-    return grouped

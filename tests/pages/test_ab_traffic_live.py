@@ -16,7 +16,7 @@ from ner_core.serving.config import Fault, ServeConfig
 from ner_core.serving.server import BackgroundServer
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
 from ner_core.store.database import Store
-from ner_core.store.tables import PredictionLog
+from ner_core.store.tables import LiveTrafficRun, PredictionLog
 from ner_core.traffic import live_results
 from ner_core.training import loop
 from tests.helpers import page_app, tiny_config
@@ -174,3 +174,14 @@ def test_faults_switched_from_the_page_reach_the_running_api_and_cancel_stops_a_
     (summary,) = live_results.live_runs(serving)
     assert summary.status == "cancelled" and 1 <= summary.requests < 2000
     assert any("cancelled after" in w.value for w in app.warning)
+
+
+def test_a_run_the_app_never_finished_is_shown_as_interrupted(serving):
+    # What a crash of the app mid-run leaves: the run row still "running", nobody sending.
+    serving.write(
+        lambda session: session.add(LiveTrafficRun(id="live-0000deadbeef", api_url="http://127.0.0.1:8000", status="running"))
+    )
+    app = live_page("http://127.0.0.1:9")
+    assert app.selectbox(key=f"{LIVE}_chosen").value == "live-0000deadbeef"
+    assert any("never finished" in w.value for w in app.warning)
+    assert not app.button(key=f"{LIVE}_start").disabled  # nothing is really sending

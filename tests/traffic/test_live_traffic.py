@@ -157,6 +157,10 @@ def test_a_breaker_opens_under_faults_switched_on_at_run_time_and_closes_after_i
         traffic = LiveTraffic(serving_store, ApiTarget(server.url), config, texts).start()
         client = ApiClient(ApiTarget(server.url))
         wait_until(lambda: traffic.progress().ok >= 10, timeout=TIMEOUT_S)
+        with pytest.raises(FaultControlError, match="refused the fault for primary: .*error_probability"):
+            client.set_fault("primary", error_probability=2.0)
+        with pytest.raises(FaultControlError, match="refused the fault for boss: 'boss' is not a role"):
+            client.set_fault("boss", error_probability=1.0)
         assert client.set_fault("primary", error_probability=1.0)["error_probability"] == 1.0
         assert client.health()["models"]["primary"]["fault"] == {"error_probability": 1.0, "added_latency_ms": 0.0}
         wait_until(lambda: server.gateway.breaker(server.gateway.snapshot.arms["primary"]).state != "closed", TIMEOUT_S)
