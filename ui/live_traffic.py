@@ -257,7 +257,10 @@ def _describe(live: live_results.LiveResult, store) -> None:
     summary, settings = live.summary, live.summary.settings
     sent = f"{summary.requests:,} of {settings.get('requests', 0):,} requests to {summary.api_url}"
     how = f"at {settings.get('rate_per_s', 0):g}/s, concurrency {settings.get('concurrency')}, model {settings.get('model')}"
-    st.caption(markdown_escape(f"{summary.status.capitalize()}: {sent} {how}; {len(live.result.requests):,} are in the log."))
+    logged = live.result.requests
+    fallbacks = int((logged["chosen_arm"] != logged["arm"]).sum())
+    in_log = f"{len(logged):,} are in the log, {fallbacks:,} served by a fallback, {int(logged['error'].sum()):,} failed there"
+    st.caption(markdown_escape(f"{summary.status.capitalize()}: {sent} {how}; {in_log}."))
     if summary.message:
         st.warning(markdown_escape(summary.message))
     if summary.status == live_traffic.RUNNING and _active(store) is None:

@@ -134,7 +134,13 @@ def test_a_live_run_from_the_page_is_sent_logged_and_analysed(serving):
         app.number_input(key=f"{LIVE}_concurrency").set_value(4).run()
         app.button(key=f"{LIVE}_start").click().run()
         assert not app.exception and not app.error
-        run_until(app, lambda a: any("30 of 30 requests" in c.value and "30 are in the log" in c.value for c in a.caption))
+        run_until(
+            app,
+            lambda a: any(
+                "30 of 30 requests" in c.value and "30 are in the log, 0 served by a fallback, 0 failed" in c.value
+                for c in a.caption
+            ),
+        )
         app.button(key=f"{LIVE}_fault_apply").click().run()  # the server runs without --fault-api
         assert any("E063" in e.value and "--fault-api" in e.value for e in app.error)
     (summary,) = live_results.live_runs(serving)

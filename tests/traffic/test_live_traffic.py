@@ -135,6 +135,36 @@ def test_a_wrong_key_is_refused_before_sending_and_a_good_key_names_the_rows(ser
     assert key not in repr(ApiTarget(server.url, api_key=key))
 
 
+def test_a_key_revoked_during_a_run_ends_it_with_the_reason(serving_store, texts):
+    key = api_keys.create(serving_store, "short-lived")
+    with serve(serving_store) as server:
+        config = LiveTrafficConfig(requests=1000, rate_per_s=20.0, concurrency=2)
+        traffic = LiveTraffic(serving_store, ApiTarget(server.url, api_key=key), config, texts).start()
+        wait_until(lambda: traffic.progress().ok >= 3, timeout=TIMEOUT_S)
+        api_keys.revoke(serving_store, "short-lived")
+        server.gateway.refresh()  # what the server's poll does within a second
+        progress = finish(traffic, server)
+    assert progress.status == "failed" and "refused the key during the run" in progress.message
+    assert progress.status_counts["401"] >= 1 and progress.sent < 1000
+    summary = live_results.live_run(serving_store, traffic.live_run_id)
+    assert (summary.status, summary.requests) == ("failed", progress.sent)
+    assert "api-key create" in summary.message
+
+
+def test_a_server_that_goes_away_ends_the_run_instead_of_timing_out_forever(serving_store, texts):
+    server = serve(serving_store, open_access=True).start()
+    config = LiveTrafficConfig(requests=5000, rate_per_s=50.0, concurrency=2)
+    traffic = LiveTraffic(serving_store, ApiTarget(server.url, timeout_s=2), config, texts).start()
+    wait_until(lambda: traffic.progress().ok >= 3, timeout=TIMEOUT_S)
+    server.stop()
+    progress = traffic.wait(TIMEOUT_S)
+    assert progress.status == "failed" and "the API stopped answering" in progress.message and "make serve" in progress.message
+    assert progress.status_counts.get("no answer", 0) >= live_traffic.MAX_CONSECUTIVE_UNANSWERED
+    live = live_results.live_result(serving_store, traffic.live_run_id)
+    assert live.not_logged >= live_traffic.MAX_CONSECUTIVE_UNANSWERED  # never reached a model: no log row
+    assert live_results.outcome_table(live.requests).set_index("status").loc["no answer", "in the log"] == 0
+
+
 def test_cancel_stops_sending_and_keeps_what_was_sent(serving_store, texts):
     with serve(serving_store, open_access=True) as server:
         config = LiveTrafficConfig(requests=1000, rate_per_s=20.0, concurrency=2)
