@@ -1,5 +1,6 @@
-"""The Registry page under AppTest: the empty registry, registering, promoting and rolling back through
-the confirmation dialog, and refused changes; values are asserted in the store and on the page.
+"""The Registry page (pages/registry.py) under AppTest: the empty registry, registering, promoting and
+rolling back through the confirmation dialog, and refused changes; values are asserted in the store
+and on the page. (Not test_registry.py: tests/serving/ has one, and test basenames must differ.)
 
 Each test has its own workspace (``empty_workspace``) and records there, under new ids, the one tiny
 run this module trains (the registry reads its folder and stored metrics; nothing is served here).
