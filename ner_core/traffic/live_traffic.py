@@ -246,9 +246,10 @@ class LiveTraffic:
         except Exception as exc:  # noqa: BLE001
             logger.exception("live run %s: could not record its last requests", self.live_run_id)
             status, message = FAILED, f"its last requests could not be recorded: {exc}"
+        ended = time.monotonic()
+        self._finish_row(status, message)  # first: a reader told the run is over finds it recorded so
         with self._lock:
-            self._status, self._message, self._ended = status, message, time.monotonic()
-        self._finish_row(status, message)
+            self._status, self._message, self._ended = status, message, ended
 
     async def _run(self) -> tuple[str, str]:
         config = self.config
