@@ -173,3 +173,38 @@ class ServerStartError(NerError):
     """The API server cannot start: the port is taken, no model can be served, the database cannot be opened."""
 
     code = "E052"
+
+
+# The Registry page and the A/B page's live mode (issue 14, registry-ui): talking to a running API
+# from the workbench, and registry actions the workbench refuses. E060-E064.
+# --------------------------------------------------------------------------
+
+
+class ApiUnreachableError(NerError):
+    """No API answers at the given address (refused, timed out, not an HTTP server); the message says how to start one."""
+
+    code = "E060"
+
+
+class ApiKeyRefusedError(NerError):
+    """The API refused the key the workbench sent (none, wrong or revoked); the message says how to get one."""
+
+    code = "E061"
+
+
+class LiveTrafficError(NerError):
+    """A live run cannot start or be read: not our API at that address, one already running, its rows unreadable."""
+
+    code = "E062"
+
+
+class FaultControlError(NerError):
+    """The running API does not let its faults be changed (started without --fault-api), or refused the change."""
+
+    code = "E063"
+
+
+class UnservableVersionError(RegistryError):
+    """A registry version cannot take a serving role: its run was deleted, did not complete, or its folder is gone."""
+
+    code = "E064"

@@ -10,8 +10,8 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.evaluation import held_out
 from ner_core.traffic import ab_statistics, experiment, replay, routing, simulator
-from ner_core.workbench import render
-from ui import util
+from ner_core.workbench import registry_view, render
+from ui import live_traffic, util
 
 KEY = "ab_traffic"
 MAX_ARMS = 6
@@ -25,8 +25,8 @@ f1_difference = st.cache_data(show_spinner=False, max_entries=16)(ab_statistics.
 
 
 def arm_inputs(runs, *, key: str) -> tuple[list[experiment.Arm], list]:
-    """One row of inputs per arm, starting from ``experiment.default_arms``; returns the arms and their runs."""
-    defaults = experiment.default_arms(runs)
+    """One row of inputs per arm, starting from the registry's roles (else ``experiment.default_arms``'s split)."""
+    defaults = experiment.default_arms(runs, registry_view.serving_role_runs(util.get_store()))
     count = st.number_input("Arms", min_value=1, max_value=MAX_ARMS, value=len(defaults), key=f"{key}_arm_count")
     for column, label in zip(st.columns(ARM_COLUMNS), ["name", "run", "weight (%)", "error probability", "added latency (ms)"]):
         column.caption(label)
@@ -221,12 +221,12 @@ def visualize_log(result: simulator.SimulationResult, store, *, key: str) -> Non
 
 
 st.title("A/B traffic")
-st.caption(
-    "Replay labelled test sentences as requests through a router over your registered runs, "
-    "with fault injection and circuit breakers on a simulated clock; every request is logged."
-)
 runs = util.completed_runs_or_stop("come back here: its runs become the arms of the experiment")
 store = util.get_store()
+if live_traffic.visualize_live_mode(
+    runs, store, result_views={"Split": visualize_split, "Entity F1": visualize_quality}, key=KEY
+):
+    st.stop()  # live mode: real HTTP requests to a running API (ui/live_traffic.py)
 
 with st.expander("Experiment setup", expanded=True):
     visualize_setup(runs, store, key=KEY)

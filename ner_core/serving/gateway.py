@@ -272,15 +272,17 @@ class Gateway:
         endpoint: str = "predict",
         on_submit: Callable[[], None] | None = None,
         experiment_id: str | None = None,
+        request_id: str | None = None,
     ) -> Served:
         """Tag ``texts`` with one routed model (one batch); log a row per text; raise on refusal.
 
         ``on_submit`` is called once the request is about to reach a model (dynamic batching stops
         waiting for it then). ``experiment_id`` (the ``X-Experiment-Id`` header) goes into the log rows'
-        ``simulation_id``, so a live A/B run can be read back from the log like a simulation.
+        ``simulation_id``, so a live A/B run can be read back from the log like a simulation; ``request_id``
+        (the ``X-Request-ID`` header) is the client's own id for the request, which its log rows carry.
         """
         started = time.perf_counter()
-        request_id = self.new_request_id()
+        request_id = request_id or self.new_request_id()
         snapshot = self.snapshot  # this request finishes on this snapshot, whatever is promoted meanwhile
         try:
             decision, strategy = self._choose(snapshot, request)

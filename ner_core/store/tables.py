@@ -267,3 +267,44 @@ ADDED_COLUMNS = (
     ("prediction_log", "model_version"),
     ("prediction_log", "request_id"),
 )
+
+
+# --------------------------------------------------------------------------
+# Live traffic (issue 14, registry-ui): the A/B page's runs of real HTTP requests against a running
+# API. The API logs each request in prediction_log under the request id the client sent
+# (``<live run id>-<position>``); these tables keep what only the client knows: when each request
+# was sent, the HTTP outcome and round trip, and the gold entities of the test sentence it carried.
+# --------------------------------------------------------------------------
+
+
+class LiveTrafficRun(Base):
+    """One live run: where it sent requests (never the key), its settings and how it ended."""
+
+    __tablename__ = "live_traffic_runs"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # "live-<12 hex>"
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    api_url: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))  # running, completed, cancelled, failed
+    settings_json: Mapped[str] = mapped_column(sa.Text, default="{}")  # requests, rate, concurrency, model, seed, source run
+    planned_weights_json: Mapped[str] = mapped_column(sa.Text, default="{}")  # role -> weight the server routes `auto` by
+    message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # why it stopped, when not completed
+
+
+class LiveTrafficRequest(Base):
+    """One request of a live run as the client saw it; its prediction_log row has the same request id."""
+
+    __tablename__ = "live_traffic_requests"
+    __table_args__ = (sa.UniqueConstraint("live_run_id", "position", name="uq_live_traffic_requests_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    live_run_id: Mapped[str] = mapped_column(sa.ForeignKey("live_traffic_runs.id"), index=True)
+    position: Mapped[int] = mapped_column()  # 0-based order of sending
+    request_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    sentence_index: Mapped[int] = mapped_column()  # into the source run's test split
+    sent_at_s: Mapped[float] = mapped_column()  # seconds after the run started
+    status_code: Mapped[int | None] = mapped_column(nullable=True)  # None: no HTTP answer (connection failed, timed out)
+    round_trip_ms: Mapped[float | None] = mapped_column(nullable=True)
+    client_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # the API's error message, or the transport's
+    gold_json: Mapped[str] = mapped_column(sa.Text, default="[]")  # [[type, start, end], ...] character spans of the text sent

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 STRATEGIES = ("weighted", "rules")
 # The product's default split over the three original models.
 DEFAULT_WEIGHTS = {"model2": 0.90, "baseline": 0.08, "advanced": 0.02}
+# The same split over the model registry's serving roles, in percent (the API's default weights).
+ROLE_WEIGHTS = {"primary": 90.0, "speed": 8.0, "backup": 2.0}
+SPEED_ROLE = "speed"  # the design's fallback: an open breaker sends its requests to the speed arm
 BASELINE_MODEL = "baseline"
 MAX_REQUESTS = 1_000_000
 INJECTED_FAULT = "injected fault"
@@ -146,10 +149,13 @@ class SimulationConfig:
 
 
 def default_fallback_arm(arms: Sequence[Arm], model_names: Mapping[str, str] | None = None) -> str:
-    """The name of the first arm whose model is the baseline (``model_names``, arm name -> model
-    name, fills in arms built without one), else of the first arm."""
+    """The arm named ``speed`` (the registry's speed role, as the API falls back), else the first
+    arm whose model is the baseline (``model_names``, arm name -> model name, fills in arms built
+    without one), else the first arm."""
     if not arms:
         raise ConfigError("a simulation needs at least one arm.")
+    if any(arm.name == SPEED_ROLE for arm in arms):
+        return SPEED_ROLE
     model_names = model_names or {}
     for arm in arms:
         if (arm.model_name or model_names.get(arm.name, "")) == BASELINE_MODEL:
@@ -198,10 +204,14 @@ def arm_from_run(
     )
 
 
-def default_arms(runs: Sequence[Run]) -> list[Arm]:
+def default_arms(runs: Sequence[Run], role_runs: Mapping[str, str] | None = None) -> list[Arm]:
     """The arms an experiment starts from, over registered runs given newest first; weights in percent.
 
-    The product split (:data:`DEFAULT_WEIGHTS`: model2 90, baseline 8, advanced 2) over each of
+    When the model registry gives serving roles (``role_runs``: role -> run id of its holder, see
+    ``workbench.registry_view.serving_role_runs``), the arms are those roles, named by role, with the
+    design's weights (:data:`ROLE_WEIGHTS`: primary 90, speed 8, backup 2): what the API serves.
+    Holders whose run is not among ``runs`` (deleted, unfinished, folder gone) are left out. Otherwise,
+    the product split (:data:`DEFAULT_WEIGHTS`: model2 90, baseline 8, advanced 2) over each of
     those models' latest run when at least two of them have a run; else the two newest runs 50/50,
     named by model (``"<model> (newest)"`` and ``"<model> (previous)"`` when it is the same model);
     with a single run, an A/A test of it (arms ``A`` and ``B``). Every arm comes from
@@ -210,6 +220,11 @@ def default_arms(runs: Sequence[Run]) -> list[Arm]:
     runs = list(runs)
     if not runs:
         raise ConfigError("an experiment needs at least one completed run; train a model first.")
+    by_id = {run.id: run for run in runs}
+    held = [(role, by_id[run_id]) for role, run_id in (role_runs or {}).items() if role in ROLE_WEIGHTS and run_id in by_id]
+    if held:
+        held.sort(key=lambda pair: list(ROLE_WEIGHTS).index(pair[0]))
+        return [arm_from_run(run, weight=ROLE_WEIGHTS[role], name=role) for role, run in held]
     latest: dict[str, Run] = {}
     for run in runs:
         latest.setdefault(run.model_name, run)

@@ -98,3 +98,24 @@ def test_same_training_data_needs_one_dataset_and_one_seed():
     assert experiment.same_training_data([])
     assert not experiment.same_training_data([trained("a", "f00", 42), trained("b", "ba4", 42)])
     assert not experiment.same_training_data([trained("a", "f00", 42), trained("b", "f00", 7)])
+
+
+def test_registry_roles_give_the_arms_with_the_designs_split():
+    runs = [run("m2-v2", "model2"), run("base-v1", "baseline"), run("m2-v1", "model2"), run("adv", "advanced")]
+    roles = {"backup": "adv", "primary": "m2-v1", "speed": "base-v1"}
+    arms = experiment.default_arms(runs, roles)
+    assert summary(arms) == [("primary", "m2-v1", 90.0), ("speed", "base-v1", 8.0), ("backup", "adv", 2.0)]
+    assert experiment.default_fallback_arm(arms) == "speed"
+    assert arms[0].entity_f1 == 0.5 and arms[0].model_name == "model2"  # the run's measured facts
+
+
+def test_registry_roles_whose_runs_are_not_available_are_left_out_else_the_old_defaults():
+    runs = [run("m2", "model2"), run("base", "baseline")]
+    assert summary(experiment.default_arms(runs, {"primary": "m2", "speed": "deleted-run"})) == [("primary", "m2", 90.0)]
+    fallback = experiment.default_arms(runs, {"primary": "deleted-run", "staging": "m2"})
+    assert summary(fallback) == summary(experiment.default_arms(runs)) == [("model2", "m2", 90.0), ("baseline", "base", 8.0)]
+    assert summary(experiment.default_arms(runs, {})) == summary(experiment.default_arms(runs))
+
+
+def test_an_arm_named_speed_is_the_default_fallback():
+    assert experiment.default_fallback_arm([arm("primary", "model2"), arm("speed", "advanced"), arm("b", "baseline")]) == "speed"

@@ -5,6 +5,7 @@ Field meanings and what we changed from the original design are in ``docs/API.md
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from typing import Annotated
@@ -27,6 +28,9 @@ router = APIRouter()
 # Declared for /docs ("Authorize" button); the check itself is api_key_name below.
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m ner_core api-key create NAME`.")
 ERRORS = {code: {"model": schemas.ErrorResponse} for code in (401, 404, 413, 422, 429, 503)}
+# A client may name its request (X-Request-ID, as load balancers and tracing tools do); the name becomes the
+# request id of its log rows, so a client (the A/B page's live mode) finds them again. Any other value is replaced.
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -99,6 +103,11 @@ def _arrival(request: Request):
     return arrival.leave if arrival is not None else None
 
 
+def _client_request_id(request: Request) -> str | None:
+    value = request.headers.get("x-request-id")
+    return value if value is not None and CLIENT_REQUEST_ID.fullmatch(value) else None
+
+
 def _observe(request: Request, endpoint: str, arm: str, status_code: int, started: float) -> None:
     request.app.state.gateway.metrics.observe_request(endpoint, arm, status_code, time.perf_counter() - started)
 
@@ -111,7 +120,13 @@ async def predict(body: schemas.PredictRequest, request: Request, key: KeyName):
     _check_text(body.text, gateway.config.max_text_chars)
     route = RouteRequest(body.model, None, body.max_latency_ms, body.min_accuracy, body.speed_priority)
     served = await gateway.serve(
-        [body.text], route, key_name=key, endpoint="predict", on_submit=_arrival(request), experiment_id=_experiment(request)
+        [body.text],
+        route,
+        key_name=key,
+        endpoint="predict",
+        on_submit=_arrival(request),
+        experiment_id=_experiment(request),
+        request_id=_client_request_id(request),
     )
     result = served.results[0]
     confidence = body.return_confidence
@@ -148,7 +163,13 @@ async def predict_batch(body: schemas.BatchRequest, request: Request, key: KeyNa
         _check_text(text, gateway.config.max_text_chars, f"texts[{index}]")
     route = RouteRequest(body.model, None, body.max_latency_ms if body.model == "auto" else None)
     served = await gateway.serve(
-        body.texts, route, key_name=key, endpoint="batch", on_submit=_arrival(request), experiment_id=_experiment(request)
+        body.texts,
+        route,
+        key_name=key,
+        endpoint="batch",
+        on_submit=_arrival(request),
+        experiment_id=_experiment(request),
+        request_id=_client_request_id(request),
     )
     share = served.timings_ms["total_ms"] / len(body.texts)
     confidences = [t.confidence for result in served.results for t in result.tokens]
@@ -185,7 +206,13 @@ async def predict_route(body: schemas.RouteRequest, request: Request, key: KeyNa
         "auto", body.routing_strategy, body.max_latency_ms, body.min_accuracy, False, body.fallback_enabled, body.context
     )
     served = await gateway.serve(
-        [body.text], route, key_name=key, endpoint="route", on_submit=_arrival(request), experiment_id=_experiment(request)
+        [body.text],
+        route,
+        key_name=key,
+        endpoint="route",
+        on_submit=_arrival(request),
+        experiment_id=_experiment(request),
+        request_id=_client_request_id(request),
     )
     decision = served.strategy
     snapshot_arms = gateway.snapshot.arms
