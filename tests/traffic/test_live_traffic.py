@@ -104,7 +104,7 @@ def test_a_client_request_id_is_logged_and_a_malformed_one_replaced(serving_stor
         with pytest.raises(FaultControlError, match="--fault-api"):  # off by default
             ApiClient(ApiTarget(server.url)).set_fault("primary", error_probability=1.0)
     assert good.json()["request_id"] == "demo-1.a:b_c"
-    assert re.fullmatch(r"[0-9a-f]{32}", bad.json()["request_id"])
+    assert re.fullmatch(r"[0-9a-f]{16,32}", bad.json()["request_id"])  # a server-made id, not the malformed one
     with serving_store.session() as session:
         ids = {row.text: row.request_id for row in session.query(PredictionLog)}
     assert ids == {texts[0].text: "demo-1.a:b_c", texts[1].text: bad.json()["request_id"]}
