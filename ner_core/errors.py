@@ -84,3 +84,9 @@ class JobNotFoundError(NerError, KeyError):
     """
 
     code = "E010"
+
+
+class RunLabelError(NerError):
+    """A run's name or tags cannot be stored (too long, too many tags)."""
+
+    code = "E015"

@@ -179,3 +179,14 @@ class ReviewRequest(Base):
     source: Mapped[str] = mapped_column(sa.String(64), index=True)  # e.g. "bulk:<job id>", "log", "import"
     note: Mapped[str] = mapped_column(sa.Text, default="")  # why it was sent (e.g. "confidence 0.41")
     done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+
+
+# --------------------------------------------------------------------------
+# Run names and tags (issue 12: runs you can tell apart)
+# --------------------------------------------------------------------------
+
+# An analyst's name for a run and its tags (a JSON list of strings), shown in every run label;
+# NULL until given. Added here, not in the class body, so this feature's schema reads in one place.
+Run.name = mapped_column(sa.Text, nullable=True)
+Run.tags_json = mapped_column(sa.Text, nullable=True)
+ADDED_COLUMNS = (*ADDED_COLUMNS, ("runs", "name"), ("runs", "tags_json"))
