@@ -8,7 +8,7 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.evaluation import held_out
 from ner_core.serving import predictor
-from ner_core.workbench import charts, comparison, render
+from ner_core.workbench import charts, comparison, metric_table, render
 from ui import util
 
 KEY = "model_comparison"
@@ -47,7 +47,7 @@ def load_evaluations(chosen: list) -> dict:
 
 
 def visualize_metric_table(*, chosen: list, key: str) -> None:
-    other = {run.id: comparison.other_decoding(comparison.run_decoding(run.config)) for run in chosen}
+    other = {run.id: metric_table.other_decoding(metric_table.run_decoding(run.config)) for run in chosen}
     add_other = st.toggle(
         "Also evaluate with the other decoding (argmax vs IOB2-constrained)",
         key=f"{key}_other_decoding",
@@ -56,15 +56,15 @@ def visualize_metric_table(*, chosen: list, key: str) -> None:
     )
     columns = {}
     for run in chosen:
-        columns[comparison.column_name(run.id, comparison.run_decoding(run.config))] = run.metrics
+        columns[metric_table.column_name(run.id, metric_table.run_decoding(run.config))] = run.metrics
         if add_other:
             try:
-                columns[comparison.column_name(run.id, other[run.id])] = cached_reevaluation(run.run_dir, other[run.id])
+                columns[metric_table.column_name(run.id, other[run.id])] = cached_reevaluation(run.run_dir, other[run.id])
             except NerError as exc:
                 util.show_error(exc)
     # The star marks the best value; the CSV keeps the "best" column for machines.
     st.dataframe(
-        comparison.formatted_metric_table(columns).drop(columns=["key", "best"]),
+        metric_table.formatted_metric_table(columns).drop(columns=["key", "best"]),
         hide_index=True,
         width="stretch",
         height="content",
@@ -75,10 +75,10 @@ def visualize_metric_table(*, chosen: list, key: str) -> None:
         },
     )
     if len(columns) > 1:
-        st.caption(f"{comparison.BEST_MARK.strip()} best value of the metric in its direction.")
+        st.caption(f"{metric_table.BEST_MARK.strip()} best value of the metric in its direction.")
     st.download_button(
         "Download the table as CSV",
-        comparison.metric_table_csv(columns),
+        metric_table.metric_table_csv(columns),
         file_name="model_comparison.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -223,7 +223,7 @@ if not chosen_ids:
 chosen = [runs_by_id[i] for i in chosen_ids]
 st.caption(
     "Decoding of the stored metrics: "
-    + ", ".join(f"{run.id}: {comparison.run_decoding(run.config)}" for run in chosen)
+    + ", ".join(f"{run.id}: {metric_table.run_decoding(run.config)}" for run in chosen)
     + f" (choices: {', '.join(predictor.DECODING_METHODS)})."
 )
 evaluations = load_evaluations(chosen)

@@ -10,7 +10,7 @@ from ner_core.evaluation import held_out, metric_registry, run_scoring
 from ner_core.settings import Settings
 from ner_core.store.database import Store
 from ner_core.training import run_folder
-from ner_core.workbench import comparison, render
+from ner_core.workbench import comparison, metric_table, render
 from tests.helpers import page_app
 
 PAGE = "model_comparison.py"
@@ -108,7 +108,7 @@ def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, 
     assert sorted(app.multiselect(key="model_comparison_runs").value) == sorted(ids)
     table = app.dataframe[0].value.set_index("metric")
     decoding = trained_run.config.decoding
-    assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + comparison.BEST_MARK
+    assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + metric_table.BEST_MARK
     assert table.loc["Latency p50", f"model2-copy-b [{decoding}]"] == "2.00 ms"
     assert app.selectbox(key="model_comparison_difference_b").value == app.multiselect(key="model_comparison_runs").value[1]
 
