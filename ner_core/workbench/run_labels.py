@@ -74,6 +74,12 @@ def run_label(run, names: Mapping[str, str] | None = None) -> str:
     return SEPARATOR.join(part for part in parts if part)
 
 
+def short_label(run) -> str:
+    """A few words for a table header: the run's name, else its model and creation time (``model2 03-04 05:06``)."""
+    created = getattr(run, "created_at", None)
+    return run_name(run) or " ".join(part for part in (run.model_name, created and created.strftime("%m-%d %H:%M")) if part)
+
+
 def run_labels(runs: Iterable, names: Mapping[str, str] | None = None) -> dict[str, str]:
     """Run id -> label for a picker; two runs that would read the same also show their id's last part."""
     labels = {run.id: run_label(run, names) for run in runs}
