@@ -9,7 +9,7 @@ from ner_core.modeling import architectures
 from ner_core.training import reporting, run_folder
 from ner_core.training.config import VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
 from ner_core.workbench.render import markdown_escape
-from ui import config_form, job_progress, util
+from ui import config_form, job_progress, run_name_form, util
 
 KEY = "training_runs"
 
@@ -94,6 +94,7 @@ def visualize_run_detail(run, *, key: str) -> None:
         st.error(markdown_escape(reporting.first_line(run.error_message)))
         with st.expander("Full error message"):
             st.code(run.error_message)
+    run_name_form.visualize_run_name_form(run, key=key)
     config_tab, curves_tab, metrics_tab, types_tab = st.tabs(["Config", "Learning curves", "Metrics", "Per entity type"])
     with config_tab:
         st.json(run.config, expanded=True)

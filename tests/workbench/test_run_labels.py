@@ -84,3 +84,10 @@ def test_unreadable_stored_tags_count_as_none(db):
     assert run_labels.run_tags(db.get_run("r1")) == []
     db.update_run("r1", tags_json='{"a": 1}')
     assert run_labels.run_label(db.get_run("r1")).endswith("F1 0.812")
+
+
+def test_a_short_label_for_table_headers_is_the_name_or_model_and_time(db):
+    run = stored_run(db, "r1")
+    assert run_labels.short_label(run) == "model2 03-04 05:06"
+    run_labels.rename_run(db, "r1", name="best", tags_text="x")
+    assert run_labels.short_label(db.get_run("r1")) == "best"
