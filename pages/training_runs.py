@@ -84,7 +84,8 @@ def visualize_history(all_runs: list, *, key: str) -> None:
         )
         return
     st.dataframe(reporting.runs_table(all_runs), hide_index=True, width="stretch", key=f"{key}_history")
-    labels = {f"{run.id} ({run.status})": run for run in all_runs}
+    names = util.run_labels(all_runs)  # the id first, as in the table above, then what the run is
+    labels = {f"{run.id} ({run.status}) · {names[run.id]}": run for run in all_runs}
     chosen = st.selectbox("Run details", list(labels), key=f"{key}_detail")
     visualize_run_detail(labels[chosen], key=key)
 
