@@ -48,9 +48,10 @@ def wait_until(predicate, timeout: float = JOB_TIMEOUT_S, interval: float = 0.01
         time.sleep(interval)
 
 
-def register_run_copy(trained_run, run_id: str, *, dataset_sha256: str = "", created_at=None, **fields):
-    """A completed copy of ``trained_run`` (folder and store row) in the current workspace, for pages that list runs.
+def register_run_copy(trained_run, run_id: str, *, dataset_sha256: str = "", created_at=None, settings=None, **fields):
+    """A completed copy of ``trained_run`` (folder and store row) in a workspace, for pages that list runs.
 
+    The workspace is ``settings`` (a :class:`ner_core.settings.Settings`), by default the current one.
     ``dataset_sha256`` makes it a run of another dataset as far as the store knows; ``created_at`` orders it
     among the others (newest first); other ``fields`` go to ``Store.update_run`` (``metrics``, ``name``...).
     """
@@ -59,7 +60,7 @@ def register_run_copy(trained_run, run_id: str, *, dataset_sha256: str = "", cre
     from ner_core.settings import Settings
     from ner_core.store.database import Store
 
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     store = Store(settings.database_url)
     shutil.copytree(trained_run.run_dir, settings.models_dir / run_id)
     config = trained_run.config.to_dict()

@@ -143,7 +143,7 @@ def _readable_axes(figure: go.Figure, labels: Sequence[str]) -> go.Figure:
     size = heatmap_font_size(labels)
     figure.update_xaxes(type="category", tickfont_size=size, tickangle=-45 if len(labels) > 10 else 0, title="predicted")
     figure.update_yaxes(type="category", tickfont_size=size, title="gold")
-    figure.update_layout(height=heatmap_height(labels), font_size=size)
+    figure.update_layout(height=heatmap_height(labels), font_size=size, margin={"t": 30})  # no title to make room for
     return figure
 
 
