@@ -87,15 +87,8 @@ def completed_runs_or_stop(then: str, *, on_empty: Callable[[], None] | None = N
 
 
 def dataset_names() -> dict[str, str]:
-    """What the app calls each dataset, by sha256 or path (see :func:`ner_core.workbench.run_labels.dataset_name`):
-    the bundled sample, the configured corpus's file name, an upload's original name (its stored file is a checksum)."""
-    names = {labelling.path_key(SAMPLE_DATA_PATH): "bundled sample"}
-    current = settings()
-    if current.corpus_path is not None:
-        names[labelling.path_key(current.corpus_path)] = current.corpus_path.name
-    for dataset in get_store().list_datasets():
-        names[dataset.sha256] = dataset.name
-    return names
+    """What the app calls each dataset (see :func:`ner_core.workbench.run_labels.dataset_names`)."""
+    return labelling.dataset_names(get_store(), settings())
 
 
 def run_label(run) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ner_core.errors import RunLabelError
+from ner_core.settings import SAMPLE_DATA_PATH
 
 SEPARATOR = " · "
 MAX_NAME_CHARS = 80
@@ -44,6 +45,17 @@ def run_tags(run) -> list[str]:
 def path_key(path: str | Path) -> str:
     """How a dataset path is looked up in a names mapping: absolute and resolved, so ``./x.csv`` finds ``x.csv``."""
     return str(Path(path).expanduser().resolve())
+
+
+def dataset_names(store, settings) -> dict[str, str]:
+    """What the app calls each dataset, by sha256 or :func:`path_key`: the bundled sample, the configured
+    corpus's file name, an upload's original name (its stored file is named by checksum)."""
+    names = {path_key(SAMPLE_DATA_PATH): "bundled sample"}
+    if settings.corpus_path is not None:
+        names[path_key(settings.corpus_path)] = settings.corpus_path.name
+    for dataset in store.list_datasets():
+        names[dataset.sha256] = dataset.name
+    return names
 
 
 def dataset_name(run, names: Mapping[str, str] | None = None) -> str:

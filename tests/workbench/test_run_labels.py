@@ -91,3 +91,18 @@ def test_a_short_label_for_table_headers_is_the_name_or_model_and_time(db):
     assert run_labels.short_label(run) == "model2 03-04 05:06"
     run_labels.rename_run(db, "r1", name="best", tags_text="x")
     assert run_labels.short_label(db.get_run("r1")) == "best"
+
+
+def test_datasets_are_named_as_the_app_names_them(db, tmp_path):
+    from ner_core.settings import SAMPLE_DATA_PATH, Settings
+
+    corpus = tmp_path / "ner_dataset.csv.zip"
+    settings = Settings(corpus_path=corpus, models_dir=tmp_path, database_url=db.url, uploads_dir=tmp_path)
+    upload = {"path": str(tmp_path / "f.conll"), "format": "conll", "sentences": 1, "tokens": 1}
+    db.register_dataset(name="wnut17.train", sha256="f" * 64, **upload)
+    names = run_labels.dataset_names(db, settings)
+    assert names == {
+        run_labels.path_key(SAMPLE_DATA_PATH): "bundled sample",
+        run_labels.path_key(corpus): "ner_dataset.csv.zip",
+        "f" * 64: "wnut17.train",
+    }
