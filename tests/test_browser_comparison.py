@@ -140,3 +140,21 @@ def test_the_confusion_matrix_is_full_width_and_coloured_by_its_errors(page, ser
     assert (drawn["zmin"], drawn["zmax"]) == (0, int(off_diagonal.max()))
     assert drawn["width"] > 0.85 * drawn["main"]  # full width, not half
     assert max(float(tick.replace(",", "")) for tick in drawn["colorbarTicks"]) <= off_diagonal.max()
+
+    # Hovering the largest error cell says its tokens and its share of the gold row.
+    errors_only = numpy.where(numpy.eye(len(stored), dtype=bool), -1, stored)
+    row, column = numpy.unravel_index(errors_only.argmax(), stored.shape)
+    chart = page.locator(".js-plotly-plot:visible").filter(has=page.locator(".colorbar")).first
+    box = chart.bounding_box()
+    axes = page.evaluate(
+        """() => { const layout = [...document.querySelectorAll('.js-plotly-plot')]
+                     .find(plot => plot._fullData.some(trace => trace.name === 'errors'))._fullLayout;
+                   return [layout.xaxis._offset, layout.yaxis._offset, layout.xaxis._length, layout.yaxis._length]; }"""
+    )
+    x = box["x"] + axes[0] + (column + 0.5) * axes[2] / len(stored)
+    y = box["y"] + axes[1] + (row + 0.5) * axes[3] / len(stored)
+    page.mouse.move(x - 4, y - 4)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_timeout(800)
+    share = stored[row, column] / stored[row].sum()
+    assert f"{int(stored[row, column]):,} tokens, {share:.1%} of gold" in chart.locator(".hoverlayer").text_content()

@@ -141,8 +141,11 @@ def heatmap_font_size(labels: Sequence[str]) -> int:
 
 def _readable_axes(figure: go.Figure, labels: Sequence[str]) -> go.Figure:
     size = heatmap_font_size(labels)
-    figure.update_xaxes(type="category", tickfont_size=size, tickangle=-45 if len(labels) > 10 else 0, title="predicted")
-    figure.update_yaxes(type="category", tickfont_size=size, title="gold")
+    # No grid: its lines would show through the cells left blank (the diagonal when errors only are shown).
+    figure.update_xaxes(
+        type="category", tickfont_size=size, tickangle=-45 if len(labels) > 10 else 0, title="predicted", showgrid=False
+    )
+    figure.update_yaxes(type="category", tickfont_size=size, title="gold", showgrid=False)
     figure.update_layout(height=heatmap_height(labels), font_size=size, margin={"t": 30})  # no title to make room for
     return figure
 
@@ -253,6 +256,7 @@ def make_cells_clickable(figure: go.Figure, counts: pandas.DataFrame, shares: pa
             mode="markers",
             showlegend=False,
             marker={"size": max(12, min(36, int(cell_px * 0.8))), "opacity": 0, "symbol": "square"},
+            hoverlabel={"bgcolor": "white", "font": {"color": "#262730"}},  # the invisible marker would make it blank
             hovertemplate="gold %{y}<br>predicted %{x}<br>%{customdata[0]:,.0f} tokens, "
             "%{customdata[1]:.1%} of gold %{y}<extra></extra>",
         )
