@@ -13,6 +13,7 @@ tick is a power of ten, written 1, 10, 100, 1k, 10k (never "5, 2, 1000, 5, 2").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy
@@ -32,9 +33,15 @@ CONFUSION_LABELS = {"x": "predicted", "y": "gold"}
 
 
 def count_axis(figure: go.Figure, *, log_y: bool) -> go.Figure:
-    """A count axis: linear from zero, or log with a tick at each power of ten (1, 10, 100, 1k...)."""
+    """A count axis: linear from zero, or log from 1 with a tick at each power of ten (1, 10, 100, 1k...).
+
+    A log axis cannot start at zero; starting it at 1, not at the smallest bar, keeps a bar of 200
+    from looking like nothing next to one of 2,000.
+    """
     if log_y:
-        figure.update_yaxes(type="log", dtick=1, tickformat="~s")
+        counts = [float(value) for trace in figure.data for value in (trace.y if trace.y is not None else ())]
+        top = max([value for value in counts if value > 0], default=10.0)
+        figure.update_yaxes(type="log", dtick=1, tickformat="~s", range=[0, math.log10(top) * 1.05 + 0.05])
     else:
         figure.update_yaxes(type="linear", rangemode="tozero", tickformat="~s")
     return figure

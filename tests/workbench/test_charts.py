@@ -51,6 +51,7 @@ def test_a_log_axis_is_an_option_with_a_tick_at_each_power_of_ten(sentences):
         axis = figure.layout.yaxis
         # dtick 1 on a log axis: 1, 10, 100...; "~s" writes them 1, 10, 100, 1k, 10k (SI, no trailing zeros).
         assert (axis.type, axis.dtick, axis.tickformat) == ("log", 1, "~s")
+        assert axis.range[0] == 0 and 10 ** axis.range[1] > max(max(trace.y) for trace in figure.data)  # from 1 up
 
 
 def test_tag_bars_take_their_types_colours_and_o_is_grey(sentences):
