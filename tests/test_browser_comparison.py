@@ -18,6 +18,7 @@ import pytest
 from ner_core.evaluation import run_scoring
 from ner_core.settings import Settings
 from ner_core.training import run_folder
+from ner_core.workbench import comparison
 from scripts import browser_harness
 from scripts.browser_harness import wait_until_idle
 from tests.helpers import ROOT, register_run_copy
@@ -144,17 +145,41 @@ def test_the_confusion_matrix_is_full_width_and_coloured_by_its_errors(page, ser
     # Hovering the largest error cell says its tokens and its share of the gold row.
     errors_only = numpy.where(numpy.eye(len(stored), dtype=bool), -1, stored)
     row, column = numpy.unravel_index(errors_only.argmax(), stored.shape)
-    chart = page.locator(".js-plotly-plot:visible").filter(has=page.locator(".colorbar")).first
-    box = chart.bounding_box()
+    x, y = cell_centre(page, row, column, len(stored))
+    page.mouse.move(x - 4, y - 4)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_timeout(800)
+    share = stored[row, column] / stored[row].sum()
+    hover = confusion_chart(page).locator(".hoverlayer").text_content()
+    assert f"{int(stored[row, column]):,} tokens, {share:.1%} of gold" in hover
+
+    # Clicking another error cell lists its sentences: the gold and predicted pickers follow the click.
+    errors_only[row, column] = -1
+    row, column = numpy.unravel_index(errors_only.argmax(), stored.shape)
+    page.mouse.click(*cell_centre(page, row, column, len(stored)))
+    wait_until_idle(page)
+    labels = run_scoring.load_evaluation(run_folder.RunFolder(trained_run.run_dir))[1].confusion_labels
+    assert (labels[row], labels[column]) != tuple(comparison_cells_default(trained_run))  # the click changed them
+    for picker, label in (("Gold tag", labels[row]), ("Predicted tag", labels[column])):
+        assert page.get_by_role("combobox", name=picker).input_value() == label
+
+
+def comparison_cells_default(trained_run) -> tuple[str, str]:
+    """The cell the gold and predicted pickers start on: the largest confusion."""
+    gold, predicted, _ = comparison.confusion_cells(run_scoring.load_evaluation(run_folder.RunFolder(trained_run.run_dir))[1])[0]
+    return gold, predicted
+
+
+def confusion_chart(page):
+    return page.locator(".js-plotly-plot:visible").filter(has=page.locator(".colorbar")).first
+
+
+def cell_centre(page, row: int, column: int, count: int) -> tuple[float, float]:
+    """Page coordinates of a confusion cell's centre, from the drawn chart's axes."""
+    box = confusion_chart(page).bounding_box()
     axes = page.evaluate(
         """() => { const layout = [...document.querySelectorAll('.js-plotly-plot')]
                      .find(plot => plot._fullData.some(trace => trace.name === 'errors'))._fullLayout;
                    return [layout.xaxis._offset, layout.yaxis._offset, layout.xaxis._length, layout.yaxis._length]; }"""
     )
-    x = box["x"] + axes[0] + (column + 0.5) * axes[2] / len(stored)
-    y = box["y"] + axes[1] + (row + 0.5) * axes[3] / len(stored)
-    page.mouse.move(x - 4, y - 4)
-    page.mouse.move(x, y, steps=4)
-    page.wait_for_timeout(800)
-    share = stored[row, column] / stored[row].sum()
-    assert f"{int(stored[row, column]):,} tokens, {share:.1%} of gold" in chart.locator(".hoverlayer").text_content()
+    return box["x"] + axes[0] + (column + 0.5) * axes[2] / count, box["y"] + axes[1] + (row + 0.5) * axes[3] / count
