@@ -53,7 +53,8 @@ def visualize_metric_table(*, chosen: list, labels: dict, key: str) -> None:
                 continue
             splits[name] = run_selection.test_split(run)
             header = run_labels.short_label(run) + (f" [{decoding}]" if add_other else "")
-            headers[name] = st.column_config.TextColumn(header, help=f"{labels[run.id]} ({decoding} decoding)", width="medium")
+            full = render.markdown_escape(f"{labels[run.id]} ({decoding} decoding)")  # a tooltip renders Markdown
+            headers[name] = st.column_config.TextColumn(header, help=full, width="medium")
     # The star marks the best value within one test split; the CSV keeps the "best" column for machines.
     st.dataframe(
         metric_table.formatted_metric_table(columns, splits).drop(columns=["key", "best"]),

@@ -50,6 +50,7 @@ def visualize_quality(result: simulator.SimulationResult, *, key: str) -> None:
         found = f1_difference(result.requests, arm_a, arm_b, n_boot=1000)
         cells = st.columns(2)
         interval = f"95% CI [{found.low:+.4f}, {found.high:+.4f}] over {found.sentences:,} sentences"
-        cells[0].metric(f"F1 {arm_a} - F1 {arm_b}", f"{found.difference:+.4f}", help=interval)
+        pair = f"F1 {render.markdown_escape(arm_a)} - F1 {render.markdown_escape(arm_b)}"  # arm names are typed in
+        cells[0].metric(pair, f"{found.difference:+.4f}", help=interval)
         cells[1].metric("Difference test p-value (bootstrap over sentences)", f"{found.p_value:.4f}")
         st.caption(f"{interval}; paired bootstrap: each resample draws sentences once for both arms.")
