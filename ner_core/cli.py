@@ -213,6 +213,7 @@ def cmd_predict(args) -> int:
 
 def cmd_compare(args) -> int:
     from ner_core.evaluation import metric_registry
+    from ner_core.workbench import metric_table, run_labels, run_selection
 
     rows = [r for r in _store().list_runs(status="completed") if r.metrics]
     if args.runs:
@@ -221,7 +222,8 @@ def cmd_compare(args) -> int:
         print("no completed runs yet; train one with `python -m ner_core train --model model2`.")
         return 0
     table = {r.id: r.metrics for r in rows}
-    best = metric_registry.best_run_per_metric(table)
+    # Best only among runs of one test split (an F1 on another split is another exam).
+    best = metric_table.best_columns(table, {r.id: run_selection.test_split(r) for r in rows})
     if args.format == "json":
         print(json.dumps(table, indent=2))
         return 0
@@ -242,10 +244,16 @@ def cmd_compare(args) -> int:
         cells = []
         for run_id in ids:
             value = metric_registry.format_metric(spec.key, table[run_id].get(spec.key))
-            cells.append(f"{value + (' *' if best.get(spec.key) == run_id and len(ids) > 1 else ''):>{width}}")
+            cells.append(f"{value + (' *' if run_id in best.get(spec.key, ()) else ''):>{width}}")
         print(f"{spec.name:32} {'higher' if spec.higher_is_better else 'lower':6} " + " ".join(cells))
-    if len(ids) > 1:
-        print("* best value of the metric")
+    if best:
+        print("* best value of the metric among runs of the same test split")
+    names = run_labels.dataset_names(_store(), _settings())
+    labels = run_labels.run_labels(rows, names)
+    print("\n".join(f"{run_id}: {label}" for run_id, label in labels.items()))
+    mixed = run_selection.mixed_splits_warning(rows, names)
+    if mixed:
+        print(f"warning: {mixed}")
     return 0
 
 

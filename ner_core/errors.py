@@ -208,3 +208,9 @@ class UnservableVersionError(RegistryError):
     """A registry version cannot take a serving role: its run was deleted, did not complete, or its folder is gone."""
 
     code = "E064"
+
+
+class RunLabelError(NerError):
+    """A run's name or tags cannot be stored (too long, too many tags)."""
+
+    code = "E015"

@@ -11,17 +11,12 @@ from ner_core.errors import NerError
 from ner_core.evaluation import held_out
 from ner_core.traffic import ab_statistics, experiment, replay, routing, simulator
 from ner_core.workbench import registry_view, render
-from ui import live_traffic, util
+from ui import ab_quality, live_traffic, util
 
 KEY = "ab_traffic"
 MAX_ARMS = 6
 ARM_COLUMNS = [2, 4, 2, 2, 2]  # widths of an arm's name, run, weight, error probability, added latency
 PERCENT = st.column_config.NumberColumn(format="percent")
-
-
-# Cached per request table (and arms): bootstraps of 1,000 resamples are worth keeping across reruns.
-quality_by_arm = st.cache_data(show_spinner="Bootstrapping entity F1...", max_entries=8)(ab_statistics.entity_f1_by_arm)
-f1_difference = st.cache_data(show_spinner=False, max_entries=16)(ab_statistics.f1_difference_between)
 
 
 def arm_inputs(runs, *, key: str) -> tuple[list[experiment.Arm], list]:
@@ -30,13 +25,13 @@ def arm_inputs(runs, *, key: str) -> tuple[list[experiment.Arm], list]:
     count = st.number_input("Arms", min_value=1, max_value=MAX_ARMS, value=len(defaults), key=f"{key}_arm_count")
     for column, label in zip(st.columns(ARM_COLUMNS), ["name", "run", "weight (%)", "error probability", "added latency (ms)"]):
         column.caption(label)
-    run_ids, arms = [run.id for run in runs], []
+    run_ids, arms, labels = [run.id for run in runs], [], util.run_labels(runs)
     for i in range(int(count)):
         default = defaults[i] if i < len(defaults) else experiment.arm_from_run(runs[0], weight=0.0, name=f"arm {i + 1}")
         cells, prefix, hidden = st.columns(ARM_COLUMNS), f"{key}_arm{i}", {"label_visibility": "collapsed"}
         name = cells[0].text_input("name", value=default.name, key=f"{prefix}_name", **hidden)
         index = run_ids.index(default.run_id) if default.run_id in run_ids else 0
-        run = cells[1].selectbox("run", runs, index=index, format_func=util.run_label, key=f"{prefix}_run", **hidden)
+        run = cells[1].selectbox("run", runs, index=index, format_func=lambda r: labels[r.id], key=f"{prefix}_run", **hidden)
         weight = cells[2].number_input("weight", 0.0, 100.0, float(default.weight), 1.0, key=f"{prefix}_weight", **hidden)
         error = cells[3].number_input("error probability", 0.0, 1.0, 0.0, 0.05, key=f"{prefix}_error", **hidden)
         delay = cells[4].number_input("added latency", 0.0, 60_000.0, 0.0, 10.0, key=f"{prefix}_latency", **hidden)
@@ -169,28 +164,6 @@ def visualize_latency(result: simulator.SimulationResult, *, key: str) -> None:
     st.dataframe(ab_statistics.error_breakdown(result), hide_index=True, width="stretch", column_config={"error rate": PERCENT})
 
 
-def visualize_quality(result: simulator.SimulationResult, *, key: str) -> None:
-    quality = quality_by_arm(result.requests, n_boot=1000)
-    st.dataframe(quality.reset_index(), hide_index=True, width="stretch")
-    st.caption(
-        "Micro entity F1 of each serving arm against the gold tags, with a 95% bootstrap interval over "
-        "requests (1,000 resamples); an errored request predicts nothing, so its entities count as missed."
-    )
-    arms = list(quality.index)
-    if len(arms) < 2:
-        return
-    cells = st.columns(2)
-    arm_a = cells[0].selectbox("Arm", arms, index=0, key=f"{key}_diff_a")
-    arm_b = cells[1].selectbox("versus arm", arms, index=1, key=f"{key}_diff_b")
-    if arm_a == arm_b:
-        return
-    difference, low, high, p_value = f1_difference(result.requests, arm_a, arm_b, n_boot=1000)
-    cells = st.columns(2)
-    cells[0].metric(f"F1 {arm_a} - F1 {arm_b}", f"{difference:+.4f}", help=f"95% CI [{low:+.4f}, {high:+.4f}]")
-    cells[1].metric("Difference test p-value (bootstrap)", f"{p_value:.4f}")
-    st.caption(f"95% interval of the difference: [{low:+.4f}, {high:+.4f}]; independent bootstraps of the two arms.")
-
-
 def visualize_breakers(result: simulator.SimulationResult, *, key: str) -> None:
     steps = replay.breaker_steps(result)
     if steps.empty:
@@ -224,7 +197,7 @@ st.title("A/B traffic")
 runs = util.completed_runs_or_stop("come back here: its runs become the arms of the experiment")
 store = util.get_store()
 if live_traffic.visualize_live_mode(
-    runs, store, result_views={"Split": visualize_split, "Entity F1": visualize_quality}, key=KEY
+    runs, store, result_views={"Split": visualize_split, "Entity F1": ab_quality.visualize_quality}, key=KEY
 ):
     st.stop()  # live mode: real HTTP requests to a running API (ui/live_traffic.py)
 
@@ -240,7 +213,13 @@ if result is None:
     st.info("No simulation yet: set up the arms and press Run simulation.")
     st.stop()
 
-views = [visualize_split, visualize_latency, visualize_quality, visualize_breakers, functools.partial(visualize_log, store=store)]
+views = [
+    visualize_split,
+    visualize_latency,
+    ab_quality.visualize_quality,
+    visualize_breakers,
+    functools.partial(visualize_log, store=store),
+]
 tabs = st.tabs(["Split", "Latency and errors", "Entity F1", "Circuit breakers", "Request log"])
 for tab, view in zip(tabs, views):
     with tab:

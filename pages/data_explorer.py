@@ -81,7 +81,11 @@ def visualize_overview(summary: dict, *, key: str) -> None:
 
 def visualize_distributions(summary: dict, *, key: str) -> None:
     log_scale = st.toggle(
-        "Log scale", value=True, key=f"{key}_log", help="O dwarfs every entity tag; a log axis keeps the rare types visible."
+        "Log scale",
+        value=False,
+        key=f"{key}_log",
+        help="Bars start at zero so their heights compare honestly. A log axis (ticks 1, 10, 100, 1k...) "
+        "shows the rare tags next to O, but makes very different counts look alike.",
     )
     left, right = st.columns(2)
     left.plotly_chart(charts.tag_bars(summary["tags"], log_y=log_scale), key=f"{key}_tags_chart")

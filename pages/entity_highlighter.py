@@ -8,7 +8,7 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.serving import predictor
 from ner_core.workbench import comparison, render
-from ui import util
+from ui import run_picker, util
 
 KEY = "entity_highlighter"
 MAX_MODELS = 3
@@ -43,13 +43,14 @@ def visualize_entities(*, predictions: dict, runs_by_id: dict, key: str) -> None
     entities_by_run = {run_id: p.entities for run_id, p in predictions.items()}
     flagged = comparison.disagreeing_keys(entities_by_run)
     types = comparison.entity_types(list(predictions.values()))
+    colours = render.entity_palette(types)  # one palette for the legend and every column
     if types:
-        st.html(render.legend(types))
+        st.html(render.legend(types, colours))
     fmt = st.selectbox("Download format", predictor.OUTPUT_FORMATS, key=f"{key}_format")
     for column, (run_id, prediction) in zip(st.columns(len(predictions)), predictions.items()):
         with column:
-            st.markdown(f"**{util.run_label(runs_by_id[run_id])}**" if run_id in runs_by_id else f"**{run_id}**")
-            st.html(render.highlight_text(prediction.text, prediction.entities, flagged=flagged[run_id]))
+            st.markdown(f"**{render.markdown_escape(util.run_label(runs_by_id[run_id]) if run_id in runs_by_id else run_id)}**")
+            st.html(render.highlight_text(prediction.text, prediction.entities, flagged=flagged[run_id], colours=colours))
             st.caption(f"{len(prediction.entities)} entities, {prediction.decoding} decoding, {prediction.latency_ms:,.1f} ms")
             st.download_button(
                 f"Download ({fmt})",
@@ -112,14 +113,15 @@ available = util.completed_runs_or_stop(then="highlight entities here")
 runs_by_id = {run.id: run for run in available}
 text = st.text_area("Text", value=SAMPLE_TEXT, height=140, key=f"{KEY}_text")
 models_column, decoding_column, threshold_column = st.columns([3, 1, 1])
-chosen_ids = models_column.multiselect(
-    f"Models (up to {MAX_MODELS}, side by side)",
-    list(runs_by_id),
-    default=list(runs_by_id)[:1],
-    max_selections=MAX_MODELS,
-    format_func=lambda i: util.run_label(runs_by_id[i]),
-    key=f"{KEY}_runs",
-)
+labels = util.run_labels(available)
+with models_column:  # the chosen runs live in the URL (?run=...), so a link opens the same models
+    chosen_ids = run_picker.pick_runs(
+        f"Models (up to {MAX_MODELS}, side by side)",
+        labels,
+        default=list(labels)[:1],
+        key=f"{KEY}_runs",
+        max_selections=MAX_MODELS,
+    )
 decoding = decoding_column.radio(
     "Decoding",
     predictor.DECODING_METHODS,

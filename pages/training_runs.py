@@ -9,7 +9,7 @@ from ner_core.modeling import architectures
 from ner_core.training import reporting, run_folder
 from ner_core.training.config import VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
 from ner_core.workbench.render import markdown_escape
-from ui import config_form, job_progress, util
+from ui import config_form, job_progress, run_name_form, util
 
 KEY = "training_runs"
 
@@ -84,7 +84,8 @@ def visualize_history(all_runs: list, *, key: str) -> None:
         )
         return
     st.dataframe(reporting.runs_table(all_runs), hide_index=True, width="stretch", key=f"{key}_history")
-    labels = {f"{run.id} ({run.status})": run for run in all_runs}
+    names = util.run_labels(all_runs)  # the id first, as in the table above, then what the run is
+    labels = {f"{run.id} ({run.status}) · {names[run.id]}": run for run in all_runs}
     chosen = st.selectbox("Run details", list(labels), key=f"{key}_detail")
     visualize_run_detail(labels[chosen], key=key)
 
@@ -94,6 +95,7 @@ def visualize_run_detail(run, *, key: str) -> None:
         st.error(markdown_escape(reporting.first_line(run.error_message)))
         with st.expander("Full error message"):
             st.code(run.error_message)
+    run_name_form.visualize_run_name_form(run, key=key)
     config_tab, curves_tab, metrics_tab, types_tab = st.tabs(["Config", "Learning curves", "Metrics", "Per entity type"])
     with config_tab:
         st.json(run.config, expanded=True)

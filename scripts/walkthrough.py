@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -627,27 +628,32 @@ def wait_for_run(ui: Ui, run_id: str, options: Options) -> dict:
     raise WalkFailure(f"run {run_id} did not complete within {options.train_timeout:.0f} s")
 
 
+def _compared_run_ids(ui: Ui) -> list[str]:
+    """The compared runs as the page keeps them in the address bar (``?run=<id>&run=<id>``); labels hold no ids."""
+    return parse_qs(urlparse(ui.page.url).query).get("run", [])
+
+
 def step_comparison(ui: Ui, evidence: Evidence) -> None:
     """d. The new model2 run next to at least one other completed run: metric table and confusion matrix."""
     ui.open("Model comparison")
     container = ui.page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs to compare")
     chips = lambda: container.locator("[data-tag] span[title]").all_inner_texts()  # noqa: E731
-    if not any(evidence.model2_run_id in chip for chip in chips()):
-        ui.page.get_by_role("combobox", name="Runs to compare", exact=True).click()
-        ui.page.get_by_role("option").filter(has_text=evidence.model2_run_id).first.click()
+    if evidence.model2_run_id not in _compared_run_ids(ui):
+        # The newest run starts the comparison; if another run came later, open the comparison by its link.
+        ui.page.goto(f"{ui.server.url}/model_comparison?run={evidence.model2_run_id}")
         ui.wait_idle()
-    if len(chips()) < 2:
+    if len(_compared_run_ids(ui)) < 2:
         ui.page.get_by_role("combobox", name="Runs to compare", exact=True).click()
-        others = ui.page.get_by_role("option")
+        others = ui.page.get_by_role("option").filter(has_not_text="Select all")
         if not others.count():
             raise WalkFailure("no other completed run to compare with")
         others.first.click()
         ui.wait_idle()
     chosen = chips()
-    evidence.compared_run_ids = [chip.split(" - ")[1] for chip in chosen]
+    evidence.compared_run_ids = _compared_run_ids(ui)
     if len(chosen) < 2 or evidence.model2_run_id not in evidence.compared_run_ids:
         raise WalkFailure(f"the comparison does not hold the model2 run and another one: {chosen}")
-    ui.note("compared: " + "; ".join(chosen))
+    ui.note("compared: " + "; ".join(chosen) + f" (link: {ui.page.url})")
     table = ui.grid("metric")
     f1_row = next((row for row in table if row.get("metric", "").lower().startswith("entity f1")), None)
     if f1_row:
@@ -658,6 +664,19 @@ def step_comparison(ui: Ui, evidence: Evidence) -> None:
     ui.wait_for("the confusion matrix", lambda: charts.count())
     ui.note(f"confusion tab: {charts.count()} chart(s)")
     ui.shot("comparison-confusion")
+
+
+def picker_label(options: Options, run_id: str) -> str:
+    """What the app's run pickers show for ``run_id`` (name, model, dataset, date, F1; not the id), read from
+    the walk's database with the function the pages use, over the server's datasets (no configured corpus)."""
+    from ner_core.settings import Settings
+    from ner_core.store.database import Store
+    from ner_core.workbench import run_labels
+
+    workspace = options.workspace.resolve()
+    settings = Settings(None, workspace / "models", options.database_url, workspace / "uploads")
+    store = Store(options.database_url)
+    return run_labels.run_label(store.get_run(run_id), run_labels.dataset_names(store, settings))
 
 
 def step_annotate(ui: Ui, evidence: Evidence, options: Options) -> None:
@@ -671,7 +690,7 @@ def step_annotate(ui: Ui, evidence: Evidence, options: Options) -> None:
     """
     gold = gold_tags_by_text(options.data)
     ui.open("Annotate and retrain")
-    ui.choose("Model", evidence.model2_run_id)
+    ui.choose("Model", picker_label(options, evidence.model2_run_id))
     ui.fill("Analyst name (required to save)", options.analyst)
     ui.wait_idle()
     for number in range(1, ANNOTATIONS + 1):
@@ -774,7 +793,7 @@ def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
         ui.open("Home")
         time.sleep(CHECK_BACK_S)
         ui.open("Annotate and retrain", live=True)
-        ui.choose("Model", evidence.model2_run_id)  # the selectbox forgets its value while on another page
+        ui.choose("Model", picker_label(options, evidence.model2_run_id))  # the selectbox forgets its value while on another page
         ui.tab("Retrain")
         ui.wait_for("the retraining job", drawn)
     evidence.child_run_id = ready.group(1)
@@ -782,7 +801,7 @@ def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
     ui.live = False
     ui.wait_for("the parent/child comparison", lambda: ui.page.get_by_role("combobox", name="Retrained run", exact=True).count())
     ui.wait_idle()
-    ui.choose("Retrained run", evidence.child_run_id)
+    ui.choose("Retrained run", picker_label(options, evidence.child_run_id))
     table = ui.grid("metric", "delta")
     for row in table:
         if row["metric"].lower().startswith(("entity f1", "token accuracy")):

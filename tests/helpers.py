@@ -46,3 +46,27 @@ def wait_until(predicate, timeout: float = JOB_TIMEOUT_S, interval: float = 0.01
     while not predicate():
         assert time.monotonic() < deadline, f"condition not reached in {timeout} s"
         time.sleep(interval)
+
+
+def register_run_copy(trained_run, run_id: str, *, dataset_sha256: str = "", created_at=None, settings=None, **fields):
+    """A completed copy of ``trained_run`` (folder and store row) in a workspace, for pages that list runs.
+
+    The workspace is ``settings`` (a :class:`ner_core.settings.Settings`), by default the current one.
+    ``dataset_sha256`` makes it a run of another dataset as far as the store knows; ``created_at`` orders it
+    among the others (newest first); other ``fields`` go to ``Store.update_run`` (``metrics``, ``name``...).
+    """
+    import shutil
+
+    from ner_core.settings import Settings
+    from ner_core.store.database import Store
+
+    settings = settings or Settings.from_env()
+    store = Store(settings.database_url)
+    shutil.copytree(trained_run.run_dir, settings.models_dir / run_id)
+    config = trained_run.config.to_dict()
+    store.create_run(run_id, config["model"], config=config, dataset_path=config["dataset"], dataset_sha256=dataset_sha256)
+    update = {"status": "completed", "run_dir": str(settings.models_dir / run_id), "metrics": trained_run.metrics, **fields}
+    if created_at is not None:
+        update["created_at"] = created_at
+    store.update_run(run_id, **update)
+    return store.get_run(run_id)

@@ -13,6 +13,7 @@ import pytest
 from ner_core import cli
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import encoding
+from tests.helpers import register_run_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,3 +123,18 @@ def test_data_encode_writes_splits_and_metadata(sample_path, tmp_path, capsys):
     assert metadata["sizes"]["train"] == len(splits["train"].word_ids) and splits["test"].word_ids.shape[1] == 75
     assert metadata["tag_map"]["<PAD>"] == 0 and len(metadata["source_sha256"]) == 64
     assert encoding.Vocabulary.load(out / "word_vocab.json").tokens[:2] == ["<PAD>", "<UNK>"]
+
+
+def test_compare_names_each_run_and_stars_only_within_one_test_split(trained_run, empty_workspace, capsys):
+    metrics = trained_run.metrics
+    register_run_copy(trained_run, "gmb-a", dataset_sha256="5" * 64, metrics={**metrics, "entity_f1": 0.7}, name="first try")
+    register_run_copy(trained_run, "gmb-b", dataset_sha256="5" * 64, metrics={**metrics, "entity_f1": 0.6}, tags_json='["gmb"]')
+    register_run_copy(trained_run, "wnut", dataset_sha256="0" * 64, metrics={**metrics, "entity_f1": 0.9})
+    assert cli.main(["compare"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    f1_line = next(line for line in lines if line.startswith("Entity F1 "))
+    assert "0.7000 *" in f1_line and "0.9000 *" not in f1_line and "0.6000 *" not in f1_line
+    assert any(line.startswith("gmb-a: first try · model2 · bundled sample · ") for line in lines)
+    assert any(line.startswith("gmb-b: model2 · ") and line.endswith(" · #gmb") for line in lines)
+    [warning] = [line for line in lines if line.startswith("warning: ")]
+    assert "2 different test splits" in warning

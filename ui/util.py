@@ -14,6 +14,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
+from ner_core.workbench import run_labels as labelling  # util.run_labels is a function of this module
 from ner_core.workbench.render import markdown_escape
 
 T = TypeVar("T")
@@ -85,10 +86,19 @@ def completed_runs_or_stop(then: str, *, on_empty: Callable[[], None] | None = N
     return available
 
 
+def dataset_names() -> dict[str, str]:
+    """What the app calls each dataset (see :func:`ner_core.workbench.run_labels.dataset_names`)."""
+    return labelling.dataset_names(get_store(), settings())
+
+
 def run_label(run) -> str:
-    f1 = run.metrics.get("entity_f1")
-    score = f" - F1 {f1:.3f}" if isinstance(f1, (int, float)) else ""
-    return f"{run.model_name} - {run.id}{score}"
+    """Name, model, dataset, date, entity F1 and tags of one run (pickers of several runs use :func:`run_labels`)."""
+    return labelling.run_label(run, dataset_names())
+
+
+def run_labels(runs) -> dict[str, str]:
+    """Run id -> label, distinct for every run, with the dataset names read once."""
+    return labelling.run_labels(runs, dataset_names())
 
 
 def dataset_choices() -> dict[str, str]:

@@ -5,6 +5,8 @@ score is never silently computed on different sentences.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from ner_core.corpus import annotated, reading, splitting
@@ -64,3 +66,26 @@ def test_split_for_run(run_dir: str | Path) -> list[annotated.Sentence]:
 
 
 test_split_for_run.__test__ = False  # a name pytest would otherwise collect where it is imported
+
+
+@dataclass(frozen=True)
+class SplitIdentity:
+    """What fixes a run's test split, and so whether two runs' scores can be ranked against each other.
+
+    The same bytes (``dataset``: the file's sha256, or its path when a run recorded no checksum),
+    split with the same ``seed`` (:func:`ner_core.corpus.splitting.split_corpus`), with stray I- tags
+    repaired or not (``repair_iob`` changes the gold tags the run is scored against).
+    """
+
+    dataset: str
+    seed: int
+    repair_iob: bool
+
+
+def split_identity(dataset_sha256: str, dataset_path: str, train_config: Mapping) -> SplitIdentity:
+    """The split of a run trained on ``dataset_sha256`` (or ``dataset_path``) with ``train_config`` (a TrainConfig dict)."""
+    return SplitIdentity(
+        dataset=dataset_sha256 or (str(Path(dataset_path).expanduser().resolve()) if dataset_path else ""),
+        seed=int(train_config.get("seed", splitting.DEFAULT_SEED)),
+        repair_iob=bool(train_config.get("repair_iob", False)),
+    )

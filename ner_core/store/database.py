@@ -156,6 +156,14 @@ class Store:
         with self.session() as session:
             return list(session.scalars(query))
 
+    def set_run_name_and_tags(self, run_id: str, *, name: str | None, tags: Sequence[str]) -> None:
+        """Store an analyst's name and tags for a run (None and no tags clear them).
+
+        Values arrive checked (:func:`ner_core.workbench.run_labels.cleaned_name_and_tags`);
+        a run that is not in the store is a RunNotFoundError and nothing is written.
+        """
+        self.update_run(run_id, name=name or None, tags_json=json.dumps(list(tags)) if tags else None)
+
     def delete_run(self, run_id: str) -> None:
         self.write(lambda s: s.execute(sa.delete(Run).where(Run.id == run_id)))
 

@@ -308,3 +308,13 @@ class LiveTrafficRequest(Base):
     round_trip_ms: Mapped[float | None] = mapped_column(nullable=True)
     client_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # the API's error message, or the transport's
     gold_json: Mapped[str] = mapped_column(sa.Text, default="[]")  # [[type, start, end], ...] character spans of the text sent
+
+
+# Run names and tags (issue 12: runs you can tell apart)
+# --------------------------------------------------------------------------
+
+# An analyst's name for a run and its tags (a JSON list of strings), shown in every run label;
+# NULL until given. Added here, not in the class body, so this feature's schema reads in one place.
+Run.name = mapped_column(sa.Text, nullable=True)
+Run.tags_json = mapped_column(sa.Text, nullable=True)
+ADDED_COLUMNS = (*ADDED_COLUMNS, ("runs", "name"), ("runs", "tags_json"))

@@ -1,21 +1,25 @@
 """Statistics over a simulation's requests: the traffic split and its sample-ratio
 mismatch, latency percentiles and timelines, error rates and kinds, breaker summaries,
-bootstrap confidence intervals of entity F1 per arm.
+bootstrap confidence intervals of entity F1 per arm and of the difference between arms.
+
+The simulator replays N distinct test sentences many times each (84 sentences about 24
+times each on the bundled sample), so requests are not independent evidence: the 24 replays
+of one sentence by one model are the same answer. F1 intervals therefore come from a
+cluster bootstrap: resample sentences with replacement, each carrying all its requests,
+and every table says how many distinct sentences its interval rests on. Resampling the
+requests instead would make an interval about sqrt(24) times too narrow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ner_core.errors import ConfigError
-
-if TYPE_CHECKING:
-    pass
 from ner_core.traffic.experiment import ERROR_BREAKER_REJECTED, ERROR_INJECTED_FAULT, ERROR_KINDS, _finite
 from ner_core.traffic.simulator import SimulationResult
 
@@ -174,12 +178,40 @@ def breaker_summary(result: SimulationResult) -> pd.DataFrame:
     )
 
 
+COUNT_COLUMNS = ["correct_entities", "predicted_entities", "gold_entities"]
+
+
 def per_request_counts(requests: SimulationResult | pd.DataFrame, arm: str | None = None) -> np.ndarray:
     """``[n, 3]`` array of (correct, predicted, gold) entities per request, optionally for one serving arm."""
     frame = _frame(requests)
     if arm is not None:
         frame = frame[frame["arm"] == arm]
-    return frame[["correct_entities", "predicted_entities", "gold_entities"]].to_numpy(dtype=float)
+    return frame[COUNT_COLUMNS].to_numpy(dtype=float)
+
+
+def _with_sentences(requests: SimulationResult | pd.DataFrame) -> pd.DataFrame:
+    frame = _frame(requests)
+    if "sentence_index" not in frame.columns:
+        raise ConfigError(
+            "the request table has no sentence_index column; rebuild it with the simulator or replay.result_from_log."
+        )
+    if len(frame) and int(frame["sentence_index"].min()) < 0:
+        raise ConfigError("some requests do not say which sentence they replayed; rebuild the table with replay.result_from_log.")
+    return frame
+
+
+def per_sentence_counts(requests: SimulationResult | pd.DataFrame, arms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence ids and a ``[arms, sentences, 3]`` array of (correct, predicted, gold) summed over each arm's
+    requests of each sentence (zeros where an arm never served a sentence): the clusters of the bootstrap."""
+    frame = _with_sentences(requests)
+    frame = frame[frame["arm"].isin(arms)]
+    sentences = np.sort(frame["sentence_index"].unique())
+    sums = frame.groupby(["arm", "sentence_index"])[COUNT_COLUMNS].sum()
+    counts = np.zeros((len(arms), len(sentences), 3))
+    for position, arm in enumerate(arms):
+        if arm in sums.index.get_level_values("arm"):
+            counts[position] = sums.loc[arm].reindex(sentences, fill_value=0).to_numpy(dtype=float)
+    return sentences, counts
 
 
 def _f1(totals: np.ndarray) -> np.ndarray:
@@ -189,16 +221,21 @@ def _f1(totals: np.ndarray) -> np.ndarray:
 
 
 def _bootstrap_f1(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """F1 of ``n_boot`` resamples of the requests (with replacement), drawn in memory-bounded chunks."""
-    n = len(counts)
-    totals = np.empty((n_boot, 3))
+    """F1 of ``n_boot`` resamples of the rows of ``counts`` (``[rows, 3]``, or ``[arms, rows, 3]`` resampled
+    together: one draw of rows for every arm), drawn in memory-bounded chunks; ``[n_boot]`` or ``[arms, n_boot]``."""
+    paired = counts.ndim == 3
+    groups = counts if paired else counts[None]
+    n = groups.shape[1]
+    totals = np.empty((len(groups), n_boot, 3))
     step = max(1, _BOOTSTRAP_CHUNK_PICKS // n)
     for first in range(0, n_boot, step):
         size = min(step, n_boot - first)
         picks = rng.integers(0, n, size=(size, n))
-        for column in range(3):
-            totals[first : first + size, column] = counts[:, column][picks].sum(axis=1)
-    return _f1(totals)
+        for group, group_counts in enumerate(groups):
+            for column in range(3):
+                totals[group, first : first + size, column] = group_counts[:, column][picks].sum(axis=1)
+    scores = _f1(totals)
+    return scores if paired else scores[0]
 
 
 def _check_bootstrap(n_boot: int, alpha: float) -> None:
@@ -209,11 +246,16 @@ def _check_bootstrap(n_boot: int, alpha: float) -> None:
 
 
 def bootstrap_f1_ci(
-    per_request_counts: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+    cluster_counts: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> tuple[float, float, float]:
-    """(micro entity F1, low, high): percentile bootstrap over requests of (tp, n_pred, n_gold) rows."""
+    """(micro entity F1, low, high): percentile bootstrap over the rows of (tp, n_pred, n_gold).
+
+    Each row is one unit of evidence. Pass one row per distinct sentence (a sentence's requests
+    summed, :func:`per_sentence_counts`) when sentences repeat; per-request rows only when every
+    request is a different sentence.
+    """
     _check_bootstrap(n_boot, alpha)
-    counts = np.asarray(per_request_counts, dtype=float).reshape(-1, 3)
+    counts = np.asarray(cluster_counts, dtype=float).reshape(-1, 3)
     if len(counts) == 0:
         return float("nan"), float("nan"), float("nan")
     point = float(_f1(counts.sum(axis=0)))
@@ -225,54 +267,102 @@ def bootstrap_f1_ci(
 def f1_difference_test(
     counts_a: np.ndarray, counts_b: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> tuple[float, float, float, float]:
-    """(F1_a - F1_b, ci_low, ci_high, two-sided p) from independent bootstraps of the two arms.
+    """(F1_a - F1_b, ci_low, ci_high, two-sided p) from a paired cluster bootstrap.
 
-    The arms served different requests, so there is nothing to pair; each arm
-    is resampled on its own and p = 2 * min(share of differences <= 0, share >= 0).
+    Row ``i`` of both arrays is the same sentence (zeros where an arm never served it): each
+    resample draws sentences once and takes both arms' requests of them, so a hard sentence
+    weighs on both arms at once, as it did in the traffic. p = 2 * min(share of differences
+    <= 0, share >= 0).
     """
     _check_bootstrap(n_boot, alpha)
     a = np.asarray(counts_a, dtype=float).reshape(-1, 3)
     b = np.asarray(counts_b, dtype=float).reshape(-1, 3)
-    if len(a) == 0 or len(b) == 0:
+    if len(a) != len(b):
+        raise ValueError(f"paired counts need one row per sentence in both arms, got {len(a)} and {len(b)} rows")
+    if len(a) == 0:
         return float("nan"), float("nan"), float("nan"), float("nan")
-    rng_a, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     difference = float(_f1(a.sum(axis=0)) - _f1(b.sum(axis=0)))
-    resampled = _bootstrap_f1(a, n_boot, rng_a) - _bootstrap_f1(b, n_boot, rng_b)
+    scores = _bootstrap_f1(np.stack([a, b]), n_boot, np.random.default_rng(seed))
+    resampled = scores[0] - scores[1]
     low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2])
     p_value = min(1.0, 2 * min(float(np.mean(resampled <= 0)), float(np.mean(resampled >= 0))))
     return difference, float(low), float(high), p_value
 
 
+@dataclass(frozen=True)
+class F1Difference:
+    """F1 of arm a minus arm b with its interval and p-value, and the distinct sentences they rest on."""
+
+    arm_a: str
+    arm_b: str
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    sentences: int
+
+
 def f1_difference_between(
     requests: SimulationResult | pd.DataFrame, arm_a: str, arm_b: str, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
-) -> tuple[float, float, float, float]:
-    """:func:`f1_difference_test` of two serving arms of one request table; an unknown arm is a ConfigError."""
+) -> F1Difference:
+    """:func:`f1_difference_test` of two serving arms of one request table, by sentence; an unknown arm is a ConfigError."""
     frame = _frame(requests)
     missing = [arm for arm in (arm_a, arm_b) if arm not in set(frame["arm"])]
     if missing:
         raise ConfigError(f"no requests were served by {', '.join(map(repr, missing))}.")
-    counts_a, counts_b = per_request_counts(frame, arm_a), per_request_counts(frame, arm_b)
-    return f1_difference_test(counts_a, counts_b, n_boot=n_boot, seed=seed, alpha=alpha)
+    sentences, counts = per_sentence_counts(frame, [arm_a, arm_b])
+    result = f1_difference_test(counts[0], counts[1], n_boot=n_boot, seed=seed, alpha=alpha)
+    return F1Difference(arm_a, arm_b, *result, sentences=len(sentences))
+
+
+def primary_arm(result: SimulationResult) -> str:
+    """The arm the experiment is about: the highest planned weight (the first such arm), or, for a
+    simulation replayed from the log (no plan), the arm the router picked most."""
+    if result.planned_weights:
+        return max(result.planned_weights, key=lambda arm: result.planned_weights[arm])
+    picks = result.requests["chosen_arm"].value_counts()
+    if picks.empty:
+        raise ConfigError("the simulation has no requests, so it has no primary arm.")
+    return str(max(sorted(picks.index), key=lambda arm: picks[arm]))
+
+
+DIFFERENCE_COLUMNS = ["versus", "F1 difference", "ci_low", "ci_high", "p-value", "sentences"]
+
+
+def differences_from_primary(
+    requests: SimulationResult | pd.DataFrame, primary: str, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> pd.DataFrame:
+    """One row per other serving arm: F1(primary) - F1(arm), its interval, p-value and distinct sentences."""
+    frame = _frame(requests)
+    others = [arm for arm in sorted(frame["arm"].unique()) if arm != primary]
+    rows = []
+    for arm in others:
+        found = f1_difference_between(frame, primary, arm, n_boot=n_boot, seed=seed, alpha=alpha)
+        rows.append([arm, found.difference, found.low, found.high, found.p_value, found.sentences])
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
 
 
 def entity_f1_by_arm(
     requests: SimulationResult | pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Per serving arm: micro entity precision/recall/F1 against gold with a bootstrap CI for F1.
+    """Per serving arm: micro entity precision/recall/F1 against gold with a cluster-bootstrap CI for F1,
+    the requests it served and the distinct sentences among them (what the interval rests on).
 
     Counts come from strict IOB2 spans (:func:`ner_core.corpus.tags.extract_spans`);
     an errored request predicts nothing, so its gold entities count as missed.
     """
-    frame = _frame(requests)
+    frame = _with_sentences(requests)
     rows = []
     for arm in sorted(frame["arm"].unique()):
-        counts = per_request_counts(frame, arm)
-        f1, low, high = bootstrap_f1_ci(counts, n_boot=n_boot, seed=seed, alpha=alpha)
-        correct, predicted, gold = counts.sum(axis=0)
+        served = frame[frame["arm"] == arm]
+        sentences, counts = per_sentence_counts(served, [arm])
+        f1, low, high = bootstrap_f1_ci(counts[0], n_boot=n_boot, seed=seed, alpha=alpha)
+        correct, predicted, gold = counts[0].sum(axis=0)
         rows.append(
             {
                 "arm": arm,
-                "requests": len(counts),
+                "requests": len(served),
+                "sentences": len(sentences),
                 "correct": int(correct),
                 "predicted": int(predicted),
                 "gold": int(gold),
@@ -283,5 +373,5 @@ def entity_f1_by_arm(
                 "ci_high": high,
             }
         )
-    columns = ["arm", "requests", "correct", "predicted", "gold", "precision", "recall", "f1", "ci_low", "ci_high"]
+    columns = ["arm", "requests", "sentences", "correct", "predicted", "gold", "precision", "recall", "f1", "ci_low", "ci_high"]
     return pd.DataFrame(rows, columns=columns).set_index("arm")

@@ -83,10 +83,11 @@ def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationRe
     the router's pick is read back from the fallback reason, and each breaker's
     timeline is the sequence of states its requests saw, not every transition.
     ``error_kind`` is the logged one, or, for rows logged before it was, derived
-    from the error message (:func:`error_kind_from_message`). A row whose JSON
+    from the error message (:func:`error_kind_from_message`); ``sentence_index`` numbers the
+    distinct (text, gold tags) pairs in the order they were first logged. A row whose JSON
     or error kind cannot be read raises :class:`~ner_core.errors.StoreError`.
     """
-    records, timelines = [], {}
+    records, timelines, sentence_ids = [], {}, {}
     for index, row in enumerate(rows):
         served, reason = row.get("arm") or "", row.get("routing_reason") or ""
         fallback = _FALLBACK_REASON.match(reason)
@@ -112,7 +113,9 @@ def result_from_log(simulation_id: str, rows: Sequence[Mapping]) -> SimulationRe
                 _error_kind(simulation_id, row),
                 state,
                 reason,
-                -1,
+                # The log keeps the text and gold tags, not the test split's index: the same pair is the same
+                # sentence, so the F1 intervals resample sentences here too (numbered as first seen).
+                sentence_ids.setdefault((row.get("text") or "", row.get("gold_json") or ""), len(sentence_ids)),
                 len(predicted & gold),
                 len(gold),
                 len(predicted),

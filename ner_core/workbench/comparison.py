@@ -3,7 +3,6 @@
 The pages only lay out widgets and charts; every table, chart input, export
 and log row they show is built here, so it can be tested without Streamlit:
 
-- the 23-metric table (from :data:`ner_core.evaluation.metric_registry.METRICS`) and its CSV export;
 - per-type scores, error breakdowns, aligned confusion matrices and their
   difference, learning curves, all as long-format DataFrames for charts;
 - a run's test split rebuilt from its ``config.json`` (same file, same seed),
@@ -14,7 +13,6 @@ and log row they show is built here, so it can be tested without Streamlit:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,102 +23,14 @@ import pandas
 from ner_core.corpus import annotated
 from ner_core.corpus import tags as tagging
 from ner_core.errors import CorruptRunFileError, NerError
-from ner_core.evaluation import metric_registry, run_scoring, scoring
+from ner_core.evaluation import run_scoring, scoring
 from ner_core.evaluation.held_out import test_split_for_run
 from ner_core.training import run_folder
 
-# --------------------------------------------------------------------------
-# The metric table
-# --------------------------------------------------------------------------
-
-TABLE_INFO_COLUMNS = ("key", "metric", "group", "unit", "direction", "best")
-BEST_MARK = " ★"
 PER_TYPE_MEASURES = ("precision", "recall", "f1")
 ERROR_COLUMNS = ("correct", "missed", "spurious", "wrong_type", "wrong_boundary", "total_errors")
 CURVE_SERIES = ("loss", "val_loss")
 SCORE_SERIES = ("val_entity_f1",)  # recorded by runs trained since the trainer scores every epoch
-LEGACY_DECODING = "argmax"  # what a run decoded with before its config recorded the choice
-
-
-def direction(spec: metric_registry.MetricSpec) -> str:
-    return "higher is better" if spec.higher_is_better else "lower is better"
-
-
-def _number(value) -> float:
-    """A float, or NaN for anything missing or not a number."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number
-
-
-def _check_columns(columns: Mapping[str, Mapping[str, float]]) -> None:
-    reserved = set(TABLE_INFO_COLUMNS) | {"definition"}
-    clashing = [name for name in columns if name in reserved]
-    if clashing:
-        raise ValueError(f"run column names {clashing} clash with the table's own columns {sorted(reserved)}")
-
-
-def run_decoding(config: Mapping) -> str:
-    """The decoding a run's stored metrics were computed with (its config's, else the legacy argmax)."""
-    return str(config.get("decoding", LEGACY_DECODING))
-
-
-def other_decoding(decoding: str) -> str:
-    """The decoding to compare with: IOB2-constrained for argmax, argmax for anything else."""
-    return "constrained" if decoding == "argmax" else "argmax"
-
-
-def column_name(run_id: str, decoding: str) -> str:
-    """The metric table's column of one run under one decoding."""
-    return f"{run_id} [{decoding}]"
-
-
-def metric_table(columns: Mapping[str, Mapping[str, float]]) -> pandas.DataFrame:
-    """One row per registry metric, one numeric column per run (NaN when missing).
-
-    ``columns`` maps a column name (a run, or a run under another decoding) to
-    its metric values. ``best`` names the column with the best value in the
-    metric's direction (empty when no column has the metric).
-    """
-    _check_columns(columns)
-    best = metric_registry.best_run_per_metric(columns)
-    rows = []
-    for spec in metric_registry.METRICS:
-        row = {
-            "key": spec.key,
-            "metric": spec.name,
-            "group": spec.group,
-            "unit": spec.unit,
-            "direction": direction(spec),
-            "best": best.get(spec.key, ""),
-        }
-        for name, values in columns.items():
-            row[name] = _number(values.get(spec.key))
-        row["definition"] = spec.definition
-        rows.append(row)
-    return pandas.DataFrame(rows, columns=[*TABLE_INFO_COLUMNS, *columns, "definition"])
-
-
-def formatted_metric_table(columns: Mapping[str, Mapping[str, float]]) -> pandas.DataFrame:
-    """The table as users read it: values formatted per unit, the best one starred.
-
-    A star only means something against another run, so one column gets none.
-    """
-    table = metric_table(columns)
-    mark = len(columns) > 1
-    for name in columns:
-        table[name] = [
-            metric_registry.format_metric(key, value) + (BEST_MARK if mark and best == name else "")
-            for key, value, best in zip(table["key"], table[name], table["best"])
-        ]
-    return table
-
-
-def metric_table_csv(columns: Mapping[str, Mapping[str, float]]) -> str:
-    """The metric table as CSV with full-precision numbers; a missing value is an empty cell."""
-    return metric_table(columns).to_csv(index=False, lineterminator="\n")
 
 
 # --------------------------------------------------------------------------

@@ -246,3 +246,26 @@ def test_a_run_whose_dataset_changed_is_refused_before_simulating(registered_run
     assert not app.exception
     assert any("has changed since run" in error.value for error in app.error)
     assert fresh_store.simulation_summaries() == []
+
+
+def test_f1_intervals_rest_on_distinct_sentences_and_the_primary_arm_faces_each_other_arm(registered_run, fresh_store):
+    app = page_app("ab_traffic.py").run()
+    set_arms(app, registered_run, [("small", 20.0, 0.0), ("main", 50.0, 0.0), ("other", 30.0, 0.0)])
+    simulation_id = run_simulation(app, 300)
+    rows = fresh_store.prediction_rows(simulation_id=simulation_id)
+    distinct = {arm: len({row["text"] for row in rows if row["arm"] == arm}) for arm in ("small", "main", "other")}
+
+    quality = table_with(app, "ci_low").set_index("arm")
+    assert {arm: quality.loc[arm, "sentences"] for arm in distinct} == distinct
+    assert all(quality.loc[arm, "sentences"] < quality.loc[arm, "requests"] for arm in ("main", "other"))  # replays
+    all_sentences = len({row["text"] for row in rows})
+    assert any(f"replay {all_sentences:,} distinct test sentences" in c.value for c in app.caption)
+
+    assert any(m.value.startswith("**main** (the primary arm: the highest planned weight)") for m in app.markdown)
+    versus = table_with(app, "versus")
+    assert list(versus["versus"]) == ["other", "small"]
+    requests = app.session_state["ab_traffic_results"][simulation_id].requests
+    expected = ab_statistics.differences_from_primary(requests, "main", n_boot=1000)
+    assert versus.reset_index(drop=True).equals(expected)
+    # The pair picker starts on the primary arm too.
+    assert app.selectbox(key="ab_traffic_diff_a").value == "main"

@@ -148,3 +148,20 @@ def test_repeated_sentences_tagged_differently_are_reported(empty_workspace):
     # A corpus without such copies (the sample) shows no such warning.
     app.selectbox(key=DATASET).set_value("Bundled sample").run()
     assert not any("tagged differently" in w.value for w in app.warning)
+
+
+def test_distribution_charts_start_linear_from_zero_and_offer_a_readable_log_axis(empty_workspace):
+    import json
+
+    app = page_app("data_explorer.py").run()
+    assert not app.exception
+    assert app.toggle(key="data_explorer_log").value is False
+
+    def count_axes():
+        specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+        titles = {"Tokens per tag", "Entities per type"}
+        return [spec["layout"]["yaxis"] for spec in specs if spec["layout"].get("title", {}).get("text") in titles]
+
+    assert [(axis["type"], axis["rangemode"]) for axis in count_axes()] == [("linear", "tozero")] * 2
+    app.toggle(key="data_explorer_log").set_value(True).run()
+    assert [(axis["type"], axis["dtick"], axis["tickformat"]) for axis in count_axes()] == [("log", 1, "~s")] * 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from ner_core.serving.predictor import MAX_TEXT_CHARS
 from ner_core.settings import Settings
 from ner_core.store.database import Store
-from tests.helpers import page_app
+from tests.helpers import page_app, register_run_copy
 
 PAGE = "entity_highlighter.py"
 HOSTILE = "Anna Berg met <script>alert(1)</script> officials in Oslo <img src=x onerror=alert(1)> on Monday ."
@@ -107,3 +108,48 @@ def test_two_models_side_by_side_log_two_rows_and_compare_their_entities(trained
     assert len([m for m in app.html if "ner-highlight" in m.value]) == 2
     # Copies of one model agree on every entity.
     assert any("exactly the same entities" in s.value for s in app.success)
+
+
+@pytest.fixture
+def four_runs(trained_run, empty_workspace):
+    """Four copies of the trained run, newest first: run-4 ... run-1."""
+    ids = [f"run-{i}" for i in range(4, 0, -1)]
+    for minute, run_id in enumerate(reversed(ids)):
+        register_run_copy(trained_run, run_id, created_at=dt.datetime(2025, 1, 1, 12, minute))
+    return ids
+
+
+def url_runs(app) -> list[str]:
+    value = app.query_params.get("run", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_the_chosen_models_are_in_the_url_and_a_link_opens_them(four_runs):
+    app = page_app(PAGE).run()
+    assert not app.exception
+    assert app.multiselect(key="entity_highlighter_runs").value == ["run-4"] and url_runs(app) == ["run-4"]
+    app.multiselect(key="entity_highlighter_runs").set_value(["run-2", "run-3"]).run()
+    assert url_runs(app) == ["run-2", "run-3"]
+
+    shared = page_app(PAGE)  # a new tab opened from that address
+    shared.query_params["run"] = ["run-2", "run-3"]
+    shared.run()
+    assert not shared.exception and shared.multiselect(key="entity_highlighter_runs").value == ["run-2", "run-3"]
+    # Labels tell the copies apart even though they share model, dataset, minute and F1.
+    assert len(set(shared.multiselect(key="entity_highlighter_runs").options)) == 4
+
+
+def test_a_link_with_stale_ids_or_too_many_models_gives_a_notice_and_falls_back(four_runs):
+    app = page_app(PAGE)
+    app.query_params["run"] = ["gone", "<img src=x>"]
+    app.run()
+    assert not app.exception and not app.error
+    [notice] = [w.value for w in app.warning if "does not have" in w.value]
+    assert "gone" in notice and "\\<img src=x\\>" in notice  # escaped: Markdown shows it as typed
+    assert app.multiselect(key="entity_highlighter_runs").value == ["run-4"] and url_runs(app) == ["run-4"]
+
+    crowded = page_app(PAGE)
+    crowded.query_params["run"] = ["run-1", "run-2", "run-3", "run-4"]
+    crowded.run()
+    assert not crowded.exception
+    assert crowded.multiselect(key="entity_highlighter_runs").value == ["run-1", "run-2", "run-3"]  # at most three

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -10,8 +11,8 @@ from ner_core.evaluation import held_out, metric_registry, run_scoring
 from ner_core.settings import Settings
 from ner_core.store.database import Store
 from ner_core.training import run_folder
-from ner_core.workbench import comparison, render
-from tests.helpers import page_app
+from ner_core.workbench import comparison, metric_table, render
+from tests.helpers import page_app, register_run_copy
 
 PAGE = "model_comparison.py"
 
@@ -108,7 +109,7 @@ def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, 
     assert sorted(app.multiselect(key="model_comparison_runs").value) == sorted(ids)
     table = app.dataframe[0].value.set_index("metric")
     decoding = trained_run.config.decoding
-    assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + comparison.BEST_MARK
+    assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + metric_table.BEST_MARK
     assert table.loc["Latency p50", f"model2-copy-b [{decoding}]"] == "2.00 ms"
     assert app.selectbox(key="model_comparison_difference_b").value == app.multiselect(key="model_comparison_runs").value[1]
 
@@ -135,3 +136,97 @@ def test_a_corrupt_evaluation_file_is_a_warning_and_the_other_runs_still_compare
     assert confusion_run.value == ids[0] and len(confusion_run.options) == 1
     assert len(app.dataframe[0].value) == 23  # the metric table still has both runs
     assert {f"{run_id} [{trained_run.config.decoding}]" for run_id in ids} <= set(app.dataframe[0].value.columns)
+
+
+SAMPLE_SHA, OTHER_SHA = "5" * 64, "0" * 64
+
+
+def url_values(app, name: str) -> list[str]:
+    """A query parameter as a list (AppTest gives a single value as a string)."""
+    value = app.query_params.get(name, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+@pytest.fixture
+def runs_of_two_datasets(trained_run, empty_workspace):
+    """Newest first: other-new (another dataset), sample-new, other-old, sample-old; F1 differs per run."""
+    created = {"other-new": 4, "sample-new": 3, "other-old": 2, "sample-old": 1}
+    f1 = {"other-new": 0.95, "sample-new": 0.70, "other-old": 0.60, "sample-old": 0.80}
+    for run_id, minute in created.items():
+        register_run_copy(
+            trained_run,
+            run_id,
+            dataset_sha256=OTHER_SHA if run_id.startswith("other") else SAMPLE_SHA,
+            created_at=dt.datetime(2025, 1, 1, 12, minute),
+            metrics={**trained_run.metrics, "entity_f1": f1[run_id]},
+        )
+    return list(created)
+
+
+def test_the_comparison_starts_with_runs_of_the_newest_runs_test_split(runs_of_two_datasets):
+    app = page_app(PAGE).run()
+    assert not app.exception
+    picker = app.multiselect(key="model_comparison_runs")
+    assert picker.value == ["other-new", "other-old"]  # not the two newest runs, which span two datasets
+    assert not [w for w in app.warning if "different test splits" in w.value]
+    assert url_values(app, "run") == ["other-new", "other-old"]  # the comparison is in the URL from the start
+
+
+def test_runs_of_two_test_splits_get_a_warning_and_stars_only_within_a_split(runs_of_two_datasets, trained_run):
+    app = page_app(PAGE).run()
+    app.multiselect(key="model_comparison_runs").set_value(["other-new", "sample-new", "sample-old"]).run()
+    assert not app.exception
+    [warning] = [w.value for w in app.warning if "different test splits" in w.value]
+    assert "1 run on bundled sample (sha256 00000000), seed 42; 2 runs on bundled sample (sha256 55555555)" in warning
+    table = app.dataframe[0].value.set_index("metric")
+    decoding = trained_run.config.decoding
+    row = table.loc["Entity F1"]
+    assert row[f"other-new [{decoding}]"] == "0.9500"  # the highest F1, but alone on its split: no star
+    assert row[f"sample-old [{decoding}]"] == "0.8000" + metric_table.BEST_MARK
+    assert row[f"sample-new [{decoding}]"] == "0.7000"
+    runs = [f"{run_id} [{decoding}]" for run_id in ("other-new", "sample-new", "sample-old")]
+    assert list(app.dataframe[0].value.columns[:4]) == ["metric", *runs]  # right after the metric: never cut off
+
+
+def test_runs_are_labelled_with_model_dataset_date_f1_and_name(runs_of_two_datasets, trained_run):
+    Store(Settings.from_env().database_url).set_run_name_and_tags("sample-new", name="my best", tags=["gmb"])
+    app = page_app(PAGE).run()
+    assert not app.exception
+    options = app.multiselect(key="model_comparison_runs").options
+    assert "model2 · bundled sample · 2025-01-01 12:04 · F1 0.950" in options
+    assert "my best · model2 · bundled sample · 2025-01-01 12:03 · F1 0.700 · #gmb" in options
+
+
+def test_a_shared_link_opens_the_same_comparison_and_confusion_run(runs_of_two_datasets):
+    app = page_app(PAGE)
+    app.query_params["run"] = ["sample-old", "other-new"]
+    app.query_params["confusion"] = "other-new"
+    app.run()
+    assert not app.exception and not [w for w in app.warning if "does not have" in w.value]
+    assert app.multiselect(key="model_comparison_runs").value == ["sample-old", "other-new"]
+    assert app.selectbox(key="model_comparison_confusion_run").value == "other-new"
+    app.multiselect(key="model_comparison_runs").set_value(["sample-new", "sample-old"]).run()
+    assert url_values(app, "run") == ["sample-new", "sample-old"]  # what the address bar shares now
+    assert url_values(app, "confusion") == ["sample-new"]  # the old confusion run is no longer compared
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [
+        (["deleted-run"], ["other-new", "other-old"]),  # nothing known: the defaults
+        (["sample-new,deleted-run", "**bold** <b>x</b>"], ["sample-new"]),  # the known ones stay
+    ],
+)
+def test_stale_or_bad_run_ids_in_the_link_give_a_notice_and_fall_back(runs_of_two_datasets, asked, shown):
+    app = page_app(PAGE)
+    app.query_params["run"] = asked
+    app.query_params["confusion"] = "also-gone"
+    app.run()
+    assert not app.exception and not app.error
+    [notice] = [w.value for w in app.warning if "does not have" in w.value]
+    assert "deleted-run" in notice and "<b>" not in notice and "**bold**" not in notice
+    assert app.multiselect(key="model_comparison_runs").value == shown
+    assert url_values(app, "run") == shown
+    assert app.selectbox(key="model_comparison_confusion_run").value == shown[0]
+    app.run()  # the notice is about the link, said once
+    assert not [w for w in app.warning if "does not have" in w.value]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ner_core.settings import SAMPLE_DATA_PATH, Settings
 from ner_core.store.database import Store
 from ner_core.store.tables import RunStatus
 from ner_core.training import callbacks, config, run_folder
-from tests.helpers import JOB_TIMEOUT_S, page_app
+from tests.helpers import JOB_TIMEOUT_S, page_app, register_run_copy
 
 TINY = {"epochs": 1, "batch_size": 16, "embedding_dim": 8, "max_len": 16}
 
@@ -206,3 +207,46 @@ def test_run_detail_shows_the_training_log_or_says_none_was_kept(empty_workspace
     detail.set_value(next(o for o in detail.options if o.startswith("model2-silent"))).run()
     assert any(c.value == "No log kept for this run." for c in app.caption)
     assert not any(e.label == "Training log" for e in app.expander)
+
+
+def test_a_run_gets_a_name_and_tags_in_its_detail_and_run_pickers_show_them(trained_run, empty_workspace):
+    register_run_copy(trained_run, "model2-named")
+    app = page_app("training_runs.py").run()
+    assert not app.exception
+    app.text_input(key="training_runs_run_name").set_value("lr  sweep best")
+    app.text_input(key="training_runs_run_tags").set_value("gmb, #baseline, GMB")
+    app.button(key="training_runs_run_name_save").click().run()
+    assert not app.exception and not app.error
+    run = Store(Settings.from_env().database_url).get_run("model2-named")
+    assert (run.name, json.loads(run.tags_json)) == ("lr sweep best", ["gmb", "baseline"])
+    [saved] = [s.value for s in app.success if s.value.startswith("Saved.")]
+    assert "lr sweep best · model2 · bundled sample ·" in saved and saved.endswith("#gmb #baseline")
+
+    comparison = page_app("model_comparison.py").run()
+    [label] = comparison.multiselect(key="model_comparison_runs").options
+    assert label.startswith("lr sweep best · model2 · bundled sample · ") and label.endswith(" · #gmb #baseline")
+
+
+def test_a_refused_tag_list_says_why_and_changes_nothing(trained_run, empty_workspace):
+    register_run_copy(trained_run, "model2-named", name="kept")
+    app = page_app("training_runs.py").run()
+    app.text_input(key="training_runs_run_tags").set_value(",".join(f"tag{i}" for i in range(12)))
+    app.button(key="training_runs_run_name_save").click().run()
+    assert not app.exception
+    assert any("[E015]" in e.value and "at most 10 tags, 12 were given" in e.value for e in app.error)
+    run = Store(Settings.from_env().database_url).get_run("model2-named")
+    assert (run.name, run.tags_json) == ("kept", None)
+
+
+def test_the_name_inputs_follow_the_run_chosen_in_the_detail(trained_run, empty_workspace):
+    register_run_copy(trained_run, "model2-first", name="first")
+    register_run_copy(trained_run, "model2-second", name="second", tags_json='["b"]')
+    app = page_app("training_runs.py").run()
+    for run_id, name, tags in (("model2-first", "first", ""), ("model2-second", "second", "b")):
+        detail = app.selectbox(key="training_runs_detail")
+        detail.set_value(next(o for o in detail.options if o.startswith(run_id))).run()
+        assert not app.exception
+        assert (app.text_input(key="training_runs_run_name").value, app.text_input(key="training_runs_run_tags").value) == (
+            name,
+            tags,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -207,3 +208,39 @@ def test_a_run_whose_owner_is_alive_is_not_marked_interrupted(db):
     dead = db.get_run("dead")
     assert dead.status is RunStatus.FAILED
     assert dead.error_message == "interrupted: the process that ran it (process 2) stopped before the run finished"
+
+
+def test_a_run_keeps_the_name_and_tags_an_analyst_gives_it(db):
+    db.create_run("r1", "model2", config={})
+    assert (db.get_run("r1").name, db.get_run("r1").tags_json) == (None, None)
+    db.set_run_name_and_tags("r1", name="lr sweep best", tags=["gmb", "lr-0.01"])
+    run = db.get_run("r1")
+    assert (run.name, json.loads(run.tags_json)) == ("lr sweep best", ["gmb", "lr-0.01"])
+    db.set_run_name_and_tags("r1", name="", tags=[])
+    assert (db.get_run("r1").name, db.get_run("r1").tags_json) == (None, None)
+    with pytest.raises(RunNotFoundError):
+        db.set_run_name_and_tags("nope", name="x", tags=[])
+
+
+def test_a_database_from_before_run_names_gains_name_and_tags_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        # The runs table as versions before names and tags created it (owner already there).
+        connection.execute(
+            "CREATE TABLE runs (id VARCHAR(64) PRIMARY KEY, model_name VARCHAR(64), status VARCHAR(16), dataset_path TEXT,"
+            " dataset_sha256 VARCHAR(64), config_json TEXT, metrics_json TEXT, run_dir TEXT, parent_run_id VARCHAR(64),"
+            " error_message TEXT, created_at DATETIME, started_at DATETIME, finished_at DATETIME, machine TEXT,"
+            " owner VARCHAR(64))"
+        )
+        connection.execute(
+            "INSERT INTO runs (id, model_name, status, dataset_path, dataset_sha256, config_json, created_at)"
+            " VALUES ('old', 'model2', 'completed', '', '', '{}', '2024-01-01 00:00:00')"
+        )
+    db = Store(f"sqlite:///{path}")
+    old = db.get_run("old")
+    assert (old.model_name, old.name, old.tags_json) == ("model2", None, None)
+    db.set_run_name_and_tags("old", name="first try", tags=["legacy"])
+    assert db.get_run("old").name == "first try"
+    with sqlite3.connect(path) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(runs)")]
+    assert columns[-2:] == ["name", "tags_json"]

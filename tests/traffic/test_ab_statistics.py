@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ner_core.errors import ConfigError
 from ner_core.traffic import ab_statistics, experiment, simulator
@@ -176,22 +177,117 @@ def test_default_time_bucket_is_a_twentieth_of_the_simulated_time(times, bucket)
 
 
 def counts_frame(arm_counts):
-    """Requests from {arm: [(correct, predicted, gold), ...]}."""
-    rows = [(arm, *counts) for arm, per_request in arm_counts.items() for counts in per_request]
-    return pd.DataFrame(rows, columns=["arm", "correct_entities", "predicted_entities", "gold_entities"])
+    """Requests from {arm: [(correct, predicted, gold), ...]}; the i-th request of every arm replays sentence i."""
+    rows = [(arm, i, *counts) for arm, per_request in arm_counts.items() for i, counts in enumerate(per_request)]
+    return pd.DataFrame(rows, columns=["arm", "sentence_index", "correct_entities", "predicted_entities", "gold_entities"])
 
 
 def test_f1_difference_between_two_serving_arms():
     frame = counts_frame({"A": [(2, 2, 2)] * 30, "B": [(0, 2, 2)] * 15 + [(2, 2, 2)] * 15})
-    difference, low, high, p_value = ab_statistics.f1_difference_between(frame, "A", "B", n_boot=200)
-    assert difference == pytest.approx(1.0 - 0.5)
-    assert low <= difference <= high and low > 0
-    assert p_value < 0.05
-    assert (difference, low, high, p_value) == ab_statistics.f1_difference_test(
-        ab_statistics.per_request_counts(frame, "A"), ab_statistics.per_request_counts(frame, "B"), n_boot=200
+    found = ab_statistics.f1_difference_between(frame, "A", "B", n_boot=200)
+    assert (found.arm_a, found.arm_b, found.sentences) == ("A", "B", 30)
+    assert found.difference == pytest.approx(1.0 - 0.5)
+    assert found.low <= found.difference <= found.high and found.low > 0
+    assert found.p_value < 0.05
+    counts = ab_statistics.per_sentence_counts(frame, ["A", "B"])[1]
+    assert (found.difference, found.low, found.high, found.p_value) == ab_statistics.f1_difference_test(
+        counts[0], counts[1], n_boot=200
     )
 
 
 def test_f1_difference_between_an_arm_that_served_nothing_is_a_config_error():
     with pytest.raises(ConfigError, match="no requests were served by 'C'"):
         ab_statistics.f1_difference_between(counts_frame({"A": [(1, 1, 1)]}), "A", "C")
+
+
+# ----------------------------------------------------------------- bootstrap by sentence
+
+
+def replayed(arm_sentences, replays):
+    """Requests of arms that each serve every sentence ``replays`` times; ``arm_sentences``:
+    {arm: [(correct, predicted, gold) per distinct sentence]}."""
+    rows = [
+        (arm, sentence, *counts)
+        for arm, sentences in arm_sentences.items()
+        for sentence, counts in enumerate(sentences)
+        for _ in range(replays)
+    ]
+    return pd.DataFrame(rows, columns=["arm", "sentence_index", "correct_entities", "predicted_entities", "gold_entities"])
+
+
+N_SENTENCES = 40
+# Half the sentences are tagged right (1 of 1 entity), half wrong (0 of 1): in a resample of 40 sentences
+# with m right ones, F1 = 2m / (40 + 40) = m / 40, and m ~ Binomial(40, 1/2). So the 95% interval is known.
+HALF_RIGHT = [(1, 1, 1)] * (N_SENTENCES // 2) + [(0, 1, 1)] * (N_SENTENCES // 2)
+BINOMIAL_LOW, BINOMIAL_HIGH = (stats.binom.ppf(q, N_SENTENCES, 0.5) / N_SENTENCES for q in (0.025, 0.975))
+
+
+def test_the_f1_interval_resamples_sentences_and_matches_the_known_binomial_interval():
+    assert (BINOMIAL_LOW, BINOMIAL_HIGH) == (14 / 40, 26 / 40)
+    table = ab_statistics.entity_f1_by_arm(replayed({"A": HALF_RIGHT}, replays=24), n_boot=20_000, seed=3)
+    row = table.loc["A"]
+    assert (row["requests"], row["sentences"], row["f1"]) == (960, 40, 0.5)
+    # The bootstrap quantiles sit on the binomial ones (within one sentence of 1/40; np.quantile interpolates).
+    assert row["ci_low"] == pytest.approx(BINOMIAL_LOW, abs=1 / N_SENTENCES)
+    assert row["ci_high"] == pytest.approx(BINOMIAL_HIGH, abs=1 / N_SENTENCES)
+
+
+def test_replaying_each_sentence_more_often_does_not_narrow_the_interval():
+    once = ab_statistics.entity_f1_by_arm(replayed({"A": HALF_RIGHT}, replays=1), n_boot=2000, seed=0).loc["A"]
+    often = ab_statistics.entity_f1_by_arm(replayed({"A": HALF_RIGHT}, replays=24), n_boot=2000, seed=0).loc["A"]
+    assert (often["ci_low"], often["ci_high"]) == (once["ci_low"], once["ci_high"])
+    # What resampling requests would claim: an interval about sqrt(24) ~ 4.9 times narrower.
+    per_request = ab_statistics.per_request_counts(replayed({"A": HALF_RIGHT}, replays=24), "A")
+    _, low, high = ab_statistics.bootstrap_f1_ci(per_request, n_boot=2000, seed=0)
+    assert (often["ci_high"] - often["ci_low"]) > 3 * (high - low)
+
+
+def test_the_difference_resamples_sentences_for_both_arms_at_once():
+    # A tags every sentence right (F1 1 in any resample); B only half: F1_A - F1_B = 1 - m/40, m ~ Binomial(40, 1/2).
+    frame = replayed({"A": [(1, 1, 1)] * N_SENTENCES, "B": HALF_RIGHT}, replays=12)
+    found = ab_statistics.f1_difference_between(frame, "A", "B", n_boot=20_000, seed=5)
+    assert (found.difference, found.sentences) == (0.5, 40)
+    assert found.low == pytest.approx(1 - BINOMIAL_HIGH, abs=1 / N_SENTENCES)
+    assert found.high == pytest.approx(1 - BINOMIAL_LOW, abs=1 / N_SENTENCES)
+    assert found.p_value == 0.0  # no resample puts B level with A
+
+
+def test_arms_that_served_different_sentences_are_paired_on_the_union():
+    frame = pd.concat([replayed({"A": HALF_RIGHT}, replays=2), replayed({"B": HALF_RIGHT[:10]}, replays=3)])
+    sentences, counts = ab_statistics.per_sentence_counts(frame, ["A", "B"])
+    assert list(sentences) == list(range(40)) and counts.shape == (2, 40, 3)
+    assert counts[0, 0].tolist() == [2, 2, 2] and counts[1, 0].tolist() == [3, 3, 3]
+    assert counts[1, 39].tolist() == [0, 0, 0]  # B never served sentence 39
+    table = ab_statistics.entity_f1_by_arm(frame, n_boot=100)
+    assert table.loc["A", "sentences"] == 40 and table.loc["B", "sentences"] == 10
+
+
+def test_a_request_table_without_sentences_cannot_be_bootstrapped_by_sentence():
+    frame = counts_frame({"A": [(1, 1, 1)]}).drop(columns="sentence_index")
+    with pytest.raises(ConfigError, match="no sentence_index column"):
+        ab_statistics.entity_f1_by_arm(frame)
+    with pytest.raises(ConfigError, match="do not say which sentence"):
+        ab_statistics.entity_f1_by_arm(counts_frame({"A": [(1, 1, 1)]}).assign(sentence_index=-1))
+
+
+# ----------------------------------------------------------------- the primary arm against each other arm
+
+
+def test_the_primary_arm_has_the_highest_planned_weight_or_else_the_most_picks():
+    planned = result_of(routed([("B", "B"), ("B", "B"), ("A", "A")]), planned={"A": 0.7, "B": 0.2, "C": 0.1})
+    assert ab_statistics.primary_arm(planned) == "A"
+    replayed_from_log = result_of(routed([("B", "B"), ("B", "A"), ("A", "A")]))
+    assert ab_statistics.primary_arm(replayed_from_log) == "B"  # picked twice (once it fell back to A)
+    with pytest.raises(ConfigError, match="no primary arm"):
+        ab_statistics.primary_arm(result_of(routed([])))
+
+
+def test_the_primary_arm_is_compared_with_each_other_arm():
+    frame = replayed({"A": [(1, 1, 1)] * N_SENTENCES, "B": HALF_RIGHT, "C": [(1, 1, 1)] * N_SENTENCES}, replays=2)
+    table = ab_statistics.differences_from_primary(frame, "A", n_boot=500)
+    assert list(table.columns) == ab_statistics.DIFFERENCE_COLUMNS
+    assert list(table["versus"]) == ["B", "C"]
+    rows = table.set_index("versus")
+    assert rows.loc["B", "F1 difference"] == 0.5 and rows.loc["C", "F1 difference"] == 0.0
+    assert rows.loc["C", "ci_low"] == rows.loc["C", "ci_high"] == 0.0 and rows.loc["C", "p-value"] == 1.0
+    assert set(rows["sentences"]) == {40}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ner_core.errors import ConfigError, StoreError
-from ner_core.traffic import experiment, replay, simulator
+from ner_core.traffic import ab_statistics, experiment, replay, simulator
 
 
 def log_row(index, *, arm="A", error=None, reason="weighted draw", state="closed", **overrides):
@@ -186,3 +186,19 @@ def test_filter_log_by_arm_state_and_errors():
     assert list(replay.filter_log(log, errors_only=True)["id"]) == [2, 4]
     assert list(replay.filter_log(log, arms=["B"], errors_only=True)["id"]) == [4]
     assert replay.filter_log(log, arms=["nobody"]).empty
+
+
+def test_a_replayed_simulation_numbers_its_distinct_sentences_so_intervals_resample_them():
+    gold_a, gold_b = json.dumps(["B-per", "O"]), json.dumps(["O", "B-geo"])
+    rows = [
+        log_row(0, text="Anna slept", gold_json=gold_a),
+        log_row(1, text="in Oslo", gold_json=gold_b, arm="B"),
+        log_row(2, text="Anna slept", gold_json=gold_a, arm="B"),
+        log_row(3, text="Anna slept", gold_json=gold_b),  # same words, other gold tags: another sentence
+        log_row(4, text="in Oslo", gold_json=gold_b),
+    ]
+    requests = replay.result_from_log("sim", rows).requests
+    assert list(requests["sentence_index"]) == [0, 1, 0, 2, 1]
+    quality = ab_statistics.entity_f1_by_arm(requests, n_boot=50)
+    assert (quality.loc["A", "requests"], quality.loc["A", "sentences"]) == (3, 3)
+    assert (quality.loc["B", "requests"], quality.loc["B", "sentences"]) == (2, 2)

@@ -267,15 +267,20 @@ def test_difference_test_detects_a_big_difference():
 
 def test_difference_test_finds_nothing_in_identical_arms():
     counts = counts_with_f1(400, 0.7, seed=1)
-    difference, low, high, p_value = ab_statistics.f1_difference_test(counts, counts.copy(), n_boot=1000, seed=0)
-    assert difference == 0.0
-    assert low < 0 < high
+    # Paired by sentence: the same answers on the same sentences differ by nothing in every resample.
+    assert ab_statistics.f1_difference_test(counts, counts.copy(), n_boot=1000, seed=0) == (0.0, 0.0, 0.0, 1.0)
+    # Two arms equally good but wrong on different sentences: an interval around zero.
+    difference, low, high, p_value = ab_statistics.f1_difference_test(
+        counts, counts_with_f1(400, 0.7, seed=2), n_boot=1000, seed=0
+    )
+    assert low < 0 < high and low < difference < high
     assert p_value > 0.2
 
 
 def request_table():
     return pd.DataFrame(
         {
+            "sentence_index": [0, 1, 2, 3, 0, 1],
             "time_s": [0.5, 1.5, 2.5, 3.5, 0.7, 1.7],
             "arm": ["a", "a", "a", "a", "b", "b"],
             "latency_ms": [1.0, 2.0, 3.0, 100.0, 5.0, 7.0],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import shutil
@@ -31,76 +29,6 @@ def evaluation_a():
 @pytest.fixture
 def evaluation_b():
     return scoring.evaluate_tags(GOLD, PRED_B)
-
-
-def full_metrics(**overrides) -> dict:
-    values = {spec.key: 0.5 for spec in metric_registry.METRICS}
-    values.update(overrides)
-    return values
-
-
-# ------------------------------------------------------------------ metric table and CSV
-
-
-def test_metric_table_has_every_registry_metric_and_marks_the_best_in_its_direction():
-    columns = {
-        "run-a [argmax]": full_metrics(entity_f1=0.8, latency_p50_ms=3.0),
-        "run-b [argmax]": full_metrics(entity_f1=0.9, latency_p50_ms=5.0, throughput_tokens_per_s=float("nan")),
-    }
-    table = comparison.metric_table(columns)
-    assert len(table) == len(metric_registry.METRICS) == 23
-    assert list(table["key"]) == list(metric_registry.METRIC_KEYS)
-    row = table.set_index("key")
-    assert row.loc["entity_f1", "best"] == "run-b [argmax]"
-    assert row.loc["entity_f1", "direction"] == "higher is better"
-    assert row.loc["latency_p50_ms", "best"] == "run-a [argmax]"  # lower is better
-    assert row.loc["latency_p50_ms", "direction"] == "lower is better"
-    assert row.loc["throughput_tokens_per_s", "best"] == "run-a [argmax]"  # NaN cannot win
-    assert row.loc["entity_f1", "definition"] == metric_registry.metric_spec("entity_f1").definition
-    assert row.loc["model_size_mb", "unit"] == "MB"
-
-
-def test_formatted_table_formats_per_unit_and_stars_only_against_another_run():
-    columns = {"a": full_metrics(entity_f1=0.81234, parameter_count=12345), "b": full_metrics(entity_f1=0.7)}
-    table = comparison.formatted_metric_table(columns).set_index("key")
-    assert table.loc["entity_f1", "a"] == "0.8123" + comparison.BEST_MARK
-    assert table.loc["entity_f1", "b"] == "0.7000"
-    assert table.loc["parameter_count", "a"] == "12,345"
-    single = comparison.formatted_metric_table({"a": {"entity_f1": 0.5}}).set_index("key")
-    assert single.loc["entity_f1", "a"] == "0.5000"
-    assert single.loc["latency_p50_ms", "a"] == "n/a"
-
-
-def test_metric_table_csv_holds_full_precision_values_and_empty_missing_cells():
-    columns = {
-        "run-a [argmax]": full_metrics(entity_f1=0.123456789, latency_p95_ms=float("nan")),
-        "run-b [constrained]": {"entity_f1": 0.5},
-    }
-    rows = list(csv.DictReader(io.StringIO(comparison.metric_table_csv(columns))))
-    assert len(rows) == 23
-    assert list(rows[0]) == [
-        "key",
-        "metric",
-        "group",
-        "unit",
-        "direction",
-        "best",
-        "run-a [argmax]",
-        "run-b [constrained]",
-        "definition",
-    ]
-    by_key = {row["key"]: row for row in rows}
-    assert float(by_key["entity_f1"]["run-a [argmax]"]) == 0.123456789
-    assert by_key["entity_f1"]["best"] == "run-b [constrained]"
-    assert by_key["entity_f1"]["metric"] == "Entity F1"
-    assert by_key["latency_p95_ms"]["run-a [argmax]"] == ""
-    assert by_key["latency_p95_ms"]["run-b [constrained]"] == ""
-    assert by_key["token_accuracy_padded"]["definition"] == metric_registry.metric_spec("token_accuracy_padded").definition
-
-
-def test_run_columns_may_not_reuse_the_table_columns():
-    with pytest.raises(ValueError, match="clash"):
-        comparison.metric_table({"best": {}})
 
 
 # ------------------------------------------------------------------ chart data
@@ -303,14 +231,6 @@ def test_entity_types_and_download_names():
 
 
 # ------------------------------------------------------------------ what the comparison page reads and decides
-
-
-def test_decoding_of_a_run_and_its_comparison_decoding():
-    assert comparison.run_decoding({"decoding": "constrained"}) == "constrained"
-    assert comparison.run_decoding({}) == comparison.LEGACY_DECODING == "argmax"  # runs from before the setting
-    assert comparison.other_decoding("argmax") == "constrained"
-    assert comparison.other_decoding("constrained") == "argmax"
-    assert comparison.column_name("model2-1", "argmax") == "model2-1 [argmax]"
 
 
 @dataclass

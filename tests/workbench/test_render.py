@@ -41,6 +41,56 @@ def test_colours_are_fixed_and_not_taken_from_input():
     assert render.entity_colour("LOC") == render.entity_colour("LOC")
 
 
+WNUT17_TYPES = ("person", "location", "corporation", "product", "creative-work", "group")
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def test_the_palette_never_repeats_a_gmb_colour_and_its_colours_are_far_apart():
+    colours = [*render.KNOWN_COLOURS.values(), *render.PALETTE]
+    assert len(set(colours)) == len(colours) == 24
+    closest = min(
+        sum((p - q) ** 2 for p, q in zip(_rgb(a), _rgb(b))) ** 0.5 for i, a in enumerate(colours) for b in colours[i + 1 :]
+    )
+    assert closest > 25  # RGB distance: no two chips that read as the same colour side by side
+
+
+def test_wnut_types_get_distinct_colours_and_gmb_types_keep_theirs():
+    palette = render.entity_palette(WNUT17_TYPES)
+    assert palette["location"] != palette["product"]  # the pair the issue saw share a colour
+    assert len(set(palette.values())) == len(WNUT17_TYPES)
+    mixed = render.entity_palette([*WNUT17_TYPES, *render.KNOWN_COLOURS])
+    assert {kind: mixed[kind] for kind in render.KNOWN_COLOURS} == render.KNOWN_COLOURS
+    assert len(set(mixed.values())) == len(mixed) == 14
+
+
+@pytest.mark.parametrize("count", [12, 16, 30])
+def test_any_set_of_types_gets_as_many_colours_as_it_has_types(count):
+    kinds = [f"type-{i}" for i in range(count)]
+    palette = render.entity_palette(kinds)
+    assert len(set(palette.values())) == count
+    assert all(colour.startswith("#") and len(colour) == 7 for colour in palette.values())
+    assert render.entity_palette(reversed(kinds)) == palette  # the order types were found in does not matter
+    assert set(render.entity_palette(kinds[:12]).values()) <= set(render.PALETTE)  # 12 fit the fixed palette
+
+
+def test_every_view_colours_its_marks_and_legend_from_one_palette():
+    text = "Acme sells Widget in Lima"
+    entities = [E(0, 4, "corporation"), E(11, 17, "product"), E(21, 25, "location")]
+    palette = render.entity_palette(["corporation", "product", "location"])
+    out = render.highlight_text(text, entities, show_confidence=False, colours=palette)
+    for entity in entities:
+        assert f'data-type="{entity.type}" style="background:{palette[entity.type]};' in out
+    assert render.highlight_text(text, entities, show_confidence=False) == out  # the default is this text's palette
+    chips = render.legend(palette)
+    assert all(f"background:{colour};" in chips for colour in palette.values())
+    hits = [explore.SearchHit(make_sentence("Acme/B-corporation sells/O Widget/B-product in/O Lima/B-location"), ())]
+    listed = render.sentence_list(hits)
+    assert all(listed.count(f"background:{colour};") == 2 for colour in palette.values())  # legend and mark
+
+
 def test_token_highlight_uses_strict_iob2_spans():
     out = render.highlight_tokens(["New", "York", "<b>", "x"], ["B-geo", "I-geo", "O", "I-per"])
     assert out.count("<mark") == 1 and "New York" in out and "&lt;b&gt;" in out
