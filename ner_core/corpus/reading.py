@@ -122,10 +122,18 @@ def _control_ratio(data: bytes) -> float:
 
 
 def detect_format(text: str, name: str) -> str:
-    """``gmb_csv`` when the first line is a CSV header naming a Word column, else ``conll``."""
+    """``gmb_csv`` when the first line is a CSV header naming a GMB column, else ``conll``.
+
+    The content decides, not the name: CoNLL files come as ``eng.train``, ``x.testa``,
+    ``*.annotated`` or with no extension at all, and a CoNLL file named ``.csv`` is still
+    CoNLL. The name only breaks a tie: a ``.csv`` whose first line has commas but no known
+    column is read as a GMB CSV, so its error names the missing columns.
+    """
     first = next((line for line in text.split("\n") if line.strip(ASCII_BLANKS)), "")
     header = [cell.strip().lower() for cell in next(csv.reader([first]), [])]
-    if "word" in header or "sentence #" in header or name.lower().endswith(".csv"):
+    if any(column.lower() in header for column in GMB_REQUIRED_COLUMNS):
+        return "gmb_csv"
+    if name.lower().endswith(".csv") and "," in first and "\t" not in first:
         return "gmb_csv"
     return "conll"
 

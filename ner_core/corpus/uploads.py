@@ -86,7 +86,8 @@ def inspect_upload(name: str, raw: bytes, *, repair_iob: bool = False) -> annota
     if len(raw) > reading.MAX_CORPUS_BYTES:
         raise UploadRejected(f"{safe_name} is larger than {reading.MAX_CORPUS_BYTES // 2**20} MB; split it first.")
     with tempfile.TemporaryDirectory(prefix="ner-upload-") as folder:
-        # The suffix matters: .zip is unpacked and .csv decides the format when the header is ambiguous.
+        # The content decides the format and whether it is a zip (reading.detect_format, the zip magic);
+        # the name is kept for the messages and only breaks a tie for a headerless .csv.
         candidate = Path(folder) / safe_name
         try:
             candidate.write_bytes(raw)

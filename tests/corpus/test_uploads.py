@@ -179,3 +179,21 @@ def test_an_uploads_folder_that_cannot_be_written_rejects_the_upload_and_stores_
     with pytest.raises(UploadRejected, match="tiny.csv was not stored: the uploads folder .* cannot be written"):
         save_upload("tiny.csv", tiny_csv.read_bytes(), blocked / "uploads", db)
     assert db.list_datasets() == []
+
+
+CONLL_STRAY_I = "EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP I-PER\nBlackburn NNP I-PER\nspoke VBD O\n"
+
+
+@pytest.mark.parametrize("name", ["eng.train", "x.testa", "x.dev", "x.annotated", "train"])
+def test_a_conll_upload_is_accepted_under_any_name(db, uploads, name):
+    dataset = save_upload(name, CONLL_STRAY_I.replace("I-PER\nBlack", "B-PER\nBlack").encode(), uploads, db)
+    assert (dataset.name, dataset.format, dataset.sentences) == (name, "conll", 2)
+    assert dataset.path.endswith(f"-{name}")
+
+
+def test_an_upload_is_refused_by_its_content_with_the_reason(db, uploads):
+    with pytest.raises(UploadRejected, match=r"photo.train was not stored: .*binary file"):
+        save_upload("photo.train", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, uploads, db)
+    with pytest.raises(UploadRejected, match=r"notes.dev was not stored: .*no annotated sentences .*tag 'line' is not O"):
+        save_upload("notes.dev", b"just one word per line\nhere\n", uploads, db)
+    assert_nothing_stored(db, uploads)

@@ -91,6 +91,28 @@ def test_stray_i_tag_upload_with_repair_is_stored_and_its_report_shown(empty_wor
     assert report[["severity", "code", "sentence"]].values.tolist() == [["repaired", "iob2_repaired", 2]]
 
 
+CONLL_TRAIN = "EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\nBlackburn NNP I-PER\nspoke VBD O\n"
+
+
+@pytest.mark.parametrize("name", ["x.train", "eng.testa", "corpus"])
+def test_a_conll_file_of_any_name_is_accepted_by_its_content(empty_workspace, name):
+    app = page_app("data_explorer.py").run()
+    assert app.file_uploader(key="data_explorer_upload").allowed_type == []  # no extension list in the browser either
+    app = upload(app, name, CONLL_TRAIN.encode())
+    assert not app.exception
+    assert any(f"Stored {name} (2 sentences)" in s.value for s in app.success)
+    assert app.selectbox(key=DATASET).value.startswith(f"Upload: {name}")
+    assert any(": conll," in c.value for c in app.caption)
+
+
+def test_a_file_refused_by_its_content_says_why_in_the_page(empty_workspace):
+    app = upload(page_app("data_explorer.py").run(), "scan.train", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    assert not app.exception
+    [error] = [e.value for e in app.error if "was not stored" in e.value]
+    assert error.startswith("[E001] scan.train was not stored") and "binary file" in error
+    assert stored_nothing()
+
+
 def test_valid_upload_is_stored_selected_and_selectable_later(empty_workspace, tiny_csv):
     raw = tiny_csv.read_bytes()
     app = upload(page_app("data_explorer.py").run(), "tiny.csv", raw)
