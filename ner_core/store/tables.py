@@ -179,3 +179,12 @@ class ReviewRequest(Base):
     source: Mapped[str] = mapped_column(sa.String(64), index=True)  # e.g. "bulk:<job id>", "log", "import"
     note: Mapped[str] = mapped_column(sa.Text, default="")  # why it was sent (e.g. "confidence 0.41")
     done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+
+
+# --------------------------------------------------------------------------- newcomer flow (issue 12)
+# Whether an upload was accepted only with IOB2 repair (stray I-X read as B-X): True means training it needs
+# TrainConfig.repair_iob, so the Training runs form turns repair on for it; False means it was valid as
+# uploaded; NULL for uploads recorded before this column existed. Added here, after the class, so the schema
+# additions of parallel features stay at the end of the file.
+Dataset.repair_iob = mapped_column(sa.Boolean, nullable=True)
+ADDED_COLUMNS = (*ADDED_COLUMNS, ("datasets", "repair_iob"))

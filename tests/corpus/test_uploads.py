@@ -9,7 +9,16 @@ import zipfile
 import pytest
 
 from ner_core.corpus import reading
-from ner_core.corpus.uploads import UploadRejected, file_sha256, file_stamp, inspect_upload, safe_file_name, save_upload
+from ner_core.corpus.uploads import (
+    UploadRejected,
+    file_sha256,
+    file_stamp,
+    inspect_upload,
+    needs_repair,
+    registered_upload,
+    safe_file_name,
+    save_upload,
+)
 from ner_core.errors import DataFormatError, NerError, StoreError
 from ner_core.store.database import Store
 
@@ -96,6 +105,18 @@ def test_repair_accepts_stray_i_tags_and_keeps_the_repairs_in_the_report(db, upl
     dataset = save_upload("stray.csv", STRAY_I_CSV.encode(), uploads, db, repair_iob=True)
     assert dataset.sentences == 2
     assert open(dataset.path, "rb").read() == STRAY_I_CSV.encode()  # stored as uploaded, not rewritten
+
+
+def test_the_repair_choice_is_recorded_with_the_dataset(db, uploads, tiny_csv):
+    repaired = save_upload("stray.csv", STRAY_I_CSV.encode(), uploads, db, repair_iob=True)
+    assert repaired.repair_iob is True
+    # Repair asked for but nothing to repair: valid as uploaded, training needs no repair.
+    clean = save_upload("tiny.csv", tiny_csv.read_bytes(), uploads, db, repair_iob=True)
+    assert clean.repair_iob is False
+    assert needs_repair(db, repaired.path) is True
+    assert needs_repair(db, clean.path) is False
+    assert needs_repair(db, "/not/an/upload.csv") is False
+    assert registered_upload(db, repaired.path).id == repaired.id and registered_upload(db, "/elsewhere") is None
 
 
 def test_upload_over_the_size_limit_is_rejected_before_parsing(db, uploads, monkeypatch, tiny_csv):

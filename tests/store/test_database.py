@@ -205,3 +205,31 @@ def test_a_run_whose_owner_is_alive_is_not_marked_interrupted(db):
     dead = db.get_run("dead")
     assert dead.status is RunStatus.FAILED
     assert dead.error_message == "interrupted: the process that ran it (process 2) stopped before the run finished"
+
+
+def test_a_database_from_before_the_repair_column_gains_it_and_records_it_on_the_next_upload(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        # The datasets table as versions before the repair choice was recorded created it.
+        connection.execute(
+            "CREATE TABLE datasets (id INTEGER PRIMARY KEY, name TEXT, sha256 VARCHAR(64) UNIQUE, path TEXT,"
+            " format VARCHAR(16), sentences INTEGER, tokens INTEGER, uploaded_at DATETIME)"
+        )
+        connection.execute(
+            "INSERT INTO datasets (name, sha256, path, format, sentences, tokens, uploaded_at)"
+            " VALUES ('old.conll', 'abc', '/u/old.conll', 'conll', 3, 9, '2024-01-01 00:00:00')"
+        )
+    db = Store(f"sqlite:///{path}")
+    [old] = db.list_datasets()
+    assert old.repair_iob is None  # unknown, not "valid as uploaded"
+    again = db.register_dataset(
+        name="old.conll", sha256="abc", path="/u/old.conll", format="conll", sentences=3, tokens=9, repair_iob=True
+    )
+    assert again.id == old.id and db.list_datasets()[0].repair_iob is True
+    # A recorded choice is kept: the same bytes were accepted that way.
+    db.register_dataset(name="x", sha256="abc", path="/u/x", format="conll", sentences=3, tokens=9, repair_iob=False)
+    assert db.list_datasets()[0].repair_iob is True
+    new = db.register_dataset(
+        name="new.csv", sha256="def", path="/u/new.csv", format="gmb_csv", sentences=1, tokens=2, repair_iob=False
+    )
+    assert new.repair_iob is False
