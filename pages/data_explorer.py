@@ -9,7 +9,7 @@ import streamlit as st
 
 from ner_core.corpus import annotated, reading, splitting, uploads
 from ner_core.errors import NerError
-from ner_core.workbench import charts, explore, render
+from ner_core.workbench import app_wording, charts, explore, render
 from ui import corpus_upload, util
 
 KEY = "data_explorer"
@@ -174,12 +174,18 @@ def visualize_dataset_picker(*, key: str) -> tuple[str, str, bool]:
         help="The bundled sample, the corpus set with NER_CORPUS_PATH, or a file uploaded below.",
     )
     repair = st.toggle(
-        "Repair stray I- tags (IOB1 input)",
+        app_wording.REPAIR_TOGGLE,
         key=f"{key}_repair",
-        help="Reads a stray I-X as B-X, as training with repair_iob does. Applies to uploads too.",
+        on_change=corpus_upload.recheck_upload,
+        args=(key,),
+        help="Reads a stray I-X as B-X, as training with repair does. Applies to uploads too: a file already "
+        "chosen below is checked again, and one accepted this way trains with repair by itself.",
     )
     corpus_upload.visualize_upload(key=key, show_report=visualize_findings)
-    return label, choices[label], repair
+    recorded = uploads.needs_repair(util.get_store(), choices[label])
+    if recorded and not repair:
+        st.caption("Read with IOB2 repair: this upload was accepted that way, and trains that way too.")
+    return label, choices[label], repair or recorded
 
 
 st.title("Data explorer")

@@ -36,6 +36,13 @@ def _store_upload(key: str) -> None:
     st.session_state[f"{key}_upload_result"] = {"stored": dataset.name, "sentences": dataset.sentences}
 
 
+def recheck_upload(key: str) -> None:
+    """on_change of the page's repair toggle: the file already chosen in the uploader is checked again with the
+    new setting, so a file refused for stray I- tags is accepted without choosing it a second time."""
+    if st.session_state.get(f"{key}_upload") is not None:
+        _store_upload(key)
+
+
 def visualize_upload(*, key: str, show_report: Callable[..., None]) -> None:
     """The uploader and the outcome of the last upload.
 

@@ -31,6 +31,8 @@ MAX_CORPUS_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 ASCII_BLANKS = " \t\r\n"
+# Where load_corpus sends a reader for the rest of the errors, in the CLI's words (the app names its own page).
+CLI_INSPECT_HINT = "see `python -m ner_core data inspect {path}`"
 
 
 # --------------------------------------------------------------------------- reading
@@ -265,7 +267,7 @@ def load_corpus(path: str | Path, *, repair_iob: bool = False, format: str | Non
     errors = corpus.report.errors
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more; see `python -m ner_core data inspect {path}`)" if len(errors) > 1 else ""
+        more = f" (and {len(errors) - 1} more; {CLI_INSPECT_HINT.format(path=path)})" if len(errors) > 1 else ""
         error_type = TagSchemeError if first.code == "iob2_violation" else DataFormatError
         raise error_type(f"{Path(path).name}: {first.describe()}{more}")
     return corpus

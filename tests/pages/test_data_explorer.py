@@ -113,6 +113,30 @@ def test_a_file_refused_by_its_content_says_why_in_the_page(empty_workspace):
     assert stored_nothing()
 
 
+def test_turning_repair_on_rechecks_the_file_already_chosen(empty_workspace):
+    app = upload(page_app("data_explorer.py").run(), "stray.train", STRAY_I_CSV.encode())
+    [refusal] = [e.value for e in app.error if "was not stored" in e.value]
+    assert 'turn on the "Repair IOB2" toggle' in refusal and "--repair-iob" not in refusal
+    app.toggle(key="data_explorer_repair").set_value(True).run()  # no second upload
+    assert not app.exception
+    assert any("Stored stray.train (2 sentences)" in s.value for s in app.success)
+    assert app.selectbox(key=DATASET).value.startswith("Upload: stray.train")
+    [row] = Store(Settings.from_env().database_url).list_datasets()
+    assert row.repair_iob is True
+
+
+def test_an_upload_accepted_with_repair_is_read_with_repair_later(empty_workspace):
+    app = page_app("data_explorer.py").run()
+    app.toggle(key="data_explorer_repair").set_value(True).run()
+    chosen = upload(app, "stray.csv", STRAY_I_CSV.encode()).selectbox(key=DATASET).value
+    later = page_app("data_explorer.py").run()  # a new session: the toggle is off
+    later.selectbox(key=DATASET).set_value(chosen).run()
+    assert not later.exception
+    assert later.toggle(key="data_explorer_repair").value is False
+    assert any("Read with IOB2 repair" in c.value for c in later.caption)
+    assert table_with(later, "severity")["severity"].tolist() == ["repaired"]  # not an error
+
+
 def test_valid_upload_is_stored_selected_and_selectable_later(empty_workspace, tiny_csv):
     raw = tiny_csv.read_bytes()
     app = upload(page_app("data_explorer.py").run(), "tiny.csv", raw)
