@@ -306,3 +306,15 @@ def test_job_process_exits_quietly_when_no_job_ever_comes():
     out = io.StringIO()
     assert job_process.run(io.StringIO(""), out) == 0
     assert out.getvalue() == ""
+
+
+def test_a_finished_job_can_be_dismissed_and_an_unfinished_one_cannot(runner, dataset, tmp_path):
+    broken = runner.submit(tiny_config(tmp_path / "missing.csv"))
+    waiting = runner.submit(long_config(dataset))
+    assert runner.dismiss(waiting.job_id) is False  # queued: nothing to read yet
+    assert runner.wait(broken.job_id, JOB_TIMEOUT_S).status == RunStatus.FAILED
+    assert runner.dismiss(broken.job_id) is True
+    assert runner.get(broken.job_id).dismissed and not runner.get(waiting.job_id).dismissed
+    with pytest.raises(JobNotFoundError):
+        runner.dismiss("job-unknown")
+    runner.cancel(waiting.job_id)
