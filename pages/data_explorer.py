@@ -13,6 +13,7 @@ from ner_core.workbench import app_wording, charts, explore, render
 from ui import corpus_upload, util
 
 KEY = "data_explorer"
+TAB_KEY = f"{KEY}_tab"  # the open tab, and its query parameter (?data_explorer_tab=Sentences)
 # TrainConfig's default seed, so the OOV rates describe the splits a default run trains on
 SPLIT_SEED = splitting.DEFAULT_SEED
 
@@ -207,16 +208,17 @@ visualize_findings(summary["report"], key=KEY)
 visualize_agreement(summary["agreement"], key=KEY)
 visualize_overview(summary, key=KEY)
 
-tabs = st.tabs(["Tags and types", "Sentence lengths", "Top entities", "POS by tag", "OOV per split", "Sentences"])
-with tabs[0]:
-    visualize_distributions(summary, key=KEY)
-with tabs[1]:
-    visualize_lengths(summary, key=KEY)
-with tabs[2]:
-    visualize_top_entities(summary, key=KEY)
-with tabs[3]:
-    visualize_pos(summary, key=KEY)
-with tabs[4]:
-    visualize_oov(summary, key=KEY)
-with tabs[5]:
-    visualize_sentence_browser(corpus, key=KEY)
+VIEWS = {
+    "Tags and types": lambda: visualize_distributions(summary, key=KEY),
+    "Sentence lengths": lambda: visualize_lengths(summary, key=KEY),
+    "Top entities": lambda: visualize_top_entities(summary, key=KEY),
+    "POS by tag": lambda: visualize_pos(summary, key=KEY),
+    "OOV per split": lambda: visualize_oov(summary, key=KEY),
+    "Sentences": lambda: visualize_sentence_browser(corpus, key=KEY),
+}
+# Only the open tab is built and drawn: all six (five Plotly charts, a page of sentences) on every load made
+# this one of the slowest pages to open while a job trained. The open tab is in the URL, so it can be shared.
+for tab, view in zip(st.tabs(list(VIEWS), key=TAB_KEY, bind="query-params"), VIEWS.values()):
+    if tab.open:
+        with tab:
+            view()

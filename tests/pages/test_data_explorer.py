@@ -25,6 +25,12 @@ def table_with(app, column: str):
     return next(d.value for d in app.dataframe if column in d.value.columns)
 
 
+def open_tab(app, label: str):
+    """Open a tab as a click would: only the open tab is built (its key is also the ?data_explorer_tab= parameter)."""
+    app.session_state["data_explorer_tab"] = label
+    return app.run()
+
+
 def upload(app, name: str, raw: bytes):
     app.file_uploader(key="data_explorer_upload").set_value((name, raw, "text/csv"))
     return app.run()
@@ -45,7 +51,7 @@ def test_sample_report_comes_first_then_statistics_on_an_empty_store(empty_works
     corpus = reading.load_corpus(sample_path)
     assert metric(app, "Sentences") == f"{len(corpus.sentences):,}"
     assert metric(app, "Tokens") == f"{sum(len(s) for s in corpus.sentences):,}"
-    oov = table_with(app, "oov_rate")
+    oov = table_with(open_tab(app, "OOV per split"), "oov_rate")
     assert oov["split"].tolist() == ["train", "validation", "test"]
     assert oov["oov_rate"].iloc[0] == 0 and oov["oov_rate"].iloc[1] > 0
 
@@ -156,7 +162,7 @@ def test_valid_upload_is_stored_selected_and_selectable_later(empty_workspace, t
 
 
 def test_sentence_search_finds_a_word_and_highlights_the_sentence(empty_workspace, sample_path):
-    app = page_app("data_explorer.py").run()
+    app = open_tab(page_app("data_explorer.py").run(), "Sentences")
     app.text_input(key="data_explorer_search_word").set_value("Cuban").run()
     assert not app.exception
     expected = explore.search_sentences(reading.load_corpus(sample_path).sentences, query_word="Cuban")
@@ -168,7 +174,7 @@ def test_sentence_search_finds_a_word_and_highlights_the_sentence(empty_workspac
 
 
 def test_sentence_search_by_tag_only(empty_workspace):
-    app = page_app("data_explorer.py").run()
+    app = open_tab(page_app("data_explorer.py").run(), "Sentences")
     app.selectbox(key="data_explorer_search_tag").set_value("art").run()
     assert not app.exception
     html = next(m.value for m in app.html if "ner-highlight" in m.value)
@@ -194,3 +200,22 @@ def test_repeated_sentences_tagged_differently_are_reported(empty_workspace):
     # A corpus without such copies (the sample) shows no such warning.
     app.selectbox(key=DATASET).set_value("Bundled sample").run()
     assert not any("tagged differently" in w.value for w in app.warning)
+
+
+def test_only_the_open_tab_is_built_and_it_can_be_opened_by_the_url(empty_workspace):
+    app = page_app("data_explorer.py").run()
+    assert [tab.label for tab in app.tabs] == [
+        "Tags and types",
+        "Sentence lengths",
+        "Top entities",
+        "POS by tag",
+        "OOV per split",
+        "Sentences",
+    ]
+    assert len(app.get("plotly_chart")) == 2  # tags and types; not the charts of the four hidden tabs
+    assert not any("ner-highlight" in h.value for h in app.html)  # nor the sentence browser
+    linked = page_app("data_explorer.py")
+    linked.query_params["data_explorer_tab"] = "Sentences"
+    linked.run()
+    assert not linked.exception
+    assert not linked.get("plotly_chart") and any("ner-highlight" in h.value for h in linked.html)

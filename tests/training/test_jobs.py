@@ -318,3 +318,14 @@ def test_a_finished_job_can_be_dismissed_and_an_unfinished_one_cannot(runner, da
     with pytest.raises(JobNotFoundError):
         runner.dismiss("job-unknown")
     runner.cancel(waiting.job_id)
+
+
+def test_the_training_process_yields_the_cpu_to_the_server():
+    """A fit runs at a lower priority than the app, so page loads do not wait behind it."""
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + job_process.BACKGROUND_NICENESS)
+    child = job_process.TrainingProcess.start()
+    try:
+        wait_until(lambda: os.getpriority(os.PRIO_PROCESS, child.process.pid) == expected, timeout=60)
+    finally:
+        child.process.kill()
+        child.finish()
