@@ -71,15 +71,6 @@ def wait_for_status(store: Store, run_id: str, wanted: set[str], timeout_s: floa
         time.sleep(0.5)
 
 
-def cancel_every_job(page, base_url: str) -> None:
-    page.goto(f"{base_url}/training_runs")
-    browser_harness.wait_until_idle(page)
-    buttons = page.get_by_role("button", name="Cancel", exact=True)
-    while buttons.count():
-        buttons.first.click()
-        browser_harness.wait_until_idle(page)
-
-
 def measure(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="page-load-") as scratch:
         workspace = Path(scratch)
@@ -111,7 +102,7 @@ def measure(args) -> dict:
                     if run_id is not None:
                         if store.get_run(run_id).status != RunStatus.RUNNING:
                             raise browser_harness.HarnessError(f"the job {run_id} stopped while the pages were measured")
-                        cancel_every_job(page, server.url)
+                        browser_harness.cancel_every_job(page, server.url)
                         wait_for_status(store, run_id, {RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.COMPLETED})
                     print(condition, {p or "home": round(times[condition][p][-1], 2) for p in PAGES}, flush=True)
             browser.close()

@@ -169,3 +169,25 @@ def start_long_training_job(page, base_url: str, *, epochs: int = 1000, timeout_
     page.get_by_text("Early stopping", exact=True).click()  # inside the form: no rerun until submitted
     page.get_by_role("button", name="Start training").click()
     wait_until_idle(page, timeout_s=timeout_s)
+
+
+def cancel_every_job(page, base_url: str, timeout_s: float = 120) -> None:
+    """Press Cancel on every job card of the Training runs page until none is left.
+
+    A running job stops after its current batch, so its card (and button) may still be there after a
+    click, or vanish between finding and clicking it: click whatever Cancel button shows, briefly, again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{base_url}/training_runs")
+    wait_until_idle(page, timeout_s=timeout_s)
+    buttons = page.get_by_role("button", name="Cancel", exact=True)
+    deadline = time.monotonic() + timeout_s
+    while buttons.count():
+        if time.monotonic() > deadline:
+            raise HarnessError(f"job cards still offer Cancel after {timeout_s:.0f} s")
+        try:
+            buttons.first.click(timeout=5_000)
+        except PlaywrightTimeout:
+            pass  # the card went away meanwhile
+        time.sleep(1)

@@ -85,15 +85,6 @@ def test_no_page_asks_any_host_but_the_app(server, browser_page):
     assert outside == []
 
 
-def cancel_every_job(page, server: str) -> None:
-    page.goto(f"{server}/training_runs")
-    wait_until_idle(page)
-    buttons = page.get_by_role("button", name="Cancel", exact=True)
-    while buttons.count():
-        buttons.first.click()
-        wait_until_idle(page)
-
-
 def test_every_page_is_interactive_soon_while_a_job_trains(server, browser_page, workspace):
     _, store = workspace
     for path in PAGES:  # first visits import modules and fill caches; a reload does not pay that again
@@ -108,7 +99,7 @@ def test_every_page_is_interactive_soon_while_a_job_trains(server, browser_page,
         seconds = {path or "home": browser_harness.time_page_load(browser_page, f"{server}/{path}") for path in PAGES}
         assert store.get_run(job_run.id).status == RunStatus.RUNNING  # measured while it trained
     finally:
-        cancel_every_job(browser_page, server)
+        browser_harness.cancel_every_job(browser_page, server)
     print("seconds until interactive with one job training:", seconds)
     assert max(seconds.values()) < PAGE_LOAD_BOUND_S, seconds
 
