@@ -69,6 +69,20 @@ def browser_page(server):
         browser.close()
 
 
+def test_a_page_opened_by_its_address_on_a_fresh_server_runs_in_the_apps_navigation(workspace, browser_page, tmp_path):
+    """Before anyone opened the home page, Streamlit ran a page opened by its address on its own (the ``pages/``
+    folder mode): no app.py, so no page config, no warm-up, and a sidebar listing the files."""
+    env, _ = workspace
+    with browser_harness.StreamlitServer(env=env, log_path=tmp_path / "streamlit.log") as fresh:
+        browser_page.goto(f"{fresh.url}/training_runs")  # the first request this server sees
+        wait_until_idle(browser_page)
+        assert browser_page.locator("h1").first.inner_text() == "Training runs"
+        assert browser_page.url.rstrip("/").endswith("/training_runs")
+        navigation = browser_page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Annotate and retrain" in navigation and "ab traffic" not in navigation  # app.py's pages, not the files
+        assert browser_page.title() == "NER Workbench"  # app.py's page config ran
+
+
 def test_no_page_asks_any_host_but_the_app(server, browser_page):
     """Offline or air-gapped, every page works: icons, fonts and charts come from the app's own server."""
     requests = []
