@@ -183,7 +183,7 @@ def visualize_job(runner, job_id: str) -> None:
         return
     # Polls while the job is unfinished; when it ends the whole page reruns, so the new run appears in the lists.
     job_progress.visualize_live_jobs(
-        lambda: [job for job in runner.jobs() if job.job_id == job_id],
+        lambda: [job for job in runner.jobs() if job.job_id == job_id and not job.dismissed],
         key=KEY,
         runner=runner,
         idle_s=None,

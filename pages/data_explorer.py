@@ -9,10 +9,11 @@ import streamlit as st
 
 from ner_core.corpus import annotated, reading, splitting, uploads
 from ner_core.errors import NerError
-from ner_core.workbench import charts, explore, render
+from ner_core.workbench import app_wording, charts, explore, render
 from ui import corpus_upload, util
 
 KEY = "data_explorer"
+TAB_KEY = f"{KEY}_tab"  # the open tab, and its query parameter (?data_explorer_tab=Sentences)
 # TrainConfig's default seed, so the OOV rates describe the splits a default run trains on
 SPLIT_SEED = splitting.DEFAULT_SEED
 
@@ -178,12 +179,18 @@ def visualize_dataset_picker(*, key: str) -> tuple[str, str, bool]:
         help="The bundled sample, the corpus set with NER_CORPUS_PATH, or a file uploaded below.",
     )
     repair = st.toggle(
-        "Repair stray I- tags (IOB1 input)",
+        app_wording.REPAIR_TOGGLE,
         key=f"{key}_repair",
-        help="Reads a stray I-X as B-X, as training with repair_iob does. Applies to uploads too.",
+        on_change=corpus_upload.recheck_upload,
+        args=(key,),
+        help="Reads a stray I-X as B-X, as training with repair does. Applies to uploads too: a file already "
+        "chosen below is checked again, and one accepted this way trains with repair by itself.",
     )
     corpus_upload.visualize_upload(key=key, show_report=visualize_findings)
-    return label, choices[label], repair
+    recorded = uploads.needs_repair(util.get_store(), choices[label])
+    if recorded and not repair:
+        st.caption("Read with IOB2 repair: this upload was accepted that way, and trains that way too.")
+    return label, choices[label], repair or recorded
 
 
 st.title("Data explorer")
@@ -205,16 +212,17 @@ visualize_findings(summary["report"], key=KEY)
 visualize_agreement(summary["agreement"], key=KEY)
 visualize_overview(summary, key=KEY)
 
-tabs = st.tabs(["Tags and types", "Sentence lengths", "Top entities", "POS by tag", "OOV per split", "Sentences"])
-with tabs[0]:
-    visualize_distributions(summary, key=KEY)
-with tabs[1]:
-    visualize_lengths(summary, key=KEY)
-with tabs[2]:
-    visualize_top_entities(summary, key=KEY)
-with tabs[3]:
-    visualize_pos(summary, key=KEY)
-with tabs[4]:
-    visualize_oov(summary, key=KEY)
-with tabs[5]:
-    visualize_sentence_browser(corpus, key=KEY)
+VIEWS = {
+    "Tags and types": lambda: visualize_distributions(summary, key=KEY),
+    "Sentence lengths": lambda: visualize_lengths(summary, key=KEY),
+    "Top entities": lambda: visualize_top_entities(summary, key=KEY),
+    "POS by tag": lambda: visualize_pos(summary, key=KEY),
+    "OOV per split": lambda: visualize_oov(summary, key=KEY),
+    "Sentences": lambda: visualize_sentence_browser(corpus, key=KEY),
+}
+# Only the open tab is built and drawn: all six (five Plotly charts, a page of sentences) on every load made
+# this one of the slowest pages to open while a job trained. The open tab is in the URL, so it can be shared.
+for tab, view in zip(st.tabs(list(VIEWS), key=TAB_KEY, bind="query-params"), VIEWS.values()):
+    if tab.open:
+        with tab:
+            view()

@@ -12,6 +12,8 @@ from ui import run_picker, util
 
 KEY = "entity_highlighter"
 MAX_MODELS = 3
+# The default: each run decodes as it was trained and scored (TrainConfig.decoding), not a fixed method.
+RUN_DECODING = "each run's own"
 SAMPLE_TEXT = (
     "Prime Minister Gordon Brown met officials of the World Bank in London on Tuesday to discuss aid for Africa.\n"
     "Thousands of protesters marched through Baghdad on Friday, police said, a week after the "
@@ -22,10 +24,17 @@ SAMPLE_TEXT = (
 # ------------------------------------------------------------------ work
 
 
+def decoding_for(run, choice: str) -> str:
+    """The decoding a run tags with: its own (the one its training and metrics used) unless one is chosen."""
+    return comparison.run_decoding(run.config) if choice == RUN_DECODING else choice
+
+
 def predict_and_log(*, text: str, chosen: list, decoding: str) -> dict | None:
     """Predict with every chosen run, then log all of them; nothing is logged when any fails."""
     try:
-        predictions = {run.id: util.get_predictor(run.run_dir).predict(text, decoding=decoding) for run in chosen}
+        predictions = {
+            run.id: util.get_predictor(run.run_dir).predict(text, decoding=decoding_for(run, decoding)) for run in chosen
+        }
     except NerError as exc:
         util.show_error(exc)
         return None
@@ -124,9 +133,10 @@ with models_column:  # the chosen runs live in the URL (?run=...), so a link ope
     )
 decoding = decoding_column.radio(
     "Decoding",
-    predictor.DECODING_METHODS,
+    [RUN_DECODING, *predictor.DECODING_METHODS],
     key=f"{KEY}_decoding",
-    help="argmax takes each token's best tag (stray I- repaired to B-); constrained finds the best valid IOB2 sequence.",
+    help="Each run's own: the decoding it was trained and scored with (shown under each model). argmax takes each "
+    "token's best tag (stray I- repaired to B-); constrained finds the best valid IOB2 sequence.",
 )
 threshold = threshold_column.slider(
     "Low-confidence below", 0.0, 1.0, value=predictor.LOW_CONFIDENCE, step=0.05, key=f"{KEY}_threshold"

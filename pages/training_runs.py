@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
+from ner_core.corpus import uploads
 from ner_core.errors import NerError
 from ner_core.modeling import architectures
+from ner_core.store.tables import RunStatus
 from ner_core.training import reporting, run_folder
 from ner_core.training.config import VALIDATION_F1, TrainConfig, suggested_config, uses_small_data_settings
+from ner_core.workbench import app_wording
 from ner_core.workbench.render import markdown_escape
 from ui import config_form, job_progress, run_name_form, util
 
@@ -39,37 +44,54 @@ def visualize_launch_form(*, key: str) -> None:
             "Settings for a small dataset: small batches and a higher learning rate; "
             "the model's own defaults take a few steps an epoch here and never get past tagging everything O."
         )
+    # The repair choice travels with an upload: a file accepted only with IOB2 repair trains with it.
+    repaired = uploads.needs_repair(util.get_store(), choices[dataset_label])
+    if repaired:
+        defaults = dataclasses.replace(defaults, repair_iob=True)
+        st.caption(f'This upload was accepted with IOB2 repair, so "{app_wording.REPAIR_TOGGLE}" is on for it.')
     # Widget keys include the model and the kind of dataset, so each keeps its own defaults and edits.
-    prefix = f"{key}_{model}" + ("_sample" if sample else "")
+    prefix = f"{key}_{model}" + ("_sample" if sample else "") + ("_repaired" if repaired else "")
     with st.form(f"{key}_form"):
         values = config_form.config_inputs(TrainConfig, key=prefix, defaults=defaults, exclude=("model", "dataset"))
         submitted = st.form_submit_button("Start training", type="primary", key=f"{key}_submit")
     if submitted:
-        launch(model, choices[dataset_label], dataset_label, values)
+        launch(model, choices[dataset_label], dataset_label, values, key=key)
 
 
-def launch(model: str, dataset_path: str, dataset_label: str, values: dict) -> None:
+def launch(model: str, dataset_path: str, dataset_label: str, values: dict, *, key: str) -> None:
     try:
         config = TrainConfig(model=model, dataset=dataset_path, **values)
         job = util.get_runner().submit(config, label=f"{model} on {dataset_label}")
     except NerError as exc:
         util.show_error(exc)
         return
+    st.session_state[f"{key}_detail"] = job.run_id  # the run detail follows the run just launched
     st.success(f"Queued run `{job.run_id}`; it trains in the background, even if you leave this page.")
+
+
+def requeue(run, *, key: str) -> None:
+    """on_click of "Train again": the run's own settings through the same runner.submit as the form."""
+    try:
+        config = reporting.requeue_config(run)
+        job = util.get_runner().submit(config, label=reporting.requeue_label(run, config))
+    except NerError as exc:
+        st.session_state[f"{key}_requeue_error"] = exc
+        return
+    st.session_state[f"{key}_detail"] = job.run_id
+    st.toast(markdown_escape(f"Queued run {job.run_id} with the settings of {run.id}."), icon="🔁")
 
 
 # --------------------------------------------------------------------------- live jobs
 
 
+def shown_jobs(runner) -> list:
+    """Unfinished jobs, oldest first (the order they train in), and failed ones until their card is dismissed."""
+    return [job for job in reversed(runner.jobs()) if not job.finished or job.status == RunStatus.FAILED and not job.dismissed]
+
+
 def visualize_jobs(*, key: str) -> None:
     runner = util.get_runner()
-    job_progress.visualize_live_jobs(
-        # Oldest first: the order they train in.
-        lambda: [job for job in reversed(runner.jobs()) if not job.finished],
-        key=key,
-        runner=runner,
-        title="Running and queued",
-    )
+    job_progress.visualize_live_jobs(lambda: shown_jobs(runner), key=key, runner=runner, title="Training jobs")
 
 
 # --------------------------------------------------------------------------- history
@@ -83,18 +105,37 @@ def visualize_history(all_runs: list, *, key: str) -> None:
             "(the defaults on the bundled sample take about a minute)."
         )
         return
-    st.dataframe(reporting.runs_table(all_runs), hide_index=True, width="stretch", key=f"{key}_history")
+    live = reporting.live_statuses(util.get_runner().jobs())  # the job cards' source, so both say the same
+    table = reporting.runs_table(all_runs, live)
+    table["error"] = table["error"].map(app_wording.for_app)
+    st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_history")
+    # Options are run ids, so a status change keeps the choice; a run launched here becomes the choice.
+    runs_by_id = {run.id: run for run in all_runs}
+    if st.session_state.get(f"{key}_detail") not in runs_by_id:
+        st.session_state.pop(f"{key}_detail", None)
     names = util.run_labels(all_runs)  # the id first, as in the table above, then what the run is
-    labels = {f"{run.id} ({run.status}) · {names[run.id]}": run for run in all_runs}
-    chosen = st.selectbox("Run details", list(labels), key=f"{key}_detail")
-    visualize_run_detail(labels[chosen], key=key)
+    label = lambda run_id: f"{reporting.run_choice_label(runs_by_id[run_id], live)} · {names[run_id]}"  # noqa: E731
+    chosen = st.selectbox("Run details", list(runs_by_id), format_func=label, key=f"{key}_detail")
+    visualize_run_detail(runs_by_id[chosen], key=key)
 
 
 def visualize_run_detail(run, *, key: str) -> None:
-    if run.error_message:
-        st.error(markdown_escape(reporting.first_line(run.error_message)))
+    if run.error_message:  # this run's own error: the picker's choice, never the one of an older run
+        message = app_wording.for_app(run.error_message)
+        st.error(markdown_escape(reporting.first_line(message)))
         with st.expander("Full error message"):
-            st.code(run.error_message)
+            st.code(message)
+    if run.status in reporting.REQUEUE_STATUSES:
+        st.button(
+            "Train again with these settings",
+            key=f"{key}_requeue_{run.id}",
+            on_click=requeue,
+            args=(run,),
+            kwargs={"key": key},
+            help="Queues a new run with this run's model, dataset and settings.",
+        )
+        if f"{key}_requeue_error" in st.session_state:
+            util.show_error(st.session_state.pop(f"{key}_requeue_error"))
     run_name_form.visualize_run_name_form(run, key=key)
     config_tab, curves_tab, metrics_tab, types_tab = st.tabs(["Config", "Learning curves", "Metrics", "Per entity type"])
     with config_tab:

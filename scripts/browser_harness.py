@@ -53,8 +53,9 @@ def free_port() -> int:
 class StreamlitServer:
     """``streamlit run app.py`` headless on a free localhost port, its output in ``log_path``."""
 
-    def __init__(self, *, env: dict, log_path: Path, start_timeout_s: float = 120):
+    def __init__(self, *, env: dict, log_path: Path, start_timeout_s: float = 120, app_root: Path = ROOT):
         self.env = env
+        self.app_root = Path(app_root)  # another checkout of the app (bench/page_load.py measures an older one)
         self.log_path = Path(log_path)
         self.start_timeout_s = start_timeout_s
         self.port = free_port()
@@ -67,7 +68,7 @@ class StreamlitServer:
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
         command += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
         command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, cwd=self.app_root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             self.ensure_alive()
@@ -136,3 +137,57 @@ def wait_until_idle(page, timeout_s: float = 120, quiet_s: float = 1.5) -> None:
         time.sleep(0.2)
     state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
     raise HarnessError(f"the page's script did not finish in {timeout_s:.0f} s (script state {state!r})")
+
+
+def time_page_load(page, url: str, timeout_s: float = 120) -> float:
+    """Seconds from asking for ``url`` until its script has finished (the page is interactive).
+
+    Opened by its address, as a reload or a shared link would; the clock includes the HTML, the
+    websocket handshake and the whole script run, and stops the first moment the page is idle.
+    """
+    started = time.monotonic()
+    page.goto(url)
+    wait_until_idle(page, timeout_s=timeout_s, quiet_s=0.0)
+    return time.monotonic() - started
+
+
+def start_long_training_job(page, base_url: str, *, epochs: int = 1000, timeout_s: float = 120) -> None:
+    """Start a baseline job from the Training runs form that trains until cancelled (early stopping off).
+
+    The small-data form of the bundled sample: each epoch takes about a second, so the job keeps
+    one process training for as long as a measurement needs. The caller finds its run in the store
+    (the page's "Queued run" notice goes away when the job starts and the page reruns).
+    """
+    page.goto(f"{base_url}/training_runs")
+    wait_until_idle(page, timeout_s=timeout_s)
+    page.get_by_label("Model", exact=True).click()
+    page.get_by_role("option", name="baseline", exact=True).click()
+    wait_until_idle(page, timeout_s=timeout_s)
+    epochs_input = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs_input.fill(str(epochs))
+    epochs_input.press("Tab")
+    page.get_by_text("Early stopping", exact=True).click()  # inside the form: no rerun until submitted
+    page.get_by_role("button", name="Start training").click()
+    wait_until_idle(page, timeout_s=timeout_s)
+
+
+def cancel_every_job(page, base_url: str, timeout_s: float = 120) -> None:
+    """Press Cancel on every job card of the Training runs page until none is left.
+
+    A running job stops after its current batch, so its card (and button) may still be there after a
+    click, or vanish between finding and clicking it: click whatever Cancel button shows, briefly, again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{base_url}/training_runs")
+    wait_until_idle(page, timeout_s=timeout_s)
+    buttons = page.get_by_role("button", name="Cancel", exact=True)
+    deadline = time.monotonic() + timeout_s
+    while buttons.count():
+        if time.monotonic() > deadline:
+            raise HarnessError(f"job cards still offer Cancel after {timeout_s:.0f} s")
+        try:
+            buttons.first.click(timeout=5_000)
+        except PlaywrightTimeout:
+            pass  # the card went away meanwhile
+        time.sleep(1)

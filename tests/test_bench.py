@@ -118,3 +118,18 @@ def test_learning_curve_extrapolation_fits_f1_against_log_sentences(monkeypatch)
     assert fit["training_sentences_for_target"] == pytest.approx(8000)
     assert learning_curve_extrapolation([(1000, 0.8)], 0.86) is None
     assert learning_curve_extrapolation([(1000, 0.8), (2000, 0.79)], 0.86)["training_sentences_for_target"] is None
+
+
+@pytest.mark.browser
+def test_page_load_times_every_page_idle_and_with_a_job_training(tmp_path, sample_path):
+    from scripts import browser_harness
+
+    if browser_harness.chromium_executable() is None:
+        pytest.skip("Debian's chromium is not installed (scripts/ensure_chromium.sh installs it)")
+    run_bench("page_load.py", sample_path, "--rounds", "1", "--out", str(tmp_path))
+    result = json.loads((tmp_path / "page_load.json").read_text())
+    pages = {"home", "data_explorer", "training_runs", "model_comparison", "entity_highlighter", "annotate", "ab_traffic"}
+    for condition in ("idle", "one job training"):
+        assert set(result["median_s"][condition]) == pages
+        assert all(0 < seconds < 120 for seconds in result["median_s"][condition].values())
+    assert "| training_runs |" in (tmp_path / "page_load.md").read_text()

@@ -12,8 +12,6 @@ from ner_core.errors import NerError
 from ner_core.workbench import explore
 from ui import util
 
-UPLOAD_TYPES = ["csv", "zip", "conll", "conllu", "iob", "iob2", "bio", "txt", "tsv"]
-
 
 def _store_upload(key: str) -> None:
     """on_change of the uploader: runs once per new file, before the script, so it may select the upload."""
@@ -38,6 +36,13 @@ def _store_upload(key: str) -> None:
     st.session_state[f"{key}_upload_result"] = {"stored": dataset.name, "sentences": dataset.sentences}
 
 
+def recheck_upload(key: str) -> None:
+    """on_change of the page's repair toggle: the file already chosen in the uploader is checked again with the
+    new setting, so a file refused for stray I- tags is accepted without choosing it a second time."""
+    if st.session_state.get(f"{key}_upload") is not None:
+        _store_upload(key)
+
+
 def visualize_upload(*, key: str, show_report: Callable[..., None]) -> None:
     """The uploader and the outcome of the last upload.
 
@@ -46,9 +51,12 @@ def visualize_upload(*, key: str, show_report: Callable[..., None]) -> None:
     upload. ``show_report(findings, key=...)`` draws the validation report of a rejected file.
     """
     with st.expander("Upload a corpus (GMB CSV or CoNLL)", expanded=f"{key}_upload_result" in st.session_state):
+        # type=None: CoNLL corpora are named eng.train, x.testa, *.dev, *.annotated or have no extension; an
+        # extension list refused them in the browser with only a tooltip. The content decides (GMB CSV, CoNLL,
+        # either zipped), and a refusal says why in the page.
         st.file_uploader(
-            "Corpus file",
-            type=UPLOAD_TYPES,
+            "Corpus file (any name: GMB CSV or CoNLL, plain or zipped, recognised from its content)",
+            type=None,
             key=f"{key}_upload",
             on_change=_store_upload,
             args=(key,),

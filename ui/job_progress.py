@@ -1,5 +1,6 @@
 """A background training job's progress, drawn the same way on every page that starts one:
-status, epoch and batch bars, elapsed time and ETA, live loss curves, and a cancel button.
+status, epoch and batch bars, elapsed time and ETA, live loss curves, and a cancel button;
+once it ends, a toast where it was launched and a card that says how, until dismissed.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from collections.abc import Callable
 import pandas
 import streamlit as st
 
+from ner_core.errors import JobNotFoundError
 from ner_core.store.tables import FINISHED_STATUSES, RunStatus
 from ner_core.training import jobs, reporting
 from ner_core.training.config import VALIDATION_F1
+from ner_core.workbench import app_wording
 from ner_core.workbench.render import markdown_escape
 
 # Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session(),
@@ -36,9 +39,33 @@ def visualize_live_jobs(
     (every ``idle_s`` otherwise; None stops polling). When a job appears, ends or changes status, the whole page
     reruns, so lists of runs and buttons that depend on a job refresh. ``options`` go to :func:`visualize_job_progress`.
     """
-    statuses = _statuses(select())
+    selected = select()
+    announce_outcomes(selected, key=key, runner=runner, noun=options.get("noun", "Training"))
+    statuses = _statuses(selected)
     interval = POLL_ACTIVE_S if any(status not in FINISHED_STATUSES for _, status in statuses) else idle_s
     st.fragment(_poll, run_every=interval)(select, key=key, runner=runner, title=title, at_render=statuses, options=options)
+
+
+def announce_outcomes(selected: list[jobs.JobState], *, key: str, runner: jobs.JobRunner, noun: str) -> None:
+    """A toast for each job this session saw unfinished and that has ended since, where it was launched.
+
+    Runs in the full script run that the fragment triggers when a status changes. Jobs the page no
+    longer selects (a completed one leaves the Training jobs list) are looked up in the runner, so
+    their ending is announced too. A failure's toast stays longer; its card stays until dismissed.
+    """
+    seen: dict[str, str] = st.session_state.setdefault(f"{key}_job_statuses", {})
+    current = {job.job_id: job for job in selected}
+    for job_id, status in list(seen.items()):
+        if job_id not in current and status not in FINISHED_STATUSES:
+            try:
+                current[job_id] = runner.get(job_id)
+            except JobNotFoundError:  # the runner was replaced (a new server process): nothing to announce
+                del seen[job_id]
+    for job in reporting.newly_finished(seen, list(current.values())):
+        text, icon = reporting.outcome_notice(job, noun=noun)
+        failed = job.status == RunStatus.FAILED
+        st.toast(markdown_escape(app_wording.for_app(text)), icon=icon, duration="long" if failed else "short")
+    seen.update({job.job_id: str(job.status) for job in current.values()})
 
 
 def _statuses(selected: list[jobs.JobState]) -> tuple[tuple[str, str], ...]:
@@ -68,15 +95,23 @@ def visualize_job_progress(
     curves: bool = True,
 ) -> None:
     """One job: a header with its status and a cancel button (``<key>_cancel_<job id>``) while it is unfinished,
-    its progress, and once finished ``ready_message`` (``{run_id}`` filled in) or why it did not complete."""
+    its progress, and once finished ``ready_message`` (``{run_id}`` filled in) or why it did not complete, with a
+    dismiss button (``<key>_dismiss_<job id>``): the page keeps showing the card until the analyst has read it."""
     with st.container(border=True):
         header, button = st.columns([5, 1])
-        header.markdown(f"**{job.label or job.config.model}** · `{job.run_id}` · {job.status}")
+        header.markdown(f"**{markdown_escape(job.label or job.config.model)}** · `{job.run_id}` · {job.status}")
         if job.finished:
             if job.status == RunStatus.COMPLETED:
                 st.success(ready_message.format(run_id=job.run_id))
             else:
-                st.error(f"{noun} {job.status}: {markdown_escape(job.error or 'no reason recorded')}")
+                st.error(f"{noun} {job.status}: {markdown_escape(app_wording.for_app(job.error or 'no reason recorded'))}")
+            button.button(
+                "Dismiss",
+                key=f"{key}_dismiss_{job.job_id}",
+                on_click=runner.dismiss,
+                args=(job.job_id,),
+                help="Hide this card; the run and its error stay in the run history.",
+            )
             return
         button.button(
             cancel_label,

@@ -14,6 +14,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
+from ner_core.workbench import app_wording
 from ner_core.workbench import run_labels as labelling  # util.run_labels is a function of this module
 from ner_core.workbench.render import markdown_escape
 
@@ -127,9 +128,9 @@ def known_sentence_count(path: str) -> int | None:
 
 
 def show_error(exc: Exception) -> None:
-    """A user-facing error, never a traceback, for our own error types."""
+    """A user-facing error, never a traceback, for our own error types; CLI remedies reworded for the app."""
     if isinstance(exc, NerError):
-        st.error(markdown_escape(exc))
+        st.error(markdown_escape(app_wording.for_app(str(exc))))
     else:
         st.error(f"Unexpected problem: {exc.__class__.__name__}: {markdown_escape(exc)}")
 

@@ -31,6 +31,8 @@ MAX_CORPUS_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 ASCII_BLANKS = " \t\r\n"
+# Where load_corpus sends a reader for the rest of the errors, in the CLI's words (the app names its own page).
+CLI_INSPECT_HINT = "see `python -m ner_core data inspect {path}`"
 
 
 # --------------------------------------------------------------------------- reading
@@ -122,10 +124,18 @@ def _control_ratio(data: bytes) -> float:
 
 
 def detect_format(text: str, name: str) -> str:
-    """``gmb_csv`` when the first line is a CSV header naming a Word column, else ``conll``."""
+    """``gmb_csv`` when the first line is a CSV header naming a GMB column, else ``conll``.
+
+    The content decides, not the name: CoNLL files come as ``eng.train``, ``x.testa``,
+    ``*.annotated`` or with no extension at all, and a CoNLL file named ``.csv`` is still
+    CoNLL. The name only breaks a tie: a ``.csv`` whose first line has commas but no known
+    column is read as a GMB CSV, so its error names the missing columns.
+    """
     first = next((line for line in text.split("\n") if line.strip(ASCII_BLANKS)), "")
     header = [cell.strip().lower() for cell in next(csv.reader([first]), [])]
-    if "word" in header or "sentence #" in header or name.lower().endswith(".csv"):
+    if any(column.lower() in header for column in GMB_REQUIRED_COLUMNS):
+        return "gmb_csv"
+    if name.lower().endswith(".csv") and "," in first and "\t" not in first:
         return "gmb_csv"
     return "conll"
 
@@ -257,7 +267,7 @@ def load_corpus(path: str | Path, *, repair_iob: bool = False, format: str | Non
     errors = corpus.report.errors
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more; see `python -m ner_core data inspect {path}`)" if len(errors) > 1 else ""
+        more = f" (and {len(errors) - 1} more; {CLI_INSPECT_HINT.format(path=path)})" if len(errors) > 1 else ""
         error_type = TagSchemeError if first.code == "iob2_violation" else DataFormatError
         raise error_type(f"{Path(path).name}: {first.describe()}{more}")
     return corpus

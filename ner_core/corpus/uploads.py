@@ -86,7 +86,8 @@ def inspect_upload(name: str, raw: bytes, *, repair_iob: bool = False) -> annota
     if len(raw) > reading.MAX_CORPUS_BYTES:
         raise UploadRejected(f"{safe_name} is larger than {reading.MAX_CORPUS_BYTES // 2**20} MB; split it first.")
     with tempfile.TemporaryDirectory(prefix="ner-upload-") as folder:
-        # The suffix matters: .zip is unpacked and .csv decides the format when the header is ambiguous.
+        # The content decides the format and whether it is a zip (reading.detect_format, the zip magic);
+        # the name is kept for the messages and only breaks a tie for a headerless .csv.
         candidate = Path(folder) / safe_name
         try:
             candidate.write_bytes(raw)
@@ -109,16 +110,20 @@ def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: 
     """Validate, then store an uploaded corpus; returns its ``store.Dataset`` row.
 
     A file that cannot be written to ``uploads_dir`` raises :class:`UploadRejected` too.
-    ``repair_iob`` accepts stray ``I-X`` tags as repairs instead of errors
-    (the file is stored as uploaded, so training it needs the same option).
+    ``repair_iob`` accepts stray ``I-X`` tags as repairs instead of errors. The file is
+    stored as uploaded, so training it needs the same option: the row's ``repair_iob``
+    records whether anything was repaired, and the Training runs form follows it.
     """
     corpus = inspect_upload(name, raw, repair_iob=repair_iob)
+    repaired = bool(corpus.report.repairs)
     existing = next((d for d in store.list_datasets() if d.sha256 == corpus.sha256), None)
     try:
         if existing is not None:
             if not Path(existing.path).exists():  # the file was deleted by hand: put the same bytes back
                 Path(existing.path).parent.mkdir(parents=True, exist_ok=True)
                 write_bytes_atomic(Path(existing.path), raw)
+            if existing.repair_iob is None:  # recorded before the column existed: record it now
+                return _register(store, existing.name, corpus, existing.path, repaired)
             return existing
         uploads_dir = Path(uploads_dir)
         uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -131,15 +136,31 @@ def save_upload(name: str, raw: bytes, uploads_dir: Path, store, *, repair_iob: 
             f"{safe_file_name(name)} was not stored: the uploads folder {uploads_dir} cannot be written ({exc.strerror or exc})."
         ) from None
     try:
-        return store.register_dataset(
-            name=safe_file_name(name),
-            sha256=corpus.sha256,
-            path=str(target),
-            format=corpus.format,
-            sentences=len(corpus.sentences),
-            tokens=sum(len(s) for s in corpus.sentences),
-        )
+        return _register(store, safe_file_name(name), corpus, str(target), repaired)
     except BaseException:
         if created:  # no row, so no file either
             target.unlink(missing_ok=True)
         raise
+
+
+def _register(store, name: str, corpus: annotated.Corpus, path: str, repaired: bool):
+    return store.register_dataset(
+        name=name,
+        sha256=corpus.sha256,
+        path=path,
+        format=corpus.format,
+        sentences=len(corpus.sentences),
+        tokens=sum(len(s) for s in corpus.sentences),
+        repair_iob=repaired,
+    )
+
+
+def registered_upload(store, path: str | Path):
+    """The uploaded dataset stored at ``path`` (its ``store.Dataset`` row), or None for any other file."""
+    return next((dataset for dataset in store.list_datasets() if dataset.path == str(path)), None)
+
+
+def needs_repair(store, path: str | Path) -> bool:
+    """True when the dataset at ``path`` was accepted only with IOB2 repair, so training it must repair too."""
+    dataset = registered_upload(store, path)
+    return bool(dataset is not None and dataset.repair_iob)

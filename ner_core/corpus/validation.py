@@ -12,6 +12,9 @@ from ner_core.corpus.annotated import Sentence, ValidationReport
 # Characters that end a CoNLL field or line; inside a word (possible in a quoted CSV cell) they are kept
 # but warned about, and the CoNLL export refuses them rather than writing a broken file.
 LAYOUT_CHARACTERS = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
+# The remedy an IOB2 violation names, in the CLI's words; the app shows its own control instead
+# (ner_core.workbench.app_wording).
+CLI_REPAIR_HINT = "repair with --repair-iob"
 
 
 def _check_tag(tag: str, sentence: int, line: int, report: ValidationReport) -> None:
@@ -48,7 +51,7 @@ def validate_sentences(sentences: Sequence[Sentence], report: ValidationReport, 
                         "error",
                         "iob2_violation",
                         f"token {position + 1} {sentence.words[position]!r} is {sentence.tags[position]} after "
-                        f"{previous}; IOB2 needs B- first (repair with --repair-iob)",
+                        f"{previous}; IOB2 needs B- first ({CLI_REPAIR_HINT})",
                         sentence.number,
                         sentence.line + position,
                     )

@@ -294,12 +294,21 @@ class Store:
 
     # ----------------------------------------------------------------- datasets
 
-    def register_dataset(self, *, name: str, sha256: str, path: str, format: str, sentences: int, tokens: int) -> Dataset:
+    def register_dataset(
+        self, *, name: str, sha256: str, path: str, format: str, sentences: int, tokens: int, repair_iob: bool | None = None
+    ) -> Dataset:
+        """The dataset with this checksum, created if new; ``repair_iob`` (accepted only with IOB2 repair) is
+        recorded on a new row, and on an existing one that predates the column."""
+
         def work(session: Session) -> Dataset:
             existing = session.scalar(sa.select(Dataset).where(Dataset.sha256 == sha256))
             if existing is not None:
+                if existing.repair_iob is None and repair_iob is not None:
+                    existing.repair_iob = repair_iob
                 return existing
-            dataset = Dataset(name=name, sha256=sha256, path=path, format=format, sentences=sentences, tokens=tokens)
+            dataset = Dataset(
+                name=name, sha256=sha256, path=path, format=format, sentences=sentences, tokens=tokens, repair_iob=repair_iob
+            )
             session.add(dataset)
             return dataset
 

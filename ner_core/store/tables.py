@@ -318,3 +318,10 @@ class LiveTrafficRequest(Base):
 Run.name = mapped_column(sa.Text, nullable=True)
 Run.tags_json = mapped_column(sa.Text, nullable=True)
 ADDED_COLUMNS = (*ADDED_COLUMNS, ("runs", "name"), ("runs", "tags_json"))
+# --------------------------------------------------------------------------- newcomer flow (issue 12)
+# Whether an upload was accepted only with IOB2 repair (stray I-X read as B-X): True means training it needs
+# TrainConfig.repair_iob, so the Training runs form turns repair on for it; False means it was valid as
+# uploaded; NULL for uploads recorded before this column existed. Added here, after the class, so the schema
+# additions of parallel features stay at the end of the file.
+Dataset.repair_iob = mapped_column(sa.Boolean, nullable=True)
+ADDED_COLUMNS = (*ADDED_COLUMNS, ("datasets", "repair_iob"))

@@ -91,8 +91,9 @@ class TrainConfig:
     )
     repair_iob: bool = setting(
         False,
-        label="Repair stray I- tags",
-        help="Turn a stray I-X into B-X (IOB1 to IOB2); needed for IOB1 data and for uploads accepted with repair.",
+        label="Repair IOB2",
+        help="Read a stray I-X (one that follows neither B-X nor I-X) as B-X, as IOB1 files need; "
+        "a file uploaded with repair needs it too.",
     )
     bucketed: bool = setting(
         False,

@@ -47,6 +47,8 @@ from ner_core.errors import NerError
 from ner_core.settings import PROJECT_ROOT
 
 CANCEL_LINE = "cancel"
+# Added to the training process's niceness (0 = the server's): a background job yields the CPU to page loads.
+BACKGROUND_NICENESS = 10
 
 # --------------------------------------------------------------------------- the parent's side
 
@@ -163,6 +165,15 @@ def _watch_stdin(stdin: IO[str], cancel: threading.Event) -> None:
     cancel.set()
 
 
+def _yield_cpu_to_the_server() -> None:
+    """Run at a lower CPU priority than the app: a fit uses every core it is given, and the analyst's page
+    loads must not wait behind it. On an otherwise idle machine the fit still gets all of them."""
+    try:
+        os.nice(BACKGROUND_NICENESS)
+    except (AttributeError, OSError):  # no os.nice on this platform, or not permitted
+        pass
+
+
 def run(stdin: IO[str], channel: IO[str]) -> int:
     """Train the job read from ``stdin``, report on ``channel``; the exit status is 0 unless reporting failed."""
     import keras  # noqa: F401 - the slow import happens while the runner keeps this process as its spare
@@ -219,6 +230,7 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
 
 
 def main() -> int:
+    _yield_cpu_to_the_server()
     # Keep the protocol on a private copy of stdout, then send fd 1 (print, C libraries) to stderr.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     sys.stdout.flush()

@@ -72,6 +72,7 @@ class JobState:
     parent_run_id: str | None = None
     label: str = ""
     process_id: int | None = None  # the training process while it runs (process isolation only)
+    dismissed: bool = False  # an analyst has read how it ended; pages stop showing its card
 
     @property
     def finished(self) -> bool:
@@ -179,6 +180,15 @@ class JobRunner:
             self._changed.notify_all()
         self.store.update_run(job.run_id, status=RunStatus.CANCELLED, finished_at=utcnow(), error_message=job.error)
         return True
+
+    def dismiss(self, job_id: str) -> bool:
+        """Mark a finished job as read, so pages stop showing its card (a failure stays until then); False if unfinished."""
+        with self._lock:
+            job = self._job(job_id)
+            if not job.finished:
+                return False
+            job.dismissed = True
+            return True
 
     def jobs(self) -> list[JobState]:
         """Copies of every job this runner has seen, newest first."""

@@ -18,6 +18,7 @@ import pandas
 from ner_core.corpus import annotated, splitting, statistics
 from ner_core.corpus import tags as tagging
 from ner_core.evaluation import scoring
+from ner_core.workbench import app_wording
 
 SEARCH_LIMIT = 50
 BROWSE_PAGE = 10
@@ -223,8 +224,10 @@ def search_tag_options(tag_names: Sequence[str]) -> list[str]:
 
 
 def findings_frame(report: annotated.ValidationReport) -> pandas.DataFrame:
-    """The validation findings as a table with fixed columns (also when there are none)."""
-    return pandas.DataFrame(report.to_records(), columns=FINDING_COLUMNS)
+    """The validation findings as a table with fixed columns (also when there are none), in the app's words."""
+    frame = pandas.DataFrame(report.to_records(), columns=FINDING_COLUMNS)
+    frame["message"] = frame["message"].map(app_wording.for_app)
+    return frame
 
 
 def findings_summary(findings: pandas.DataFrame) -> tuple[str, bool]:
@@ -237,7 +240,7 @@ def findings_summary(findings: pandas.DataFrame) -> tuple[str, bool]:
     counts = findings.groupby(["severity", "code"]).size().rename("findings").reset_index()
     errors = int((findings["severity"] == "error").sum())
     summary = ", ".join(f"{row.findings:,} {row.severity} ({row.code})" for row in counts.itertuples())
-    advice = " Fix the errors (or repair stray I- tags) before training on this file." if errors else ""
+    advice = f' Fix the errors (or turn on "{app_wording.REPAIR_TOGGLE}") before training on this file.' if errors else ""
     return f"{summary}.{advice}", bool(errors)
 
 

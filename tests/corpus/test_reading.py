@@ -271,3 +271,33 @@ def test_a_file_that_cannot_be_read_is_a_data_format_error(tmp_path, monkeypatch
     monkeypatch.setattr(type(path), "read_bytes", refuse)
     with pytest.raises(DataFormatError, match="locked.csv cannot be read \\(Permission denied\\)"):
         reading.load_corpus(path)
+
+
+CONLL_TEXT = (
+    "-DOCSTART- -X- O O\n\nEU NNP B-ORG\nrejects VBZ O\nGerman JJ B-MISC\ncall NN O\n\nPeter NNP B-PER\nBlackburn NNP I-PER\n"
+)
+
+
+@pytest.mark.parametrize("name", ["eng.train", "eng.testa", "x.dev", "wnut17.annotated", "train", "corpus.csv"])
+def test_conll_content_is_read_as_conll_whatever_the_name(tmp_path, name):
+    corpus = reading.load_corpus(write(tmp_path, name, CONLL_TEXT))
+    assert corpus.format == "conll"
+    assert [s.words for s in corpus.sentences] == [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]]
+
+
+@pytest.mark.parametrize("name", ["gmb.txt", "gmb.train", "gmb"])
+def test_gmb_csv_content_is_read_as_gmb_csv_whatever_the_name(tmp_path, name):
+    corpus = reading.load_corpus(write(tmp_path, name, GMB_TEXT))
+    assert corpus.format == "gmb_csv" and len(corpus.sentences) == 2
+
+
+def test_a_headerless_csv_named_csv_is_read_as_gmb_csv_so_its_error_names_the_columns(tmp_path):
+    with pytest.raises(DataFormatError, match=r"missing column\(s\) Sentence #, Word, Tag"):
+        reading.load_corpus(write(tmp_path, "rows.csv", "1,Anna,NNP,B-per\n2,slept,VBD,O\n"))
+
+
+def test_a_zip_is_recognised_by_its_bytes_whatever_its_name(tmp_path):
+    path = tmp_path / "corpus.train"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("eng.train", CONLL_TEXT)
+    assert reading.load_corpus(path).format == "conll"

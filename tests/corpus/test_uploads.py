@@ -9,7 +9,16 @@ import zipfile
 import pytest
 
 from ner_core.corpus import reading
-from ner_core.corpus.uploads import UploadRejected, file_sha256, file_stamp, inspect_upload, safe_file_name, save_upload
+from ner_core.corpus.uploads import (
+    UploadRejected,
+    file_sha256,
+    file_stamp,
+    inspect_upload,
+    needs_repair,
+    registered_upload,
+    safe_file_name,
+    save_upload,
+)
 from ner_core.errors import DataFormatError, NerError, StoreError
 from ner_core.store.database import Store
 
@@ -98,6 +107,18 @@ def test_repair_accepts_stray_i_tags_and_keeps_the_repairs_in_the_report(db, upl
     assert open(dataset.path, "rb").read() == STRAY_I_CSV.encode()  # stored as uploaded, not rewritten
 
 
+def test_the_repair_choice_is_recorded_with_the_dataset(db, uploads, tiny_csv):
+    repaired = save_upload("stray.csv", STRAY_I_CSV.encode(), uploads, db, repair_iob=True)
+    assert repaired.repair_iob is True
+    # Repair asked for but nothing to repair: valid as uploaded, training needs no repair.
+    clean = save_upload("tiny.csv", tiny_csv.read_bytes(), uploads, db, repair_iob=True)
+    assert clean.repair_iob is False
+    assert needs_repair(db, repaired.path) is True
+    assert needs_repair(db, clean.path) is False
+    assert needs_repair(db, "/not/an/upload.csv") is False
+    assert registered_upload(db, repaired.path).id == repaired.id and registered_upload(db, "/elsewhere") is None
+
+
 def test_upload_over_the_size_limit_is_rejected_before_parsing(db, uploads, monkeypatch, tiny_csv):
     monkeypatch.setattr(reading, "MAX_CORPUS_BYTES", 100)
     with pytest.raises(UploadRejected, match="larger than"):
@@ -179,3 +200,21 @@ def test_an_uploads_folder_that_cannot_be_written_rejects_the_upload_and_stores_
     with pytest.raises(UploadRejected, match="tiny.csv was not stored: the uploads folder .* cannot be written"):
         save_upload("tiny.csv", tiny_csv.read_bytes(), blocked / "uploads", db)
     assert db.list_datasets() == []
+
+
+CONLL_STRAY_I = "EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP I-PER\nBlackburn NNP I-PER\nspoke VBD O\n"
+
+
+@pytest.mark.parametrize("name", ["eng.train", "x.testa", "x.dev", "x.annotated", "train"])
+def test_a_conll_upload_is_accepted_under_any_name(db, uploads, name):
+    dataset = save_upload(name, CONLL_STRAY_I.replace("I-PER\nBlack", "B-PER\nBlack").encode(), uploads, db)
+    assert (dataset.name, dataset.format, dataset.sentences) == (name, "conll", 2)
+    assert dataset.path.endswith(f"-{name}")
+
+
+def test_an_upload_is_refused_by_its_content_with_the_reason(db, uploads):
+    with pytest.raises(UploadRejected, match=r"photo.train was not stored: .*binary file"):
+        save_upload("photo.train", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, uploads, db)
+    with pytest.raises(UploadRejected, match=r"notes.dev was not stored: .*no annotated sentences .*tag 'line' is not O"):
+        save_upload("notes.dev", b"just one word per line\nhere\n", uploads, db)
+    assert_nothing_stored(db, uploads)

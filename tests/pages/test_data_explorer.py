@@ -25,6 +25,12 @@ def table_with(app, column: str):
     return next(d.value for d in app.dataframe if column in d.value.columns)
 
 
+def open_tab(app, label: str):
+    """Open a tab as a click would: only the open tab is built (its key is also the ?data_explorer_tab= parameter)."""
+    app.session_state["data_explorer_tab"] = label
+    return app.run()
+
+
 def upload(app, name: str, raw: bytes):
     app.file_uploader(key="data_explorer_upload").set_value((name, raw, "text/csv"))
     return app.run()
@@ -45,7 +51,7 @@ def test_sample_report_comes_first_then_statistics_on_an_empty_store(empty_works
     corpus = reading.load_corpus(sample_path)
     assert metric(app, "Sentences") == f"{len(corpus.sentences):,}"
     assert metric(app, "Tokens") == f"{sum(len(s) for s in corpus.sentences):,}"
-    oov = table_with(app, "oov_rate")
+    oov = table_with(open_tab(app, "OOV per split"), "oov_rate")
     assert oov["split"].tolist() == ["train", "validation", "test"]
     assert oov["oov_rate"].iloc[0] == 0 and oov["oov_rate"].iloc[1] > 0
 
@@ -91,6 +97,52 @@ def test_stray_i_tag_upload_with_repair_is_stored_and_its_report_shown(empty_wor
     assert report[["severity", "code", "sentence"]].values.tolist() == [["repaired", "iob2_repaired", 2]]
 
 
+CONLL_TRAIN = "EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\nBlackburn NNP I-PER\nspoke VBD O\n"
+
+
+@pytest.mark.parametrize("name", ["x.train", "eng.testa", "corpus"])
+def test_a_conll_file_of_any_name_is_accepted_by_its_content(empty_workspace, name):
+    app = page_app("data_explorer.py").run()
+    assert app.file_uploader(key="data_explorer_upload").allowed_type == []  # no extension list in the browser either
+    app = upload(app, name, CONLL_TRAIN.encode())
+    assert not app.exception
+    assert any(f"Stored {name} (2 sentences)" in s.value for s in app.success)
+    assert app.selectbox(key=DATASET).value.startswith(f"Upload: {name}")
+    assert any(": conll," in c.value for c in app.caption)
+
+
+def test_a_file_refused_by_its_content_says_why_in_the_page(empty_workspace):
+    app = upload(page_app("data_explorer.py").run(), "scan.train", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    assert not app.exception
+    [error] = [e.value for e in app.error if "was not stored" in e.value]
+    assert error.startswith("[E001] scan.train was not stored") and "binary file" in error
+    assert stored_nothing()
+
+
+def test_turning_repair_on_rechecks_the_file_already_chosen(empty_workspace):
+    app = upload(page_app("data_explorer.py").run(), "stray.train", STRAY_I_CSV.encode())
+    [refusal] = [e.value for e in app.error if "was not stored" in e.value]
+    assert 'turn on the "Repair IOB2" toggle' in refusal and "--repair-iob" not in refusal
+    app.toggle(key="data_explorer_repair").set_value(True).run()  # no second upload
+    assert not app.exception
+    assert any("Stored stray.train (2 sentences)" in s.value for s in app.success)
+    assert app.selectbox(key=DATASET).value.startswith("Upload: stray.train")
+    [row] = Store(Settings.from_env().database_url).list_datasets()
+    assert row.repair_iob is True
+
+
+def test_an_upload_accepted_with_repair_is_read_with_repair_later(empty_workspace):
+    app = page_app("data_explorer.py").run()
+    app.toggle(key="data_explorer_repair").set_value(True).run()
+    chosen = upload(app, "stray.csv", STRAY_I_CSV.encode()).selectbox(key=DATASET).value
+    later = page_app("data_explorer.py").run()  # a new session: the toggle is off
+    later.selectbox(key=DATASET).set_value(chosen).run()
+    assert not later.exception
+    assert later.toggle(key="data_explorer_repair").value is False
+    assert any("Read with IOB2 repair" in c.value for c in later.caption)
+    assert table_with(later, "severity")["severity"].tolist() == ["repaired"]  # not an error
+
+
 def test_valid_upload_is_stored_selected_and_selectable_later(empty_workspace, tiny_csv):
     raw = tiny_csv.read_bytes()
     app = upload(page_app("data_explorer.py").run(), "tiny.csv", raw)
@@ -110,7 +162,7 @@ def test_valid_upload_is_stored_selected_and_selectable_later(empty_workspace, t
 
 
 def test_sentence_search_finds_a_word_and_highlights_the_sentence(empty_workspace, sample_path):
-    app = page_app("data_explorer.py").run()
+    app = open_tab(page_app("data_explorer.py").run(), "Sentences")
     app.text_input(key="data_explorer_search_word").set_value("Cuban").run()
     assert not app.exception
     expected = explore.search_sentences(reading.load_corpus(sample_path).sentences, query_word="Cuban")
@@ -122,7 +174,7 @@ def test_sentence_search_finds_a_word_and_highlights_the_sentence(empty_workspac
 
 
 def test_sentence_search_by_tag_only(empty_workspace):
-    app = page_app("data_explorer.py").run()
+    app = open_tab(page_app("data_explorer.py").run(), "Sentences")
     app.selectbox(key="data_explorer_search_tag").set_value("art").run()
     assert not app.exception
     html = next(m.value for m in app.html if "ner-highlight" in m.value)
@@ -165,3 +217,22 @@ def test_distribution_charts_start_linear_from_zero_and_offer_a_readable_log_axi
     assert [(axis["type"], axis["rangemode"]) for axis in count_axes()] == [("linear", "tozero")] * 2
     app.toggle(key="data_explorer_log").set_value(True).run()
     assert [(axis["type"], axis["dtick"], axis["tickformat"]) for axis in count_axes()] == [("log", 1, "~s")] * 2
+
+
+def test_only_the_open_tab_is_built_and_it_can_be_opened_by_the_url(empty_workspace):
+    app = page_app("data_explorer.py").run()
+    assert [tab.label for tab in app.tabs] == [
+        "Tags and types",
+        "Sentence lengths",
+        "Top entities",
+        "POS by tag",
+        "OOV per split",
+        "Sentences",
+    ]
+    assert len(app.get("plotly_chart")) == 2  # tags and types; not the charts of the four hidden tabs
+    assert not any("ner-highlight" in h.value for h in app.html)  # nor the sentence browser
+    linked = page_app("data_explorer.py")
+    linked.query_params["data_explorer_tab"] = "Sentences"
+    linked.run()
+    assert not linked.exception
+    assert not linked.get("plotly_chart") and any("ner-highlight" in h.value for h in linked.html)

@@ -153,3 +153,24 @@ def test_a_link_with_stale_ids_or_too_many_models_gives_a_notice_and_falls_back(
     crowded.run()
     assert not crowded.exception
     assert crowded.multiselect(key="entity_highlighter_runs").value == ["run-1", "run-2", "run-3"]  # at most three
+
+
+def test_each_run_decodes_as_it_was_trained_by_default(trained_run, empty_workspace):
+    """The highlighter's default is each run's own decoding (its training and every metric used it), not argmax."""
+    models_dir, store = Settings.from_env().models_dir, Store(Settings.from_env().database_url)
+    decodings = {"model2-constrained": "constrained", "model2-argmax": "argmax"}
+    for run_id, decoding in decodings.items():
+        shutil.copytree(trained_run.run_dir, models_dir / run_id)
+        store.create_run(run_id, "model2", config={**trained_run.config.to_dict(), "decoding": decoding}, status="completed")
+        store.update_run(run_id, run_dir=str(models_dir / run_id), metrics=trained_run.metrics)
+    app = page_app(PAGE).run()
+    assert app.radio(key="entity_highlighter_decoding").value == "each run's own"
+    app.multiselect(key="entity_highlighter_runs").set_value(list(decodings))
+    find(app, "Anna Berg visited Oslo on Monday .")
+    shown = [c.value for c in app.caption if " decoding, " in c.value]
+    assert len(shown) == 2
+    assert "constrained decoding" in shown[0] and "argmax decoding" in shown[1]
+    # A chosen method applies to every run.
+    app.radio(key="entity_highlighter_decoding").set_value("argmax")
+    find(app, "Anna Berg visited Oslo on Monday .")
+    assert all("argmax decoding" in c.value for c in app.caption if " decoding, " in c.value)

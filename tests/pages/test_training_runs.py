@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ner_core.corpus import uploads
+from ner_core.corpus import annotated, uploads, writing
 from ner_core.evaluation import metric_registry
 from ner_core.modeling import architectures
 from ner_core.settings import SAMPLE_DATA_PATH, Settings
@@ -138,6 +138,10 @@ def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
     assert any(long_job.run_id in h and "running" in h for h in headers)
     assert any(queued.run_id in h and "queued" in h for h in headers)
     assert len(app.get("progress")) == 2  # epochs, and batches within the epoch
+    # The history reads the same status as the cards, and the ETA says what it assumes.
+    table = history(app).set_index("run")
+    assert (table.loc[long_job.run_id, "status"], table.loc[queued.run_id, "status"]) == ("running", "queued")
+    assert any("left (assumes all 500 epochs run)" in c.value for c in app.caption)
 
     app.button(key=f"training_runs_cancel_{queued.job_id}").click().run()
     assert runner.get(queued.job_id).status == RunStatus.CANCELLED
@@ -159,8 +163,7 @@ def test_history_and_run_detail_with_a_completed_run(trained_run):
         "token_accuracy", trained_run.metrics["token_accuracy"]
     )
 
-    detail = app.selectbox(key="training_runs_detail")
-    detail.set_value(next(o for o in detail.options if o.startswith(trained_run.run_id))).run()
+    app.selectbox(key="training_runs_detail").set_value(trained_run.run_id).run()
     assert not app.exception
     metric_table = next(d.value for d in app.dataframe if "definition" in d.value.columns)
     assert metric_table["metric"].tolist() == [spec.name for spec in metric_registry.METRICS]
@@ -197,14 +200,14 @@ def test_run_detail_shows_the_training_log_or_says_none_was_kept(empty_workspace
     monkeypatch.setattr(run_folder, "read_log", read_log)
     app = page_app("training_runs.py").run()
     detail = app.selectbox(key="training_runs_detail")
-    detail.set_value(next(o for o in detail.options if o.startswith("model2-logged"))).run()
+    detail.set_value("model2-logged").run()
     assert not app.exception
     assert (settings.models_dir, "model2-logged") in asked
     assert any(e.label == "Training log" for e in app.expander)
     assert any("val_loss 0.61" in c.value for c in app.code)
     assert not any("No log kept" in c.value for c in app.caption)
 
-    detail.set_value(next(o for o in detail.options if o.startswith("model2-silent"))).run()
+    detail.set_value("model2-silent").run()
     assert any(c.value == "No log kept for this run." for c in app.caption)
     assert not any(e.label == "Training log" for e in app.expander)
 
@@ -250,3 +253,115 @@ def test_the_name_inputs_follow_the_run_chosen_in_the_detail(trained_run, empty_
             name,
             tags,
         )
+
+
+# --------------------------------------------------------------------------- the repair choice, failures, re-queue
+
+
+def stray_conll(tiny_sentences) -> bytes:
+    """A CoNLL corpus of the tiny sentences in which every person starts with I- (IOB1): valid only with repair."""
+    iob1 = [
+        annotated.Sentence(s.words, ["I-per" if tag == "B-per" else tag for tag in s.tags], number=s.number)
+        for s in tiny_sentences
+    ]
+    return writing.corpus_to_conll(iob1).encode("utf-8")
+
+
+def upload_needing_repair(tiny_sentences):
+    settings = Settings.from_env()
+    return uploads.save_upload(
+        "x.train", stray_conll(tiny_sentences), settings.uploads_dir, Store(settings.database_url), repair_iob=True
+    )
+
+
+def test_an_upload_accepted_with_repair_turns_repair_on_in_the_form(empty_workspace, tiny_sentences):
+    dataset = upload_needing_repair(tiny_sentences)
+    app = page_app("training_runs.py").run()
+    app.selectbox(key="training_runs_dataset").set_value(f"Upload: x.train ({dataset.sha256[:8]})").run()
+    assert not app.exception
+    assert app.toggle(key="training_runs_model2_sample_repaired_repair_iob").value is True
+    assert any('accepted with IOB2 repair, so "Repair IOB2" is on' in c.value for c in app.caption)
+    app.selectbox(key="training_runs_dataset").set_value("Bundled sample").run()
+    assert app.toggle(key="training_runs_model2_sample_repair_iob").value is False
+
+
+def launch_tiny(app, dataset_label: str, *, repair: bool | None = None):
+    """Choose baseline on ``dataset_label``, tiny settings, optionally set the repair switch, and submit."""
+    app.selectbox(key="training_runs_model").set_value("baseline").run()
+    app.selectbox(key="training_runs_dataset").set_value(dataset_label).run()
+    prefix = next(t.key for t in app.toggle if t.key.endswith("_repair_iob")).removesuffix("_repair_iob")
+    for field, value in TINY.items():
+        app.number_input(key=f"{prefix}_{field}").set_value(value)
+    if repair is not None:
+        app.toggle(key=f"{prefix}_repair_iob").set_value(repair)
+    return app.button(key="training_runs_submit").click().run()
+
+
+@pytest.mark.slow  # trains in job processes
+def test_a_failed_job_says_so_until_dismissed_and_the_detail_shows_each_runs_own_error(runner, tiny_sentences):
+    dataset = upload_needing_repair(tiny_sentences)
+    label = f"Upload: x.train ({dataset.sha256[:8]})"
+    app = launch_tiny(page_app("training_runs.py").run(), label, repair=False)  # turned off on purpose
+    [failing] = runner.jobs()
+    assert failing.config.repair_iob is False
+    assert runner.wait(failing.job_id, JOB_TIMEOUT_S).status == RunStatus.FAILED
+    app.run()
+    assert not app.exception
+    [toast] = [t.value for t in app.toast]
+    assert toast.startswith("Training baseline on Upload: x.train") and "failed" in toast
+    assert 'turn on the "Repair IOB2" toggle' in toast and "--repair-iob" not in toast
+    card = [e.value for e in app.error if e.value.startswith("Training failed")]
+    assert card and 'turn on the "Repair IOB2" toggle' in card[0]
+    # The run detail shows the run just launched, with its own error, in the app's words.
+    assert app.selectbox(key="training_runs_detail").value == failing.run_id
+    assert history(app).set_index("run").loc[failing.run_id, "status"] == "failed"
+    assert "--repair-iob" not in history(app).set_index("run").loc[failing.run_id, "error"]
+    app.run()
+    assert not app.toast  # announced once; the card stays
+    assert any(e.value.startswith("Training failed") for e in app.error)
+    app.button(key=f"training_runs_dismiss_{failing.job_id}").click().run()
+    assert runner.get(failing.job_id).dismissed
+    assert not any(e.value.startswith("Training failed") for e in app.error)
+
+    # Repair turned back on, as the error said, the same file trains, and the detail moves to that run.
+    app = launch_tiny(app, label, repair=True)
+    repaired = next(job for job in runner.jobs() if job.job_id != failing.job_id)
+    assert repaired.config.repair_iob is True
+    assert runner.wait(repaired.job_id, JOB_TIMEOUT_S).status == RunStatus.COMPLETED, runner.get(repaired.job_id).error
+    app.run()
+    assert any(t.value.startswith("Training baseline on Upload: x.train") and "is ready" in t.value for t in app.toast)
+    assert app.selectbox(key="training_runs_detail").value == repaired.run_id
+    assert not any("x.train" in e.value for e in app.error)  # not the older run's error
+
+
+@pytest.mark.slow  # queues a job in a job process
+def test_a_failed_run_is_trained_again_with_its_settings_in_one_click(runner):
+    store = Store(Settings.from_env().database_url)
+    settings = config.TrainConfig(model="baseline", dataset=str(SAMPLE_DATA_PATH), seed=11, **TINY).resolved()
+    store.create_run("baseline-failed", "baseline", config=settings.to_dict(), status=RunStatus.FAILED)
+    app = page_app("training_runs.py").run()
+    app.selectbox(key="training_runs_detail").set_value("baseline-failed").run()
+    app.button(key="training_runs_requeue_baseline-failed").click().run()
+    assert not app.exception
+    [job] = runner.jobs()
+    assert job.config == settings and "again, after baseline-failed" in job.label
+    assert app.selectbox(key="training_runs_detail").value == job.run_id
+    assert runner.wait(job.job_id, JOB_TIMEOUT_S).status == RunStatus.COMPLETED, runner.get(job.job_id).error
+
+
+def test_a_run_whose_dataset_is_gone_is_not_queued_again(runner):
+    store = Store(Settings.from_env().database_url)
+    store.create_run("baseline-gone", "baseline", config={"model": "baseline", "dataset": "/gone/x.train"}, status="cancelled")
+    app = page_app("training_runs.py").run()
+    app.button(key="training_runs_requeue_baseline-gone").click().run()
+    assert not app.exception
+    assert any("/gone/x.train, which no longer exists" in e.value for e in app.error)
+    assert runner.jobs() == []
+    assert [run.id for run in store.list_runs()] == ["baseline-gone"]
+
+
+def test_a_completed_run_offers_no_train_again(trained_run):
+    app = page_app("training_runs.py").run()
+    detail = app.selectbox(key="training_runs_detail")
+    detail.set_value(trained_run.run_id).run()
+    assert not any(b.key and b.key.startswith("training_runs_requeue_") for b in app.button)

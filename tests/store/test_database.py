@@ -244,3 +244,31 @@ def test_a_database_from_before_run_names_gains_name_and_tags_and_keeps_its_rows
     with sqlite3.connect(path) as connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(runs)")]
     assert columns[-2:] == ["name", "tags_json"]
+
+
+def test_a_database_from_before_the_repair_column_gains_it_and_records_it_on_the_next_upload(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        # The datasets table as versions before the repair choice was recorded created it.
+        connection.execute(
+            "CREATE TABLE datasets (id INTEGER PRIMARY KEY, name TEXT, sha256 VARCHAR(64) UNIQUE, path TEXT,"
+            " format VARCHAR(16), sentences INTEGER, tokens INTEGER, uploaded_at DATETIME)"
+        )
+        connection.execute(
+            "INSERT INTO datasets (name, sha256, path, format, sentences, tokens, uploaded_at)"
+            " VALUES ('old.conll', 'abc', '/u/old.conll', 'conll', 3, 9, '2024-01-01 00:00:00')"
+        )
+    db = Store(f"sqlite:///{path}")
+    [old] = db.list_datasets()
+    assert old.repair_iob is None  # unknown, not "valid as uploaded"
+    again = db.register_dataset(
+        name="old.conll", sha256="abc", path="/u/old.conll", format="conll", sentences=3, tokens=9, repair_iob=True
+    )
+    assert again.id == old.id and db.list_datasets()[0].repair_iob is True
+    # A recorded choice is kept: the same bytes were accepted that way.
+    db.register_dataset(name="x", sha256="abc", path="/u/x", format="conll", sentences=3, tokens=9, repair_iob=False)
+    assert db.list_datasets()[0].repair_iob is True
+    new = db.register_dataset(
+        name="new.csv", sha256="def", path="/u/new.csv", format="gmb_csv", sentences=1, tokens=2, repair_iob=False
+    )
+    assert new.repair_iob is False

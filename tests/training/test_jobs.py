@@ -306,3 +306,26 @@ def test_job_process_exits_quietly_when_no_job_ever_comes():
     out = io.StringIO()
     assert job_process.run(io.StringIO(""), out) == 0
     assert out.getvalue() == ""
+
+
+def test_a_finished_job_can_be_dismissed_and_an_unfinished_one_cannot(runner, dataset, tmp_path):
+    broken = runner.submit(tiny_config(tmp_path / "missing.csv"))
+    waiting = runner.submit(long_config(dataset))
+    assert runner.dismiss(waiting.job_id) is False  # queued: nothing to read yet
+    assert runner.wait(broken.job_id, JOB_TIMEOUT_S).status == RunStatus.FAILED
+    assert runner.dismiss(broken.job_id) is True
+    assert runner.get(broken.job_id).dismissed and not runner.get(waiting.job_id).dismissed
+    with pytest.raises(JobNotFoundError):
+        runner.dismiss("job-unknown")
+    runner.cancel(waiting.job_id)
+
+
+def test_the_training_process_yields_the_cpu_to_the_server():
+    """A fit runs at a lower priority than the app, so page loads do not wait behind it."""
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + job_process.BACKGROUND_NICENESS)
+    child = job_process.TrainingProcess.start()
+    try:
+        wait_until(lambda: os.getpriority(os.PRIO_PROCESS, child.process.pid) == expected, timeout=60)
+    finally:
+        child.process.kill()
+        child.finish()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ner_core.errors import ModelLoadError
+from ner_core.errors import ConfigError, DataFormatError, ModelLoadError
 from ner_core.evaluation import metric_registry
 from ner_core.store.tables import RunStatus
 from ner_core.training import callbacks, jobs, reporting, run_folder
@@ -95,3 +95,85 @@ def test_job_progress_of_a_running_job_has_bars_elapsed_time_and_eta():
     assert reporting.job_progress(job(status=RunStatus.RUNNING, last_event=scoring), now=0).caption == (
         "Scoring on the test split: 9s elapsed"
     )
+
+
+# --------------------------------------------------------------------------- one status, the ETA's basis
+
+
+def test_the_history_reads_a_live_jobs_status_from_the_runner_like_the_job_card():
+    """The runner marks a job running when a process takes it; the row says queued until that process has
+    read the dataset. The table and the card both read the runner's status while the job is unfinished."""
+    running = job(status=RunStatus.RUNNING)
+    queued = jobs.JobState(job_id="j2", run_id="baseline-2", config=TrainConfig(model="baseline"))
+    done = jobs.JobState(job_id="j3", run_id="model2-1", config=TrainConfig(model="model2"), status=RunStatus.COMPLETED)
+    live = reporting.live_statuses([running, queued, done])
+    assert live == {"baseline-1": RunStatus.RUNNING, "baseline-2": RunStatus.QUEUED}  # a finished job's row is settled
+    rows = [run_row(id="baseline-1", status="queued"), run_row(id="model2-1", status="completed")]
+    table = reporting.runs_table(rows, live).set_index("run")
+    assert table.loc["baseline-1", "status"] == running.status == "running"
+    assert table.loc["model2-1", "status"] == "completed"
+    assert reporting.runs_table(rows).set_index("run").loc["baseline-1", "status"] == "queued"  # the store alone
+    assert reporting.run_choice_label(rows[0], live) == "baseline-1 (running)"
+    assert reporting.run_choice_label(rows[0]) == "baseline-1 (queued)"
+
+
+def test_the_eta_is_shown_with_what_it_assumes():
+    basis = callbacks.eta_basis(30, 9, [0.4, 0.6, 0.55], patience=4)
+    event = callbacks.ProgressEvent(
+        "batch", epoch=3, epochs=30, batch=5, batches=10, eta_s=130, expected_epochs=9, eta_basis=basis
+    )
+    progress = reporting.job_progress(job(status=RunStatus.RUNNING, started_at=100.0, last_event=event), now=160.0)
+    assert progress.caption == (
+        "Training: 1m 00s elapsed, about 2m 10s left (assumes early stopping ends about epoch 9 of at most 30, "
+        "4 after the best (best so far: epoch 2))"
+    )
+
+
+# --------------------------------------------------------------------------- how a job ended, and again
+
+
+def test_newly_finished_jobs_are_those_last_seen_unfinished():
+    failed = job(status=RunStatus.FAILED, error="[E002] x.train: ... (repair with --repair-iob)")
+    old = jobs.JobState(job_id="j0", run_id="baseline-0", config=TrainConfig(model="baseline"), status=RunStatus.FAILED)
+    still = jobs.JobState(job_id="j2", run_id="baseline-2", config=TrainConfig(model="baseline"), status=RunStatus.RUNNING)
+    seen = {"j1": "running", "j0": "failed", "j2": "queued"}
+    assert reporting.newly_finished(seen, [failed, old, still]) == [failed]
+    assert reporting.newly_finished({}, [failed]) == []  # first seen already finished: old news
+
+
+def test_outcome_notices_say_how_the_job_ended():
+    failed = job(status=RunStatus.FAILED, error="[E001] gone.csv: no such file.", label="baseline on gone.csv")
+    assert reporting.outcome_notice(failed) == ("Training baseline on gone.csv failed: [E001] gone.csv: no such file.", "⚠️")
+    done = job(status=RunStatus.COMPLETED)
+    assert reporting.outcome_notice(done, noun="Retraining") == (
+        "Retraining baseline finished: run baseline-1 is ready.",
+        "✅",
+    )
+    assert reporting.outcome_notice(job(status=RunStatus.CANCELLED))[0] == "Training baseline was cancelled."
+
+
+def test_a_failed_or_cancelled_run_is_trained_again_with_its_own_settings(tmp_path):
+    dataset = tmp_path / "x.train"
+    dataset.write_text("EU B-ORG\n", encoding="utf-8")
+    config = TrainConfig(model="baseline", dataset=str(dataset), epochs=3, repair_iob=True, seed=7).resolved()
+    failed = run_row(id="baseline-9", status="failed", model_name="baseline", config=config.to_dict(), parent_run_id=None)
+    again = reporting.requeue_config(failed)
+    assert again == config
+    assert reporting.requeue_label(failed, again) == "baseline on x.train (again, after baseline-9)"
+
+
+@pytest.mark.parametrize(
+    "overrides, error, message",
+    [
+        ({"status": "completed"}, ConfigError, "only a failed or cancelled run is trained again"),
+        ({"status": "running"}, ConfigError, "only a failed or cancelled run"),
+        ({"parent_run_id": "model2-0"}, ConfigError, "retrain from the Annotate and retrain page"),
+        ({"config": {"model": "baseline", "dataset": "/gone/x.train"}}, DataFormatError, "/gone/x.train, which no longer"),
+        ({"config": {"model": "no-such-model"}}, ConfigError, "no-such-model"),
+    ],
+)
+def test_a_run_that_cannot_be_trained_again_says_why(overrides, error, message, sample_path):
+    values = dict(status="failed", parent_run_id=None, config={"model": "baseline", "dataset": str(sample_path)})
+    values.update(overrides)
+    with pytest.raises(error, match=message):
+        reporting.requeue_config(run_row(**values))
