@@ -84,3 +84,24 @@ class JobNotFoundError(NerError, KeyError):
     """
 
     code = "E010"
+
+
+# --------------------------------------------------------------------------- annotation queue and span editor (E020-E024)
+
+
+class AnnotationPoolError(NerError):
+    """Text or a file given to the annotation queue cannot be used (not .txt/.jsonl, no ``text`` field, empty, too big)."""
+
+    code = "E020"
+
+
+class QueueDecisionError(NerError):
+    """A decision from the span editor cannot be recorded (a sentence the queue never sent, tags that do not fit it)."""
+
+    code = "E021"
+
+
+class QueueSettingError(NerError):
+    """A setting of the annotation queue is out of range (analysts per sentence, order, pool)."""
+
+    code = "E022"

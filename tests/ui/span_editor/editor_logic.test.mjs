@@ -230,8 +230,10 @@ describe("the queue in the browser", () => {
   });
 
   test("acknowledged decisions leave the outbox", () => {
-    const outbox = [makeDecision("1", items[0], "accept", ["O"]), makeDecision("2", items[1], "skip", ["O"])];
-    assert.deepEqual(outbox[1], { clientId: "2", itemId: "b", action: "skip", tags: null });
+    const spans = [{ start: 0, end: 2, type: "per", extra: 1 }];
+    const outbox = [makeDecision("1", items[0], "accept", spans), makeDecision("2", items[1], "skip", spans)];
+    assert.deepEqual(outbox[0], { clientId: "1", itemId: "a", action: "accept", spans: [{ start: 0, end: 2, type: "per" }] });
+    assert.deepEqual(outbox[1], { clientId: "2", itemId: "b", action: "skip", spans: null });
     assert.deepEqual(
       acknowledge(outbox, ["1"]).map((d) => d.clientId),
       ["2"],

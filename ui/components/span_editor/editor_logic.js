@@ -211,7 +211,10 @@ export function acknowledge(outbox, acknowledgedIds) {
 
 export const DECISIONS = { accept: "accept", skip: "skip", flag: "flag" };
 
-export function makeDecision(clientId, item, action, tags) {
+// A decision carries the entities as spans; the server turns them into IOB2 tags and checks them
+// (ner_core.workbench.span_editing), so nothing the browser sends is trusted as tags.
+export function makeDecision(clientId, item, action, spans) {
   if (!(action in DECISIONS)) throw new Error(`unknown decision ${action}`);
-  return { clientId, itemId: item.id, action, tags: action === "skip" ? null : [...tags] };
+  const copied = action === "skip" ? null : spans.map(({ start, end, type }) => ({ start, end, type }));
+  return { clientId, itemId: item.id, action, spans: copied };
 }
