@@ -9,7 +9,9 @@ then checks the tags against the model's tag set (:func:`annotation.validate_cor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
 
 from ner_core.corpus import tags as tagging
 from ner_core.errors import QueueDecisionError
@@ -59,18 +61,23 @@ def editor_data(
     acknowledged: Sequence[str] = (),
     rejected: Sequence[dict] = (),
     first_tags: Sequence[str] | None = None,
-    first_rank: int = 1,
+    ranks: Mapping[str, int] | None = None,
 ) -> dict:
     """Everything the component is sent: the next sentences, the legend and what the server has stored.
 
     ``epoch`` names the queue (model, pool, order); when it changes the browser forgets which
-    sentences it decided locally. ``first_tags`` replaces the model's tags of the first sentence.
+    sentences it decided locally. ``first_tags`` replaces the model's tags of the first sentence;
+    ``ranks`` gives each sentence's place in the whole ranked pool (default: its place in ``items``).
     """
     shown = list(items[:PREFETCH])
     return {
         "epoch": epoch,
         "items": [
-            editor_item(item, rank=first_rank + offset, tags=first_tags if offset == 0 else None)
+            editor_item(
+                item,
+                rank=ranks.get(item.item_id, offset + 1) if ranks is not None else offset + 1,
+                tags=first_tags if offset == 0 else None,
+            )
             for offset, item in enumerate(shown)
         ],
         "labels": labels,
@@ -81,6 +88,22 @@ def editor_data(
         "acknowledged": list(acknowledged),
         "rejected": list(rejected),
     }
+
+
+def token_table(item: QueueItem, tags: Sequence[str]) -> pd.DataFrame:
+    """The second view of the same sentence: one row per token, the model's tag and confidence, and ``tag`` to edit."""
+    if len(tags) != len(item.tokens):
+        raise QueueDecisionError(f"{len(item.tokens)} tokens but {len(tags)} tags to edit.")
+    return pd.DataFrame(
+        {
+            "#": range(1, len(item.tokens) + 1),
+            "token": list(item.tokens),
+            "predicted": list(item.tags),
+            "confidence": list(item.confidences),
+            "tag": list(tags),
+        },
+        columns=["#", "token", "predicted", "confidence", "tag"],
+    )
 
 
 def tags_from_spans(spans: object, length: int) -> list[str]:

@@ -43,10 +43,11 @@ def test_the_payload_sends_a_few_sentences_ahead_and_can_start_from_edited_tags(
         order="confidence",
         acknowledged=["c1"],
         first_tags=edited,
-        first_rank=4,
+        ranks={item.item_id: 10 * number for number, item in enumerate(items, start=1)},
     )
     assert len(data["items"]) == span_editing.PREFETCH
-    assert [item["rank"] for item in data["items"]] == list(range(4, 4 + span_editing.PREFETCH))
+    assert [item["rank"] for item in data["items"]] == [10 * n for n in range(1, span_editing.PREFETCH + 1)]
+    assert [item["id"] for item in data["items"]] == [item.item_id for item in items[: span_editing.PREFETCH]]
     assert data["items"][0]["tags"] == edited and data["items"][1]["tags"] == list(TAGS)
     assert data["items"][0]["confidences"] == pytest.approx([0.5 + 0.05 * i for i in range(len(TOKENS))], abs=1e-4)
     assert data["items"][0]["margins"] == pytest.approx([0.4 + 0.05 * i for i in range(len(TOKENS))], abs=1e-4)
@@ -125,3 +126,13 @@ def test_the_token_table_request_carries_the_edited_tags():
     )
     with pytest.raises(QueueDecisionError, match="not sent"):
         span_editing.parse_table_request({"itemId": "nope", "spans": []}, {item.item_id: item})
+
+
+def test_the_token_table_shows_the_same_sentence_with_the_tags_to_edit():
+    item = queue_item()
+    frame = span_editing.token_table(item, ["O"] * len(TOKENS))
+    assert list(frame.columns) == ["#", "token", "predicted", "confidence", "tag"]
+    assert list(frame["token"]) == list(TOKENS) and list(frame["predicted"]) == list(TAGS)
+    assert list(frame["tag"]) == ["O"] * len(TOKENS) and list(frame["#"]) == list(range(1, len(TOKENS) + 1))
+    with pytest.raises(QueueDecisionError, match="8 tokens but 2 tags"):
+        span_editing.token_table(item, ["O", "O"])
