@@ -120,7 +120,7 @@ class SpanEditor {
     this.drawLegend();
     const next = firstUndecided(data.items || [], this.decided);
     if (next === null || this.current === null || next.id !== this.current.id) this.load(next);
-    else this.draw();
+    else this.drawHeader(); // the same sentence: keep its tokens (and a drag in progress) as they are
     if (this.outbox.length > 0 && performance.now() - this.lastSent > RESEND_AFTER_MS) this.flush();
   }
 
@@ -200,8 +200,15 @@ class SpanEditor {
     }
     while (position < this.state.length) pieces.push(this.tokenNode(position++), document.createTextNode(" "));
     this.sentenceNode.replaceChildren(...pieces);
-    const left = Math.max(total - this.decided.size, 1);
-    this.positionNode.textContent = `Sentence ${item.rank} - ${left} left in your queue - ${this.data.order} score ${item.score.toFixed(3)}`;
+    this.drawHeader();
+  }
+
+  drawHeader() {
+    const item = this.current;
+    if (item !== null) {
+      const left = Math.max(this.data.remaining - this.decided.size, 1);
+      this.positionNode.textContent = `Sentence ${item.rank} - ${left} left in your queue - ${this.data.order} score ${item.score.toFixed(3)}`;
+    }
     this.updateStatus();
   }
 
@@ -276,11 +283,23 @@ class SpanEditor {
     this.setState(labelSelection(this.state, type));
   }
 
+  // A new selection only restyles the tokens in place: replacing the element under a pressed mouse
+  // button loses the pointerup in Chrome, which would leave a drag running.
   setState(state) {
     if (state === this.state) return;
+    const spansChanged = state.spans !== this.state.spans;
     this.state = state;
     this.showMessage("");
-    this.draw();
+    if (spansChanged) this.draw();
+    else this.drawSelection();
+  }
+
+  drawSelection() {
+    const selection = this.state.selection;
+    for (const node of this.sentenceNode.querySelectorAll(".se-token")) {
+      const index = Number(node.dataset.index);
+      node.classList.toggle("se-selected", selection !== null && selection.start <= index && index < selection.end);
+    }
   }
 
   toggleHelp(show) {
