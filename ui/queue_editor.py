@@ -108,7 +108,11 @@ def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, t
 
 
 def visualize_token_table(item, seed_tags, *, choice: QueueChoice, analyst: str, tag_set: list[str], key: str) -> None:
-    """The same sentence as a token table (``st.data_editor``) for fine edits; saving moves to the next sentence."""
+    """The same sentence as a token table (``st.data_editor``) for fine edits; saving moves to the next sentence.
+
+    The buttons act in callbacks, before the area is drawn again: they may switch the view (a widget's
+    state) and the redrawn area shows the next sentence without a second rerun.
+    """
     tags = list(seed_tags if seed_tags is not None else item.tags)
     version = st.session_state.get(f"{key}_table_version", 0)
     frame = span_editing.token_table(item, tags)
@@ -118,32 +122,50 @@ def visualize_token_table(item, seed_tags, *, choice: QueueChoice, analyst: str,
     )
     if problems:
         tag_editor.show_problems(problems)
+    filled = [tag or "O" for tag in edited]
+    context = {"item": item, "analyst": analyst, "run_id": choice.run.id, "tag_set": tuple(tag_set)}
     columns = st.columns(5)
-    actions = {
-        "accept": columns[0].button("Save and next", type="primary", key=f"{key}_table_save"),
-        "skip": columns[1].button("Skip", key=f"{key}_table_skip"),
-        "flag": columns[2].button("Flag for review", key=f"{key}_table_flag"),
-    }
-    if problems and columns[3].button("Repair IOB2", key=f"{key}_table_repair", help="A stray I-X becomes B-X"):
-        st.session_state[SEED_STATE] = (item.item_id, annotation.repair([t or "O" for t in edited]))
-        st.session_state[f"{key}_table_version"] = version + 1
-        st.rerun(scope="fragment")
-    if columns[4].button("Back to the span editor", key=f"{key}_table_back"):
-        st.session_state[SEED_STATE] = (item.item_id, [t or "O" for t in edited])
-        st.session_state[f"{key}_view"] = VIEWS[0]
-        st.rerun(scope="fragment")
-    action = next((name for name, clicked in actions.items() if clicked), None)
-    if action is None:
-        return
-    decision = Decision(uuid.uuid4().hex, item.item_id, action, None if action == "skip" else tuple(edited))
-    outcome = _record([decision], {item.item_id: item}, analyst=analyst, run_id=choice.run.id, tag_set=tag_set)
-    st.session_state.pop(ACK_STATE, None)
+    columns[0].button(
+        "Save and next",
+        type="primary",
+        key=f"{key}_table_save",
+        on_click=_table_decision,
+        args=("accept", tuple(edited)),
+        kwargs=context,
+    )
+    columns[1].button("Skip", key=f"{key}_table_skip", on_click=_table_decision, args=("skip", None), kwargs=context)
+    columns[2].button(
+        "Flag for review", key=f"{key}_table_flag", on_click=_table_decision, args=("flag", tuple(edited)), kwargs=context
+    )
+    if problems:
+        columns[3].button(
+            "Repair IOB2",
+            key=f"{key}_table_repair",
+            help="A stray I-X becomes B-X",
+            on_click=_seed,
+            args=(key, item.item_id, annotation.repair(filled), VIEWS[1]),
+        )
+    columns[4].button(
+        "Back to the span editor", key=f"{key}_table_back", on_click=_seed, args=(key, item.item_id, filled, VIEWS[0])
+    )
+
+
+def _seed(key: str, item_id: str, tags: list[str], view: str) -> None:
+    """Carry ``tags`` of the sentence into ``view`` (the table is drawn afresh from them)."""
+    st.session_state[SEED_STATE] = (item_id, tags)
+    st.session_state[f"{key}_table_version"] = st.session_state.get(f"{key}_table_version", 0) + 1
+    st.session_state[f"{key}_view"] = view
+
+
+def _table_decision(action: str, tags, *, item, analyst: str, run_id: str, tag_set: tuple[str, ...]) -> None:
+    decision = Decision(uuid.uuid4().hex, item.item_id, action, tags)
+    outcome = annotation_queue.record_decisions(
+        util.get_store(), [decision], {item.item_id: item}, analyst=analyst, model_run_id=run_id, tag_set=tag_set
+    )
     if outcome.rejected:
-        st.error(render.markdown_escape(outcome.rejected[0]["message"]))
-        st.session_state.pop(REJECTED_STATE, None)
+        st.session_state[ERROR_STATE] = outcome.rejected[0]["message"]
         return
     st.session_state.pop(SEED_STATE, None)
     done = {"skip": "Skipped", "flag": "Flagged for review"}
     saved = f"Saved annotation #{outcome.annotation_ids[0]}" if outcome.annotation_ids else done[action]
     st.session_state[NOTICE_STATE] = f"{saved}; the next sentence of your queue is shown."
-    st.rerun(scope="fragment")
