@@ -22,6 +22,7 @@ import pytest
 
 from ner_core.corpus import tokenizer
 from ner_core.corpus.tags import Span, extract_spans, spans_to_tags
+from ner_core.serving.predictor import LOW_CONFIDENCE, Predictor
 from ner_core.workbench import annotation_pools, annotation_queue
 from scripts import browser_harness
 from scripts.browser_harness import wait_until_idle
@@ -310,6 +311,13 @@ def test_markup_in_a_sentence_shows_as_text_and_the_keys_work(browser, server, s
     assert dialogs == []
 
     tokens = tokens_of(HOSTILE)
+    # Confidence is visible: every token has it in its tooltip, the ones under LOW_CONFIDENCE are marked.
+    [(_, confidences)] = Predictor.load(trained_run.run_dir).tag_sentences([tokens])
+    low = [index for index, value in enumerate(confidences) if value < LOW_CONFIDENCE]
+    marked = page.locator(".se-token.se-low").evaluate_all("nodes => nodes.map(node => Number(node.dataset.index))")
+    assert sorted(marked) == low
+    title = page.locator('.se-token[data-index="0"]').get_attribute("title")
+    assert title.startswith(f"confidence {confidences[0]:.2f}, margin ")
     predicted = predicted_spans(page)
     keys = label_keys(page)
     oslo, monday = tokens.index("Oslo"), tokens.index("Monday")

@@ -186,7 +186,8 @@ def pool_items(choice: QueueChoice) -> list[annotation_pools.PoolItem]:
     return annotation_pools.flagged_items(store)
 
 
-@st.cache_resource(show_spinner="Ranking the pool with the model...", max_entries=8)
+# A ranked validation split of the real corpus holds ~10,000 items (tens of MB): few are kept.
+@st.cache_resource(show_spinner="Ranking the pool with the model...", max_entries=4)
 def _ranked(run_dir: str, other_dir: str | None, order: str, pool: str, key: str, _items: tuple) -> list:
     """The ranked pool, computed once per model(s), order and pool contents (``key`` is their checksum)."""
     predictor = util.get_predictor(run_dir)
