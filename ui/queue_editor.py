@@ -84,8 +84,10 @@ def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, t
     mode = st.segmented_control("View", VIEWS, key=f"{key}_view", default=VIEWS[0], label_visibility="collapsed") or VIEWS[0]
     _remember(queue[: span_editing.PREFETCH])
     st.query_params[ITEM_PARAM] = queue[0].item_id
+    # A flagged sentence starts from what the flagging analyst left, not from the model's tags.
+    proposed = annotation_queue.flagged_tags(store) if choice.pool == "flagged" else {}
     seed = st.session_state.get(SEED_STATE)
-    seed_tags = seed[1] if seed and seed[0] == queue[0].item_id else None
+    seed_tags = seed[1] if seed and seed[0] == queue[0].item_id else proposed.get(queue[0].item_id)
     if mode == VIEWS[0]:
         ranks = {item.item_id: rank for rank, item in enumerate(ranked, start=1)}
         data = span_editing.editor_data(
@@ -99,6 +101,7 @@ def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, t
             rejected=st.session_state.pop(REJECTED_STATE, []),
             first_tags=seed_tags,
             ranks=ranks,
+            proposed=proposed,
         )
         st.session_state.pop(SEED_STATE, None)
         on_message = partial(_on_message, key=key, analyst=analyst, run_id=choice.run.id, tag_set=tuple(tag_set))

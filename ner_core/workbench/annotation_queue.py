@@ -335,6 +335,15 @@ def flagged_decisions(store: Store) -> list[QueueDecision]:
         return list(session.scalars(query))
 
 
+def flagged_tags(store: Store) -> dict[str, list[str]]:
+    """Item id -> the tags a flagging analyst left (the latest flag of each sentence), to start a review from."""
+    proposed = {}
+    for flag in flagged_decisions(store):
+        if flag.tags and len(flag.tags) == len(flag.tokens):
+            proposed[annotation_pools.item_id(flag.text)] = flag.tags
+    return proposed
+
+
 def decisions_of(store: Store, analyst: str) -> list[QueueDecision]:
     """One analyst's decisions, newest first (the page's progress line and tests read them)."""
     query = sa.select(QueueDecision).where(QueueDecision.analyst == analyst).order_by(QueueDecision.id.desc())

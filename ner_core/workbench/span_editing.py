@@ -62,21 +62,25 @@ def editor_data(
     rejected: Sequence[dict] = (),
     first_tags: Sequence[str] | None = None,
     ranks: Mapping[str, int] | None = None,
+    proposed: Mapping[str, Sequence[str]] | None = None,
 ) -> dict:
     """Everything the component is sent: the next sentences, the legend and what the server has stored.
 
     ``epoch`` names the queue (model, pool, order); when it changes the browser forgets which
-    sentences it decided locally. ``first_tags`` replaces the model's tags of the first sentence;
-    ``ranks`` gives each sentence's place in the whole ranked pool (default: its place in ``items``).
+    sentences it decided locally. A sentence starts from the model's tags, or from ``proposed[item_id]``
+    (e.g. what a flagging analyst left); ``first_tags`` (edits carried over from the token table) win for
+    the first sentence. ``ranks`` gives each sentence's place in the whole ranked pool (default: its place
+    in ``items``).
     """
     shown = list(items[:PREFETCH])
+    proposed = proposed or {}
     return {
         "epoch": epoch,
         "items": [
             editor_item(
                 item,
                 rank=ranks.get(item.item_id, offset + 1) if ranks is not None else offset + 1,
-                tags=first_tags if offset == 0 else None,
+                tags=first_tags if offset == 0 and first_tags is not None else proposed.get(item.item_id),
             )
             for offset, item in enumerate(shown)
         ],

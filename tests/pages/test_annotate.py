@@ -164,7 +164,12 @@ def test_skip_and_flag_leave_my_queue_and_flags_are_listed_for_review(trained_ru
     skipped, flagged = data["items"][0], data["items"][1]
     decisions = [
         {"clientId": uuid.uuid4().hex, "itemId": skipped["id"], "action": "skip", "spans": None},
-        {"clientId": uuid.uuid4().hex, "itemId": flagged["id"], "action": "flag", "spans": []},
+        {
+            "clientId": uuid.uuid4().hex,
+            "itemId": flagged["id"],
+            "action": "flag",
+            "spans": [{"start": 0, "end": 1, "type": "art"}],
+        },
     ]
     send(app, {"decisions": decisions, "table": None})
     _, after = editor(app)
@@ -176,6 +181,7 @@ def test_skip_and_flag_leave_my_queue_and_flags_are_listed_for_review(trained_ru
     _, pool = editor(review)
     assert flagged["text"] in [item["text"] for item in pool["items"]]
     target = next(item for item in pool["items"] if item["text"] == flagged["text"])
+    assert target["tags"] == ["B-art"] + ["O"] * (len(target["tokens"]) - 1)  # the review starts from the flagger's tags
     review.query_params["item"] = target["id"]
     review.run()
     send(review, {"decisions": [accept(editor(review)[1]["items"][0], [])], "table": None})

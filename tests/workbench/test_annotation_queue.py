@@ -145,6 +145,7 @@ def test_the_flagged_pool_keeps_a_sentence_until_someone_accepts_it_there(db):
     decide(db, items[0], "flag", "Ada", "f1", tags=("B-per", "I-per", "O", "B-geo", "O", "B-tim", "O"))
     [flag] = annotation_queue.flagged_decisions(db)
     assert (flag.analyst, flag.text, flag.tags) == ("Ada", POOL_TEXTS[0], ["B-per", "I-per", "O", "B-geo", "O", "B-tim", "O"])
+    assert annotation_queue.flagged_tags(db) == {items[0].item_id: flag.tags}
     assert flag.tokens == POOL_TEXTS[0].split()
     flagged_items = ranked_items(pool="flagged")[:1]
     assert remaining_texts(db, "Ada", flagged_items, pool="flagged") == [POOL_TEXTS[0]]  # the flagger may resolve it too

@@ -136,3 +136,14 @@ def test_the_token_table_shows_the_same_sentence_with_the_tags_to_edit():
     assert list(frame["tag"]) == ["O"] * len(TOKENS) and list(frame["#"]) == list(range(1, len(TOKENS) + 1))
     with pytest.raises(QueueDecisionError, match="8 tokens but 2 tags"):
         span_editing.token_table(item, ["O", "O"])
+
+
+def test_a_sentence_can_start_from_proposed_tags_unless_edits_were_carried_over():
+    items = [queue_item(text=f"Anna Berg visited New York on Monday {n} .") for n in range(3)]
+    proposed = {items[0].item_id: ["O"] * len(TOKENS), items[1].item_id: ["B-org"] + ["O"] * (len(TOKENS) - 1)}
+    common = dict(labels=[], epoch="e", remaining=3, analyst="Ada", order="confidence")
+    data = span_editing.editor_data(items, proposed=proposed, **common)
+    assert [item["tags"] for item in data["items"]] == [proposed[items[0].item_id], proposed[items[1].item_id], list(TAGS)]
+    carried = ["B-gpe"] + ["O"] * (len(TOKENS) - 1)
+    data = span_editing.editor_data(items, proposed=proposed, first_tags=carried, **common)
+    assert data["items"][0]["tags"] == carried and data["items"][1]["tags"] == proposed[items[1].item_id]
