@@ -232,7 +232,8 @@ class SpanEditor {
   pointerDown(event) {
     const index = this.indexOf(event);
     if (index === null || this.current === null || event.button !== 0) return;
-    event.preventDefault();
+    event.preventDefault(); // no text selection or native drag; and take the focus, so keys come here, not to
+    this.root.focus({ preventScroll: true }); // a text box the analyst typed in before
     if (event.shiftKey && this.state.anchor !== null) {
       this.setState(extendSelection(this.state, index));
       return;
