@@ -345,6 +345,17 @@ def test_markup_in_a_sentence_shows_as_text_and_the_keys_work(browser, server, s
     page.keyboard.press(keys["geo"])
     assert Span(oslo, monday + 1, "geo") in predicted_spans(page)
     assert area.input_value() == "notes"
+    page.keyboard.press(keys["per"])  # another number key retypes the selected entity
+    assert Span(oslo, monday + 1, "per") in predicted_spans(page)
+    page.keyboard.press("Control+z")
+    assert Span(oslo, monday + 1, "geo") in predicted_spans(page)
+    page.keyboard.press("Control+z")
+    assert predicted_spans(page) == predicted
+    in_ = tokens.index("in")
+    around = next((span for span in predicted if span.start <= in_ < span.end), Span(in_, in_ + 1, ""))
+    page.mouse.click(*centre(page, in_))  # the token, or the entity around it; a click on the legend labels it
+    page.locator('.se-legend button[data-type="org"]').click()
+    assert Span(around.start, around.end, "org") in predicted_spans(page)
     page.keyboard.press("Control+z")
     assert predicted_spans(page) == predicted
     page.keyboard.press("?")
