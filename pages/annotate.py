@@ -51,7 +51,7 @@ st.caption(
 
 runs = util.completed_runs_or_stop(then="annotate its predictions here")
 analyst = queue_views.require_analyst(key=KEY)
-queue_views.visualize_analyst(analyst, key=KEY)
+queue_views.visualize_analyst(analyst=analyst, key=KEY)
 choice = queue_views.visualize_queue_choice(runs=runs, key=KEY)
 try:
     predictor = util.get_predictor(choice.run.run_dir)

@@ -60,7 +60,7 @@ def require_analyst(*, key: str) -> str:
     return st.session_state[ANALYST_STATE]
 
 
-def visualize_analyst(analyst: str, *, key: str) -> None:
+def visualize_analyst(*, analyst: str, key: str) -> None:
     columns = st.columns([4, 1])
     columns[0].caption(f"Annotating as **{render.markdown_escape(analyst)}**.")
     if columns[1].button("Change analyst", key=f"{key}_analyst_change"):

@@ -67,6 +67,8 @@ def _on_message(*, key: str, analyst: str, run_id: str, tag_set: tuple[str, ...]
 
 @st.fragment
 def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, tag_set: list[str], key: str) -> None:
+    """The analyst's queue of ``ranked``: what is left for them (read again on every run, as other analysts
+    annotate too), the sentence a deep link names first, in the span editor or the token table."""
     store = util.get_store()
     view = annotation_queue.analyst_view(store, analyst, needed=annotation_queue.analysts_per_sentence(store))
     queue = annotation_queue.first_at(annotation_queue.remaining(ranked, view, pool=choice.pool), st.query_params.get(ITEM_PARAM))
@@ -107,10 +109,10 @@ def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, t
         on_message = partial(_on_message, key=key, analyst=analyst, run_id=choice.run.id, tag_set=tuple(tag_set))
         span_editor.visualize_span_editor(data=data, on_message=on_message, key=f"{key}_span_editor")
     else:
-        visualize_token_table(queue[0], seed_tags, choice=choice, analyst=analyst, tag_set=tag_set, key=key)
+        visualize_token_table(item=queue[0], seed_tags=seed_tags, choice=choice, analyst=analyst, tag_set=tag_set, key=key)
 
 
-def visualize_token_table(item, seed_tags, *, choice: QueueChoice, analyst: str, tag_set: list[str], key: str) -> None:
+def visualize_token_table(*, item, seed_tags, choice: QueueChoice, analyst: str, tag_set: list[str], key: str) -> None:
     """The same sentence as a token table (``st.data_editor``) for fine edits; saving moves to the next sentence.
 
     The buttons act in callbacks, before the area is drawn again: they may switch the view (a widget's
