@@ -296,12 +296,9 @@ class Predictor:
         """Tags and per-token confidences for pre-tokenised sentences.
 
         Confidence is the probability of the chosen tag: the softmax output, or
-        for a CRF model the forward-backward marginal. With ``runner_up`` each
-        result has a third list: per token the highest probability of any other
-        tag, so ``confidence - runner_up`` is the margin between the best two
-        tags (negative where IOB2-constrained decoding overruled the most
-        probable tag). It costs one pass over the outputs, so only the
-        annotation queue asks for it; the normal path computes nothing more. Sentences are sorted by
+        for a CRF model the forward-backward marginal. ``runner_up`` adds a third
+        list, the best other tag's probability per token (the annotation queue's
+        margin; only computed when asked). Sentences are sorted by
         length and tagged in chunks; while numpy decodes one chunk, TensorFlow
         (which releases the GIL) already runs the network on the next, so the
         two cores overlap instead of taking turns. Sentences longer than
@@ -372,11 +369,9 @@ class Predictor:
                 if repaired != tag_list:
                     tag_list = repaired
                     path = np.asarray([self.features.tag_vocab.index(t) for t in tag_list])
-            chosen = scores[np.arange(len(path)), path]
-            if runner_up:
-                decoded.append((tag_list, chosen.tolist(), _best_other(scores, path).tolist()))
-            else:
-                decoded.append((tag_list, chosen.tolist()))
+            chosen = scores[np.arange(len(path)), path].tolist()
+            other = decoding_module.best_other(scores, path).tolist() if runner_up else None
+            decoded.append((tag_list, chosen) if other is None else (tag_list, chosen, other))
         return decoded
 
     def predict(self, text: str, *, decoding: str | None = None) -> Prediction:
@@ -414,14 +409,6 @@ class Predictor:
 
     def count_params(self) -> int:
         return int(self.model.count_params())
-
-
-def _best_other(scores: np.ndarray, path) -> np.ndarray:
-    """Per token the highest probability of a tag other than the chosen one (padding, index 0, never counts)."""
-    others = np.array(scores, dtype="float64", copy=True)
-    others[:, 0] = -np.inf
-    others[np.arange(len(path)), np.asarray(path, dtype=int)] = -np.inf
-    return others.max(axis=1) if others.shape[1] > 2 else np.zeros(len(path))
 
 
 def spans_to_entities(
