@@ -214,3 +214,24 @@ class RunLabelError(NerError):
     """A run's name or tags cannot be stored (too long, too many tags)."""
 
     code = "E015"
+
+
+# --------------------------------------------------------------------------- annotation queue and span editor (E020-E024)
+
+
+class AnnotationPoolError(NerError):
+    """Text or a file given to the annotation queue cannot be used (not .txt/.jsonl, no ``text`` field, empty, too big)."""
+
+    code = "E020"
+
+
+class QueueDecisionError(NerError):
+    """A decision from the span editor cannot be recorded (a sentence the queue never sent, tags that do not fit it)."""
+
+    code = "E021"
+
+
+class QueueSettingError(NerError):
+    """A setting of the annotation queue is out of range (analysts per sentence, order, pool)."""
+
+    code = "E022"

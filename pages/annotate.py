@@ -1,242 +1,74 @@
-"""Annotate and retrain: correct the sentences the model is least sure of, keep the corrections, retrain with them."""
+"""Annotate: a queue of the sentences the model is least sure of, corrected in the span editor (select a span
+with the mouse, label it with a number key, Enter to accept and go on) or in the token table for fine edits.
+
+Each decision is saved as it is made. Retraining with the annotations, and reviewing or exporting them,
+live on their own pages.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from ner_core.errors import NerError
-from ner_core.workbench import annotation, render
-from ner_core.workbench.saved_annotations import annotations_to_sentences, training_annotations
-from ui import saved_annotations, tag_editor, util
+from ner_core.workbench import annotation, annotation_queue
+from ui import annotation_queue as queue_views
+from ui import queue_editor, util
 
 KEY = "annotate"
-POOL_SOURCES = {
-    "test split": "Test sentences of the model's dataset (labels hidden)",
-    "typed": "Typed or pasted text",
-    "upload": "Uploaded plain-text file",
+EMPTY_POOL = {
+    "uploaded": "Paste or upload text above to fill this pool.",
+    "log": "No text has been tagged in the highlighter or through the API yet.",
+    "requests": "No text is waiting for review.",
+    "flagged": "No sentence is flagged for review.",
+    "validation": "The model's validation split is empty.",
+    "test": "The model's test split is empty.",
 }
-JOB_STATE = f"{KEY}_job_id"
-NOTICE_STATE = f"{KEY}_notice"
 
 
-@st.cache_data(show_spinner="Reading the model's test split...", max_entries=8)
-def held_out_words(run_id: str, run_dir: str) -> tuple[tuple[str, ...], ...]:
-    """Token lists of the run's test split, rebuilt from its folder (``run_dir`` is part of the cache key)."""
-    run = util.get_store().get_run(run_id)
-    return tuple(tuple(sentence.words) for sentence in annotation.held_out_sentences(run))
-
-
-@st.cache_data(show_spinner="Ranking the pool by model confidence...", max_entries=16)
-def ranked_pool(run_dir: str, pool: tuple, measure: str, source: str, done: tuple[str, ...]) -> list[annotation.ReviewItem]:
-    """The pool's sentences not yet annotated, least confident first."""
-    predictor = util.get_predictor(run_dir)
-    return annotation.review_queue(predictor, pool, limit=None, measure=measure, source=source, skip_texts=done)
-
-
-# --------------------------------------------------------------------------- review queue
-
-
-def pool_input(source: str, run, *, key: str) -> tuple:
-    """The pool of the chosen source: token lists for the test split, raw sentences otherwise."""
-    if source == "test split":
-        return held_out_words(run.id, run.run_dir)
-    if source == "typed":
-        text = st.text_area(
-            "Text to annotate",
-            key=f"{key}_text",
-            height=120,
-            placeholder="Paste or type text; it is split into sentences and ranked by the model's confidence.",
+def visualize_flagged(*, key: str) -> None:
+    """The sentences flagged for review, and a link to the queue that resolves them."""
+    flags = annotation_queue.flagged_decisions(util.get_store())
+    if not flags:
+        return
+    st.markdown(f"**{len(flags)} flagged for review**")
+    rows = [{"sentence": flag.text, "flagged by": flag.analyst, "when": flag.created_at} for flag in flags]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(240, 38 + 35 * len(rows)), key=f"{key}_flags")
+    if st.session_state.get(f"{key}_pool") != "flagged":
+        st.page_link(
+            "pages/annotate.py",
+            label="Review the flagged sentences",
+            icon=":material/flag:",
+            query_params={queue_views.POOL_PARAM: "flagged", queue_views.RUN_PARAM: st.session_state.get(f"{key}_run", "")},
         )
-        return tuple(annotation.pool_from_text(text)) if text.strip() else ()
-    uploaded = st.file_uploader("Plain-text file", type=["txt"], key=f"{key}_upload")
-    if uploaded is None:
-        return ()
-    return tuple(annotation.pool_from_text(annotation.text_from_upload(uploaded.getvalue(), uploaded.name)))
 
 
-def visualize_queue(*, run, tag_set: list[str], analyst: str, store, key: str) -> None:
-    columns = st.columns([3, 2, 1])
-    source = columns[0].radio("Pool", list(POOL_SOURCES), format_func=POOL_SOURCES.get, key=f"{key}_source")
-    measure = columns[1].radio(
-        "Rank by",
-        list(annotation.UNCERTAINTY_MEASURES),
-        key=f"{key}_measure",
-        format_func=lambda m: f"lowest {annotation.UNCERTAINTY_MEASURES[m]} first",
-    )
-    limit = columns[2].number_input("Queue length", min_value=1, max_value=500, value=25, key=f"{key}_limit")
-    pool = pool_input(source, run, key=key)
-    if not pool:
-        st.info("The pool is empty: type or paste text, upload a .txt file, or use the model's test sentences.")
-        return
-    done = tuple(sorted({saved.text for saved in store.list_annotations()}))
-    pending = ranked_pool(run.run_dir, pool, measure, source, done)
-    annotated = annotation.annotated_in_pool(pool, done)
-    st.caption(
-        f"{len(pending) + annotated} sentences in the pool, {annotated} already "
-        f"annotated. A sentence's confidence is its {annotation.UNCERTAINTY_MEASURES[measure]} "
-        "(probability of the predicted tag); the least confident come first."
-    )
-    queue = pending[: int(limit)]
-    if not queue:
-        st.success("Every sentence of this pool is annotated.")
-        return
-    confidence = st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")
-    st.dataframe(
-        annotation.queue_frame(queue),
-        hide_index=True,
-        width="stretch",
-        height=min(300, 38 + 35 * len(queue)),
-        column_config={"confidence": confidence},
-        key=f"{key}_queue",
-    )
-    choices = annotation.queue_choices(queue)
-    text = st.selectbox(
-        "Sentence to correct",
-        list(choices),
-        key=f"{key}_item",
-        format_func=lambda t: f"#{choices[t][0]} - {choices[t][1].confidence:.3f} - {t[:90]}",
-    )
-    item = choices[text][1] if text in choices else queue[0]
-    visualize_correction(item, run=run, tag_set=tag_set, analyst=analyst, store=store, key=key)
-
-
-def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str], analyst: str, store, key: str) -> None:
-    """Token-level correction of one queued sentence: edit, check IOB2, repair, save."""
-    item_key = annotation.editor_key(item.text)
-    base_state, version_state = f"{key}_base_{item_key}", f"{key}_version_{item_key}"
-    frame = annotation.correction_frame(item, st.session_state.get(base_state, list(item.predicted_tags)))
-    st.markdown("**Correct the tags** (the `corrected tag` column; IOB2: an entity starts with B-type, continues with I-type)")
-    editor = f"{key}_editor_{item_key}_{st.session_state.get(version_state, 0)}"
-    tags, problems = tag_editor.visualize_tag_editor(frame, tokens=item.tokens, tag_set=tag_set, key=editor)
-    left, right = st.columns(2)
-    if problems:
-        tag_editor.show_problems(problems)
-        if left.button("Repair IOB2 (stray I-X becomes B-X)", key=f"{key}_repair"):
-            st.session_state[base_state] = annotation.repair([t or "O" for t in tags])
-            st.session_state[version_state] = st.session_state.get(version_state, 0) + 1
-            st.rerun()
-    if right.button("Save correction", type="primary", key=f"{key}_save"):
-        try:
-            saved_id = annotation.save_review_item(store, item, tags=tags, analyst=analyst, model_run_id=run.id, tag_set=tag_set)
-        except NerError as exc:
-            util.show_error(exc)
-        else:
-            st.session_state.pop(base_state, None)
-            st.session_state[NOTICE_STATE] = f"Saved annotation #{saved_id}; the next sentence of the queue is shown."
-            st.rerun()
-
-
-# --------------------------------------------------------------------------- retraining
-
-
-def visualize_retrain(*, run, runs, store, runner, key: str) -> None:
-    saved = training_annotations(store)
-    st.write(
-        f"The new run trains `{run.model_name}` with the parent's configuration (same dataset and seed, so the "
-        f"same test split) on the training split plus {len(saved)} saved annotation(s), then is scored on that "
-        "test split."
-    )
-    busy = job_running(runner, st.session_state.get(JOB_STATE))
-    if not saved:
-        st.info("Save at least one annotation first.")
-    elif st.button(
-        f"Retrain with my annotations ({len(saved)})",
-        type="primary",
-        key=f"{key}_retrain",
-        disabled=busy,
-        help="One retraining at a time from this page; wait for the current one or cancel it." if busy else None,
-    ):
-        try:
-            job = runner.submit(
-                annotation.retrain_config(run),
-                parent_run_id=run.id,
-                extra_train_sentences=annotations_to_sentences(saved),
-                label=f"{run.model_name} + {len(saved)} annotations",
-            )
-        except NerError as exc:
-            util.show_error(exc)
-        else:
-            st.session_state[JOB_STATE] = job.job_id
-            st.rerun()  # so the button shows as busy while the job runs
-    if st.session_state.get(JOB_STATE):
-        visualize_job(runner, st.session_state[JOB_STATE])
-    children = [child for child in runs if child.parent_run_id == run.id]
-    if children:
-        child = st.selectbox("Retrained run", children, format_func=util.run_label, key=f"{key}_child")
-        visualize_comparison(run, child, key=key)
-
-
-def job_running(runner, job_id: str | None) -> bool:
-    try:
-        return job_id is not None and not runner.get(job_id).finished
-    except NerError:  # JobNotFoundError
-        return False
-
-
-def visualize_job(runner, job_id: str) -> None:
-    from ui import job_progress
-
-    try:
-        runner.get(job_id)
-    except NerError:  # JobNotFoundError: the job ended in an earlier server process
-        st.session_state.pop(JOB_STATE, None)
-        return
-    # Polls while the job is unfinished; when it ends the whole page reruns, so the new run appears in the lists.
-    job_progress.visualize_live_jobs(
-        lambda: [job for job in runner.jobs() if job.job_id == job_id and not job.dismissed],
-        key=KEY,
-        runner=runner,
-        idle_s=None,
-        cancel_label="Cancel retraining",
-        noun="Retraining",
-        ready_message="Retrained run {run_id} is ready; it is compared with its parent below.",
-        curves=False,
-    )
-
-
-def visualize_comparison(parent, child, *, key: str) -> None:
-    if not annotation.same_test_split(parent, child):
-        st.warning("These runs were not split from the same dataset with the same seed; their test sets differ.")
-    st.dataframe(annotation.comparison_frame(parent, child), hide_index=True, width="stretch", key=f"{key}_comparison")
-    dataset = render.markdown_escape(child.config.get("dataset"))
-    st.caption(f"Both scored on the test split of {dataset} with seed {child.config.get('seed')}.")
-
-
-# --------------------------------------------------------------------------- page
-
-st.title("Annotate and retrain")
-st.caption("Correct the model's least confident sentences token by token, keep the corrections, and retrain the model with them.")
-
-if NOTICE_STATE in st.session_state:
-    st.success(st.session_state.pop(NOTICE_STATE))
-
-runs = util.completed_runs_or_stop(
-    then="correct its predictions here",
-    on_empty=lambda: saved_annotations.visualize_saved_annotations(
-        store=util.get_store(), tag_set=None, analyst="", key=KEY, notice_state=NOTICE_STATE
-    ),
+st.title("Annotate")
+st.caption(
+    "Correct the sentences the model is least sure of: drag over tokens (or click, then shift-click) to select a "
+    "span, press its number to label it, Enter to accept and go on. `?` shows every key."
 )
-store, runner = util.get_store(), util.or_stop(util.get_runner)
 
-top = st.columns([2, 1])
-run = top[0].selectbox("Model", runs, format_func=util.run_label, key=f"{KEY}_run")
-analyst = top[1].text_input("Analyst name (required to save)", key=f"{KEY}_analyst", max_chars=annotation.MAX_ANALYST_CHARS)
+runs = util.completed_runs_or_stop(then="annotate its predictions here")
+analyst = queue_views.require_analyst(key=KEY)
+queue_views.visualize_analyst(analyst=analyst, key=KEY)
+choice = queue_views.visualize_queue_choice(runs=runs, key=KEY)
 try:
-    predictor = util.get_predictor(run.run_dir)
+    predictor = util.get_predictor(choice.run.run_dir)
+    items = queue_views.pool_items(choice)
+    ranked = queue_views.ranked_queue(choice, items) if items else []
 except NerError as exc:
     util.show_error(exc)
     st.stop()
 tag_set = annotation.model_tag_set(predictor.tag_names)
 
-queue_tab, saved_tab, retrain_tab = st.tabs(["Review queue", "Saved annotations", "Retrain"])
-with queue_tab:
-    try:
-        visualize_queue(run=run, tag_set=tag_set, analyst=analyst, store=store, key=KEY)
-    except NerError as exc:
-        util.show_error(exc)
-with saved_tab:
-    saved_annotations.visualize_saved_annotations(
-        store=store, tag_set=tag_set, analyst=analyst, key=KEY, notice_state=NOTICE_STATE
-    )
-with retrain_tab:
-    visualize_retrain(run=run, runs=runs, store=store, runner=runner, key=KEY)
+editor_column, side_column = st.columns([3, 1])
+with editor_column:
+    if items:
+        queue_editor.visualize_queue_editor(ranked=ranked, choice=choice, analyst=analyst, tag_set=tag_set, key=KEY)
+    else:
+        st.info(EMPTY_POOL[choice.pool])
+with side_column:
+    queue_views.visualize_settings(analyst=analyst, key=KEY)
+    visualize_flagged(key=KEY)
+    # The dataset's annotation guidelines (analysts-bulk) are shown here, beside the queue.

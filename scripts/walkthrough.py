@@ -13,8 +13,9 @@ drives Debian's chromium (``/usr/bin/chromium``) with Playwright's sync API:
      history shows it completed (screenshots of the live progress on the way).
   d. Model comparison: the new run next to another completed run; metric table
      and confusion matrix.
-  e. Annotate: correct three sentences of the review queue in the tag editor
-     (using the corpus' gold tags, so the corrections are real ones) and save them.
+  e. Annotate: correct three sentences of the validation-split queue in the span
+     editor with mouse and keys (using the corpus' gold tags, so the corrections
+     are real ones); Enter saves each one.
   f. Retrain with those annotations and wait for the child run.
   g. A/B traffic: a ``--requests`` simulation over the page's default arms.
 
@@ -59,8 +60,6 @@ from scripts import browser_harness  # noqa: E402
 MAX_SCREENSHOT_HEIGHT = 15_000
 MODEL = "model2"
 ANNOTATIONS = 3
-MAX_EDITS_PER_SENTENCE = 8  # each edit is a rerun; enough to correct a short sentence fully
-EDITOR_VISIBLE_ROWS = 19  # the tag editor is 720 px high; longer sentences would need scrolling inside the canvas
 SEARCH_WORD = "Iran"
 GRID_ROW_PX = 35  # row (and header) height of st.dataframe / st.data_editor
 CHECK_BACK_S = 10  # while a run trains, look at it this often (from Home in between; see wait_for_run)
@@ -70,7 +69,7 @@ PAGES = {
     "Data explorer": ("data_explorer", "Data explorer"),
     "Training runs": ("training_runs", "Training runs"),
     "Model comparison": ("model_comparison", "Model comparison"),
-    "Annotate and retrain": ("annotate", "Annotate and retrain"),
+    "Annotate": ("annotate", "Annotate"),
     "A/B traffic": ("ab_traffic", "A/B traffic"),
 }
 
@@ -680,72 +679,103 @@ def picker_label(options: Options, run_id: str) -> str:
 
 
 def step_annotate(ui: Ui, evidence: Evidence, options: Options) -> None:
-    """e. Correct three sentences of the review queue with the model2 run and save them.
+    """e. Correct three sentences of the validation-split queue in the span editor, with mouse and keys only.
 
-    The pool is the test split of the uploaded corpus, whose gold tags we know:
-    every token the model got wrong is set to its gold tag (up to a few per
-    sentence), so the saved annotations are genuine corrections. A sentence the
-    model got entirely right (rare at the top of the queue) gets one token
-    changed anyway, so that each save really differs from the prediction.
+    Gold tags come from the uploaded corpus, so the corrections are real ones: every gold entity the
+    model missed is selected (a drag, or a click on a single token) and labelled with its number key;
+    every predicted entity that overlaps no gold entity is clicked and removed with Backspace; Enter
+    accepts and the next sentence shows. A sentence the model already tags as the corpus does is
+    skipped with S (an accepted annotation should differ from the prediction).
     """
+    from ner_core.corpus.tags import extract_spans
+    from ner_core.store.database import Store
+
     gold = gold_tags_by_text(options.data)
-    ui.open("Annotate and retrain")
-    ui.choose("Model", picker_label(options, evidence.model2_run_id))
-    ui.fill("Analyst name (required to save)", options.analyst)
+    ui.open("Annotate")
+    ui.fill("Your name", options.analyst, commit="Tab")
+    ui.click("Start annotating")
     ui.wait_idle()
-    for number in range(1, ANNOTATIONS + 1):
-        queue, _, _ = current_review_item(ui)
-        pick = next((row for row in queue if int(row["tokens"]) <= EDITOR_VISIBLE_ROWS), queue[0])
-        ui.choose("Sentence to correct", f"#{pick['rank']} - ")
-        _, text, rows = current_review_item(ui)
-        edits = planned_edits([r["token"] for r in rows], [r["predicted"] for r in rows], gold.get(text))
-        for position, tag in edits:
-            ui.edit_select_cell("corrected tag", position, 4, tag)
-            ui.wait_for(
-                f"token {position + 1} to show {tag}",
-                lambda position=position, tag=tag: (
-                    ui.grid("token", "predicted", "corrected tag")[position]["corrected tag"] == tag
-                ),
+    ui.choose("Model", picker_label(options, evidence.model2_run_id))
+    root = ui.page.locator(".se-root")
+    ui.wait_for("the span editor", lambda: root.count() and root.get_attribute("data-item-id"))
+    legend = ui.page.locator(".se-legend button").all()
+    keys = {
+        button.get_attribute("data-type"): button.locator("kbd").inner_text()
+        for button in legend
+        if button.locator("kbd").count()
+    }
+    store = Store(options.database_url)
+    while len(evidence.annotation_ids) < ANNOTATIONS:
+        item = root.get_attribute("data-item-id")
+        tokens = ui.page.locator(".se-sentence .se-token").all_inner_texts()
+        text = " ".join(tokens)
+        predicted = span_editor_entities(ui)
+        wanted = extract_spans(gold[text]) if text in gold else []
+        deletions = [p for p in predicted if all(p.end <= g.start or g.end <= p.start for g in wanted)]
+        labels = [g for g in wanted if g not in predicted and g.type in keys]
+        if not deletions and not labels:
+            ui.note(f"skipped (the model tags it as the corpus does): {text[:80]!r}")
+            ui.page.keyboard.press("s")
+        else:
+            for span in deletions:
+                ui.page.mouse.click(*token_centre(ui, span.start))
+                ui.page.keyboard.press("Backspace")
+            for span in labels:
+                select_tokens(ui, span, predicted)
+                ui.page.keyboard.press(keys[span.type])
+            ui.note(
+                f"sentence {len(evidence.annotation_ids) + 1}: {text[:80]!r}: removed "
+                + (", ".join(f"{' '.join(tokens[p.start : p.end])}/{p.type}" for p in deletions) or "nothing")
+                + "; labelled "
+                + (", ".join(f"{' '.join(tokens[g.start : g.end])}/{g.type}" for g in labels) or "nothing")
             )
-        if ui.page.get_by_role("button", name="Repair IOB2 (stray I-X becomes B-X)").count():
-            ui.note("the partial correction broke IOB2; used the page's Repair button")
-            ui.click("Repair IOB2 (stray I-X becomes B-X)")
-            ui.wait_idle()
-        ui.note(
-            f"sentence {number}: {text[:80]!r}: " + ", ".join(f"{rows[p]['token']} {rows[p]['predicted']}->{t}" for p, t in edits)
-        )
-        ui.shot(f"annotate-edit-{number}")
-        ui.click("Save correction")
-        ui.wait_idle()
-        saved = ui.wait_for("the 'Saved annotation' notice", lambda: ui.alert_match(r"Saved annotation #(\d+)"))
-        evidence.annotation_ids.append(int(saved.group(1)))
-        evidence.annotated_texts.append(text)
-        ui.note(saved.group(0))
-    ui.tab("Saved annotations")
-    ui.shot("annotate-saved")
+            ui.shot(f"annotate-edit-{len(evidence.annotation_ids) + 1}")
+            ui.page.keyboard.press("Enter")
+            saved = ui.wait_for(
+                "the accepted sentence in the database",
+                lambda text=text: [a for a in store.list_annotations() if a.analyst == options.analyst and a.text == text],
+                interval=0.2,
+            )
+            evidence.annotation_ids.append(saved[-1].id)
+            evidence.annotated_texts.append(text)
+            ui.note(f"saved annotation #{saved[-1].id}")
+        ui.wait_for("the next sentence", lambda item=item: root.get_attribute("data-item-id") != item, interval=0.1)
+    ui.wait_idle()
+    ui.shot("annotate-next")
 
 
-def current_review_item(ui: Ui) -> tuple[list[dict], str, list[dict]]:
-    """The review queue, the sentence chosen in "Sentence to correct" and its rows in the tag editor.
+def span_editor_entities(ui: Ui) -> list:
+    """The entities the span editor shows, as token spans."""
+    from ner_core.corpus.tags import Span
 
-    Both tables are canvases read through their accessible tables, which can lag
-    a rerun behind; they are read until they agree with the selectbox (a plain
-    input) and with each other.
-    """
-    box = ui.page.get_by_role("combobox", name="Sentence to correct", exact=True)
+    marks = ui.page.locator(".se-root").evaluate(
+        """root => [...root.querySelectorAll('.se-entity')].map(mark => ({
+               type: mark.dataset.type,
+               tokens: [...mark.querySelectorAll('.se-token')].map(token => Number(token.dataset.index))}))"""
+    )
+    return sorted(Span(min(m["tokens"]), max(m["tokens"]) + 1, m["type"]) for m in marks)
 
-    def agreeing():
-        chosen = re.fullmatch(r"#(\d+) - [\d.]+ - (.*)", box.input_value(), re.S)
-        queue = ui.grid("rank", "confidence", "tokens", "sentence")
-        row = next((r for r in queue if chosen and r["rank"] == chosen.group(1)), None)
-        if row is None or not row["sentence"].startswith(chosen.group(2)):
-            return None
-        rows = ui.grid("token", "predicted", "corrected tag")  # only the rows the grid has drawn
-        tokens, words = [r["token"] for r in rows], row["sentence"].split(" ")
-        same = tokens == words[: len(tokens)] and len(tokens) >= min(len(words), EDITOR_VISIBLE_ROWS)
-        return (queue, row["sentence"], rows) if same else None
 
-    return ui.wait_for("the review queue and the tag editor to show the chosen sentence", agreeing)
+def token_centre(ui: Ui, index: int) -> tuple[float, float]:
+    token = ui.page.locator(f'.se-token[data-index="{index}"]')
+    token.scroll_into_view_if_needed()
+    box = token.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def select_tokens(ui: Ui, span, predicted: list) -> None:
+    """One gesture: a click on a single token outside any entity, else a drag over the span's tokens."""
+    inside = any(p.start <= span.start < p.end and p.end - p.start > 1 for p in predicted)
+    if span.end - span.start == 1 and not inside:
+        ui.page.mouse.click(*token_centre(ui, span.start))
+        return
+    ui.page.mouse.move(*token_centre(ui, span.start))
+    ui.page.mouse.down()
+    if span.end - span.start == 1:  # a click would select the entity around it: out to a neighbour and back
+        after = ui.page.locator(f'.se-token[data-index="{span.start + 1}"]').count()
+        ui.page.mouse.move(*token_centre(ui, span.start + 1 if after else span.start - 1), steps=3)
+    ui.page.mouse.move(*token_centre(ui, span.end - 1), steps=4)
+    ui.page.mouse.up()
 
 
 def gold_tags_by_text(path: Path) -> dict[str, list[str]]:
@@ -753,20 +783,6 @@ def gold_tags_by_text(path: Path) -> dict[str, list[str]]:
     from ner_core.corpus import reading
 
     return {" ".join(s.words): list(s.tags) for s in reading.inspect_corpus(path).sentences}
-
-
-def planned_edits(tokens: list[str], predicted: list[str], gold: list[str] | None) -> list[tuple[int, str]]:
-    """(row, new tag) pairs: the gold tag wherever the model is wrong, else one harmless IOB2-valid change."""
-    if gold and len(gold) == len(predicted):
-        wrong = [(i, g) for i, (p, g) in enumerate(zip(predicted, gold)) if p != g]
-        if wrong:
-            return wrong[:MAX_EDITS_PER_SENTENCE]
-    # Nothing wrong (or no gold): retag one token whose neighbour does not continue an entity.
-    for i, tag in enumerate(predicted):
-        follows = predicted[i + 1] if i + 1 < len(predicted) else "O"
-        if not follows.startswith("I-"):
-            return [(i, "O" if tag != "O" else "B-geo")]
-    return [(len(predicted) - 1, "B-geo" if predicted[-1] == "O" else "O")]
 
 
 def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
@@ -792,8 +808,8 @@ def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
             raise WalkFailure(f"the retrained run did not complete within {options.train_timeout:.0f} s")
         ui.open("Home")
         time.sleep(CHECK_BACK_S)
-        ui.open("Annotate and retrain", live=True)
-        ui.choose("Model", picker_label(options, evidence.model2_run_id))  # the selectbox forgets its value while on another page
+        ui.open("Annotate", live=True)  # retrain-lineage moves retraining to its own page
+        ui.choose("Model", evidence.model2_run_id)  # the selectbox forgets its value while on another page
         ui.tab("Retrain")
         ui.wait_for("the retraining job", drawn)
     evidence.child_run_id = ready.group(1)

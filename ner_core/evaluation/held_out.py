@@ -34,35 +34,40 @@ def test_split_for_run(run_dir: str | Path) -> list[annotated.Sentence]:
     byte-identical (same sha256) to what the run was trained on, else the split
     would silently differ from the one behind the stored metrics.
     """
+    return splits_for_run(run_dir).test
+
+
+def splits_for_run(run_dir: str | Path) -> annotated.DatasetSplits:
+    """A run's train/validation/test split rebuilt as :func:`test_split_for_run` rebuilds its test split
+    (the annotation queue offers the validation split; the test split stays for scoring)."""
     folder = run_folder.RunFolder(Path(run_dir))
     config = folder.read_json(run_folder.CONFIG_FILE)
     dataset = config.get("dataset") or {}
     train_config = config.get("train_config") or {}
     source, recorded_sha = dataset.get("source"), dataset.get("sha256")
     if not source or not recorded_sha:
-        raise DataFormatError(
-            f"run {folder.run_id}: config.json does not record its dataset, so its test split cannot be rebuilt."
-        )
+        raise DataFormatError(f"run {folder.run_id}: config.json does not record its dataset, so its split cannot be rebuilt.")
     path = _dataset_path(source)
     if not path.is_file():
         raise DataFormatError(
-            f"run {folder.run_id} was trained on {source}, which no longer exists; restore that file to see its test sentences."
+            f"run {folder.run_id} was trained on {source}, which no longer exists; "
+            "restore that file to see its held-out sentences."
         )
     corpus = reading.load_corpus(path, repair_iob=bool(train_config.get("repair_iob", False)))
     if corpus.sha256 != recorded_sha:
         raise DataFormatError(
             f"{source} has changed since run {folder.run_id} was trained on it "
             f"(sha256 {recorded_sha[:12]}... then, {corpus.sha256[:12]}... now); "
-            "restore the original file to see its test sentences."
+            "restore the original file to see its held-out sentences."
         )
-    test = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", splitting.DEFAULT_SEED))).test
+    splits = splitting.split_corpus(corpus.sentences, seed=int(train_config.get("seed", splitting.DEFAULT_SEED)))
     expected = dataset.get("test")
-    if expected is not None and int(expected) != len(test):
+    if expected is not None and int(expected) != len(splits.test):
         raise DataFormatError(
-            f"run {folder.run_id}: the rebuilt test split has {len(test)} sentences "
+            f"run {folder.run_id}: the rebuilt test split has {len(splits.test)} sentences "
             f"but the run recorded {expected}; it cannot be reproduced."
         )
-    return test
+    return splits
 
 
 test_split_for_run.__test__ = False  # a name pytest would otherwise collect where it is imported

@@ -294,3 +294,13 @@ def crf_marginals_batch(
     log_z = _logsumexp(alpha[-1] + end, axis=1)
     marginals = np.exp(alpha + beta - log_z[None, :, None])
     return [marginals[:length, row] for row, length in enumerate(lengths)]
+
+
+def best_other(scores: np.ndarray, path: Sequence[int]) -> np.ndarray:
+    """Per token the highest probability (softmax output or CRF marginal) of a tag other than the one
+    ``path`` chose; padding (index 0) never counts. The chosen probability minus this is the margin
+    between the best two tags, negative where IOB2-constrained decoding overruled the most probable tag."""
+    others = np.array(scores, dtype="float64", copy=True)
+    others[:, 0] = -np.inf
+    others[np.arange(len(path)), np.asarray(path, dtype=int)] = -np.inf
+    return others.max(axis=1) if others.shape[1] > 2 else np.zeros(len(path))

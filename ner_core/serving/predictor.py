@@ -290,11 +290,15 @@ class Predictor:
                 self.compiled = False
         return self._forward(self.features.inputs(token_lists, length)).numpy()
 
-    def tag_sentences(self, batch: Sequence[Sequence[str]], decoding: str | None = None) -> list[tuple[list[str], list[float]]]:
+    def tag_sentences(
+        self, batch: Sequence[Sequence[str]], decoding: str | None = None, *, runner_up: bool = False
+    ) -> list[tuple[list[str], list[float]]]:
         """Tags and per-token confidences for pre-tokenised sentences.
 
         Confidence is the probability of the chosen tag: the softmax output, or
-        for a CRF model the forward-backward marginal. Sentences are sorted by
+        for a CRF model the forward-backward marginal. ``runner_up`` adds a third
+        list, the best other tag's probability per token (the annotation queue's
+        margin; only computed when asked). Sentences are sorted by
         length and tagged in chunks; while numpy decodes one chunk, TensorFlow
         (which releases the GIL) already runs the network on the next, so the
         two cores overlap instead of taking turns. Sentences longer than
@@ -303,12 +307,13 @@ class Predictor:
         method = decoding or self.default_decoding
         if method not in DECODING_METHODS:
             raise InputTextError(f"unknown decoding {method!r}; choose one of {', '.join(DECODING_METHODS)}.")
-        results: list[tuple[list[str], list[float]]] = [([], []) for _ in batch]
+        results: list[tuple] = [([], [], []) if runner_up else ([], []) for _ in batch]
         fitting = sorted((i for i, words in enumerate(batch) if 0 < len(words) <= self.max_len), key=lambda i: len(batch[i]))
         chunks = [fitting[o : o + BATCH_SIZE] for o in range(0, len(fitting), BATCH_SIZE)]
         if len(chunks) == 1:
             chunk = chunks[0]
-            self._store_decoded(results, chunk, self._run([batch[i] for i in chunk]), [len(batch[i]) for i in chunk], method)
+            lengths = [len(batch[i]) for i in chunk]
+            self._store_decoded(results, chunk, self._run([batch[i] for i in chunk]), lengths, method, runner_up)
         elif chunks:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-forward") as pool:
                 pending = pool.submit(self._run, [batch[i] for i in chunks[0]])
@@ -316,7 +321,7 @@ class Predictor:
                     scores = pending.result()
                     if position + 1 < len(chunks):
                         pending = pool.submit(self._run, [batch[i] for i in chunks[position + 1]])
-                    self._store_decoded(results, chunk, scores, [len(batch[i]) for i in chunk], method)
+                    self._store_decoded(results, chunk, scores, [len(batch[i]) for i in chunk], method, runner_up)
         windowed = [i for i, words in enumerate(batch) if len(words) > self.max_len]
         if windowed:
             outputs = self.probabilities([batch[i] for i in windowed])
@@ -326,14 +331,16 @@ class Predictor:
                 padded = np.zeros((len(chunk), max(lengths), len(self.tag_names)), dtype="float32")
                 for row, k in enumerate(chunk):
                     padded[row, : lengths[row]] = outputs[k]
-                self._store_decoded(results, [windowed[k] for k in chunk], padded, lengths, method)
+                self._store_decoded(results, [windowed[k] for k in chunk], padded, lengths, method, runner_up)
         return results
 
-    def _store_decoded(self, results: list, indices: Sequence[int], scores: np.ndarray, lengths: list[int], method: str) -> None:
-        for index, decoded in zip(indices, self._decode_chunk(scores, lengths, method)):
+    def _store_decoded(
+        self, results: list, indices: Sequence[int], scores: np.ndarray, lengths: list[int], method: str, runner_up: bool = False
+    ) -> None:
+        for index, decoded in zip(indices, self._decode_chunk(scores, lengths, method, runner_up)):
             results[index] = decoded
 
-    def _decode_chunk(self, padded: np.ndarray, lengths: list[int], method: str) -> list[tuple[list[str], list[float]]]:
+    def _decode_chunk(self, padded: np.ndarray, lengths: list[int], method: str, runner_up: bool = False) -> list[tuple]:
         """Decode ``[rows, >= max(lengths), K]`` model outputs; positions past a row's length are ignored."""
         if self._crf is not None:
             transitions, start, end = self._crf
@@ -362,7 +369,9 @@ class Predictor:
                 if repaired != tag_list:
                     tag_list = repaired
                     path = np.asarray([self.features.tag_vocab.index(t) for t in tag_list])
-            decoded.append((tag_list, scores[np.arange(len(path)), path].tolist()))
+            chosen = scores[np.arange(len(path)), path].tolist()
+            other = decoding_module.best_other(scores, path).tolist() if runner_up else None
+            decoded.append((tag_list, chosen) if other is None else (tag_list, chosen, other))
         return decoded
 
     def predict(self, text: str, *, decoding: str | None = None) -> Prediction:

@@ -325,3 +325,64 @@ ADDED_COLUMNS = (*ADDED_COLUMNS, ("runs", "name"), ("runs", "tags_json"))
 # additions of parallel features stay at the end of the file.
 Dataset.repair_iob = mapped_column(sa.Boolean, nullable=True)
 ADDED_COLUMNS = (*ADDED_COLUMNS, ("datasets", "repair_iob"))
+# --------------------------------------------------------------------------- span editor and annotation queue
+# (issue 13, the queue's own tables; ner_core.workbench.annotation_queue and annotation_pools read and write them)
+
+
+class QueueText(Base):
+    """A sentence an analyst pasted or uploaded into the annotation queue, kept so the queue survives a reload.
+
+    One paste or upload is a batch (``batch_id``, a checksum of its texts); the queue's deep link names it.
+    """
+
+    __tablename__ = "queue_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    batch_id: Mapped[str] = mapped_column(sa.String(16), index=True)
+    batch_name: Mapped[str] = mapped_column(sa.String(128))
+    position: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(sa.Text)
+
+
+class QueueDecision(Base):
+    """What one analyst did with one queued sentence: accepted (with the annotation it saved), skipped or flagged.
+
+    A skip or a flag takes the sentence out of that analyst's queue; a flag (with the tokens and tags
+    shown when it was flagged) also lists it for review until someone accepts it (``resolved_at``).
+    ``client_id`` comes from the browser and is unique, so a decision sent twice is stored once.
+    """
+
+    __tablename__ = "queue_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    analyst: Mapped[str] = mapped_column(sa.String(128), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    pool: Mapped[str] = mapped_column(sa.String(32))
+    decision: Mapped[str] = mapped_column(sa.String(16), index=True)  # accepted, skipped, flagged
+    annotation_id: Mapped[int | None] = mapped_column(nullable=True)
+    model_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    client_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, unique=True)
+    tokens_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    tags_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+    @property
+    def tokens(self) -> list[str]:
+        return json.loads(self.tokens_json) if self.tokens_json else []
+
+    @property
+    def tags(self) -> list[str]:
+        return json.loads(self.tags_json) if self.tags_json else []
+
+
+class QueueSetting(Base):
+    """A team-wide setting of the annotation queue (e.g. how many analysts should annotate each sentence)."""
+
+    __tablename__ = "queue_settings"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(sa.String(128), default="")

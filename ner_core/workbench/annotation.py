@@ -37,7 +37,8 @@ UNCERTAINTY_MEASURES = {
     "min": "minimum token confidence",
     "mean": "mean token confidence",
 }
-SOURCES = ("typed", "upload", "test split")
+# The pool an annotation came from; the annotation queue adds its pools (annotation_pools.ANNOTATION_SOURCES).
+SOURCES = ("typed", "upload", "test split", "validation split", "log", "review request", "flagged")
 # A pool is tagged in full to rank it; this bounds the work of one upload.
 MAX_POOL_CHARS = 2_000_000
 MAX_POOL_SENTENCES = 20_000

@@ -232,3 +232,13 @@ def test_batch_skips_viterbi_only_where_argmax_is_already_valid_and_still_equals
         if paths[row].tolist() == argmax.tolist():
             argmax_valid += 1
     assert 0 < argmax_valid < len(lengths)  # both kinds of rows occur
+
+
+def test_best_other_is_the_highest_probability_of_another_tag_padding_never_counts():
+    # columns: <PAD>, O, B-per, I-per
+    scores = np.array([[0.9, 0.05, 0.03, 0.02], [0.0, 0.2, 0.5, 0.3], [0.0, 0.6, 0.1, 0.3]])
+    assert decoding.best_other(scores, [1, 2, 3]).tolist() == pytest.approx([0.03, 0.3, 0.6])
+    # a path that is not the argmax (constrained decoding overruled it): the margin is negative
+    chosen = scores[np.arange(3), [1, 2, 3]]
+    assert (chosen - decoding.best_other(scores, [1, 2, 3])).tolist() == pytest.approx([0.02, 0.2, -0.3])
+    assert decoding.best_other(np.array([[0.0, 1.0]]), [1]).tolist() == [0.0]  # no other tag at all

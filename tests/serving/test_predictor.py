@@ -167,3 +167,24 @@ def test_controls_are_never_tagged_and_invalid_unicode_is_refused(predictor):
     assert predictor.predict("\x00\x01\u200f").tokens == []
     with pytest.raises(InputTextError, match="not valid Unicode .*lone surrogate at character 5"):
         predictor.predict("Anna \udc80Berg")
+
+
+@pytest.mark.parametrize("decoding", ["argmax", "constrained"])
+def test_runner_up_is_the_best_other_tag_probability_and_changes_nothing_else(predictor, decoding):
+    words = ["Anna", "Berg", "visited", "Nairobi", "on", "Monday", "."]
+    long_words = words * 40  # longer than max_len: the windowed path
+    batch = [words, [], long_words]
+    plain = predictor.tag_sentences(batch, decoding)
+    with_runner_up = predictor.tag_sentences(batch, decoding, runner_up=True)
+    assert [(t, c) for t, c, _ in with_runner_up] == plain
+    assert with_runner_up[1] == ([], [], [])
+    probabilities = predictor.probabilities([words])[0]
+    tag_list, confidences, runner_up = with_runner_up[0]
+    for position, tag in enumerate(tag_list):
+        row = list(probabilities[position])
+        chosen = predictor.tag_names.index(tag)
+        others = [p for index, p in enumerate(row) if index not in (0, chosen)]  # 0 is padding
+        assert runner_up[position] == pytest.approx(max(others), abs=1e-6)
+        assert confidences[position] == pytest.approx(row[chosen], abs=1e-6)
+    assert len(with_runner_up[2][2]) == len(long_words)
+    assert all(0.0 <= value <= 1.0 for value in with_runner_up[2][2])
