@@ -7,7 +7,7 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.serving import predictor
-from ner_core.workbench import comparison, render
+from ner_core.workbench import comparison, metric_table, render
 from ui import run_picker, util
 
 KEY = "entity_highlighter"
@@ -26,7 +26,7 @@ SAMPLE_TEXT = (
 
 def decoding_for(run, choice: str) -> str:
     """The decoding a run tags with: its own (the one its training and metrics used) unless one is chosen."""
-    return comparison.run_decoding(run.config) if choice == RUN_DECODING else choice
+    return metric_table.run_decoding(run.config) if choice == RUN_DECODING else choice
 
 
 def predict_and_log(*, text: str, chosen: list, decoding: str) -> dict | None:
