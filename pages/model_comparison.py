@@ -11,6 +11,7 @@ from ner_core.workbench import charts, comparison, metric_table, render, run_lab
 from ui import confusion_view, run_picker, util
 
 KEY = "model_comparison"
+TAB_KEY = f"{KEY}_tab"
 
 
 # ------------------------------------------------------------------ cached work
@@ -147,21 +148,26 @@ if mixed:
     st.warning(render.markdown_escape(mixed))
 evaluations = load_evaluations(chosen)
 
-metrics_tab, per_type_tab, confusion_tab, errors_tab, curves_tab = st.tabs(
-    ["Metrics", "Per type", "Confusion", "Errors", "Learning curves"]
-)
-with metrics_tab:
-    visualize_metric_table(chosen=chosen, labels=labels, key=KEY)
-with per_type_tab:
-    visualize_per_type(evaluations=evaluations, key=KEY)
-with confusion_tab:
-    if evaluations:
-        confusion_view.visualize_confusion(evaluations=evaluations, runs_by_id=runs_by_id, labels=labels, key=KEY)
-        st.subheader("Difference between two runs")
-        confusion_view.visualize_confusion_difference(evaluations=evaluations, labels=labels, key=KEY)
-    else:
+
+def visualize_confusions() -> None:
+    if not evaluations:
         st.info("No stored evaluation for the chosen runs, so no confusion matrix.")
-with errors_tab:
-    visualize_errors(evaluations=evaluations, key=KEY)
-with curves_tab:
-    visualize_learning_curves(chosen=chosen, key=KEY)
+        return
+    confusion_view.visualize_confusion(evaluations=evaluations, runs_by_id=runs_by_id, labels=labels, key=KEY)
+    st.subheader("Difference between two runs")
+    confusion_view.visualize_confusion_difference(evaluations=evaluations, labels=labels, key=KEY)
+
+
+VIEWS = {
+    "Metrics": lambda: visualize_metric_table(chosen=chosen, labels=labels, key=KEY),
+    "Per type": lambda: visualize_per_type(evaluations=evaluations, key=KEY),
+    "Confusion": visualize_confusions,
+    "Errors": lambda: visualize_errors(evaluations=evaluations, key=KEY),
+    "Learning curves": lambda: visualize_learning_curves(chosen=chosen, key=KEY),
+}
+# Only the open tab is built and drawn (eight Plotly figures on every load kept this page 4-5 s from
+# interactive); the open tab is in the URL with the runs, so a shared link opens the same view.
+for tab, view in zip(st.tabs(list(VIEWS), key=TAB_KEY, bind="query-params"), VIEWS.values()):
+    if tab.open:
+        with tab:
+            view()

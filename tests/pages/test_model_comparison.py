@@ -28,6 +28,13 @@ def test_comparison_on_an_empty_store_says_what_to_do(empty_workspace):
     assert not app.multiselect
 
 
+def open_tab(app, label: str) -> None:
+    """Open one of the page's tabs (only the open tab is built) and rerun."""
+    app.session_state["model_comparison_tab"] = label
+    app.run()
+    assert not app.exception
+
+
 @pytest.fixture
 def comparison_app(trained_run):
     """The page with only the trained run chosen, rendered afresh for each test (tests change its widgets);
@@ -67,6 +74,7 @@ def test_the_table_offers_the_other_decoding_by_re_evaluating(trained_run, compa
 
 def test_choosing_a_confusion_cell_lists_its_test_sentences(trained_run, comparison_app):
     app = comparison_app
+    open_tab(app, "Confusion")
     cells = comparison.confusion_cells(stored_evaluation(trained_run.run_dir))
     gold, predicted, _ = cells[-1]  # not the default (largest) cell
     prefix = f"model_comparison_{trained_run.run_id}"
@@ -111,6 +119,7 @@ def test_the_page_compares_two_runs_and_explains_a_missing_dataset(trained_run, 
     decoding = trained_run.config.decoding
     assert table.loc["Latency p50", f"model2-copy-a [{decoding}]"] == "1.00 ms" + metric_table.BEST_MARK
     assert table.loc["Latency p50", f"model2-copy-b [{decoding}]"] == "2.00 ms"
+    open_tab(app, "Confusion")
     assert app.selectbox(key="model_comparison_difference_b").value == app.multiselect(key="model_comparison_runs").value[1]
 
     app.selectbox(key="model_comparison_confusion_run").set_value(ids[1]).run()
@@ -132,10 +141,11 @@ def test_a_corrupt_evaluation_file_is_a_warning_and_the_other_runs_still_compare
     assert not app.exception
     [warning] = [w.value for w in app.warning if "evaluation file cannot be read" in w.value]
     assert warning.startswith(f"Run {ids[1]}:") and "[E009]" in warning
-    confusion_run = app.selectbox(key="model_comparison_confusion_run")
-    assert confusion_run.value == ids[0] and len(confusion_run.options) == 1
     assert len(app.dataframe[0].value) == 23  # the metric table still has both runs
     assert {f"{run_id} [{trained_run.config.decoding}]" for run_id in ids} <= set(app.dataframe[0].value.columns)
+    open_tab(app, "Confusion")
+    confusion_run = app.selectbox(key="model_comparison_confusion_run")
+    assert confusion_run.value == ids[0] and len(confusion_run.options) == 1
 
 
 SAMPLE_SHA, OTHER_SHA = "5" * 64, "0" * 64
@@ -201,6 +211,7 @@ def test_a_shared_link_opens_the_same_comparison_and_confusion_run(runs_of_two_d
     app = page_app(PAGE)
     app.query_params["run"] = ["sample-old", "other-new"]
     app.query_params["confusion"] = "other-new"
+    app.query_params["model_comparison_tab"] = "Confusion"
     app.run()
     assert not app.exception and not [w for w in app.warning if "does not have" in w.value]
     assert app.multiselect(key="model_comparison_runs").value == ["sample-old", "other-new"]
@@ -221,6 +232,7 @@ def test_stale_or_bad_run_ids_in_the_link_give_a_notice_and_fall_back(runs_of_tw
     app = page_app(PAGE)
     app.query_params["run"] = asked
     app.query_params["confusion"] = "also-gone"
+    app.query_params["model_comparison_tab"] = "Confusion"
     app.run()
     assert not app.exception and not app.error
     [notice] = [w.value for w in app.warning if "does not have" in w.value]
@@ -230,3 +242,11 @@ def test_stale_or_bad_run_ids_in_the_link_give_a_notice_and_fall_back(runs_of_tw
     assert app.selectbox(key="model_comparison_confusion_run").value == shown[0]
     app.run()  # the notice is about the link, said once
     assert not [w for w in app.warning if "does not have" in w.value]
+
+
+def test_only_the_open_tab_is_built_and_the_link_names_it(trained_run, comparison_app):
+    app = comparison_app
+    assert [tab.label for tab in app.tabs] == ["Metrics", "Per type", "Confusion", "Errors", "Learning curves"]
+    assert not app.get("plotly_chart")  # the metric table only: no figure of the hidden tabs was built
+    open_tab(app, "Confusion")
+    assert [chart.key for chart in app.get("plotly_chart")] == [f"model_comparison_confusion_chart_{trained_run.run_id}"]
