@@ -10,7 +10,7 @@ from ner_core.corpus import annotated, writing
 from ner_core.errors import ConfigError
 from ner_core.store.database import Store
 from ner_core.store.tables import Annotation
-from ner_core.workbench import adjudication, agreement
+from ner_core.workbench import adjudication, agreement, annotation_formats
 
 
 def annotation_to_sentence(annotation: Annotation) -> annotated.Sentence:
@@ -66,6 +66,7 @@ def annotations_to_csv(annotations: Iterable[Annotation]) -> str:
 EXPORT_FORMATS = {
     "CoNLL": (annotations_to_conll, "annotations.conll", "text/plain"),
     "GMB CSV": (annotations_to_csv, "annotations.csv", "text/csv"),
+    "JSONL": (annotation_formats.annotations_to_jsonl, "annotations.jsonl", "application/jsonl"),
 }
 
 

@@ -11,7 +11,7 @@ from ner_core.corpus import annotated, reading, splitting
 from ner_core.errors import ConfigError, DataFormatError, InputTextError, ModelLoadError, TagSchemeError
 from ner_core.store.database import Store
 from ner_core.training import run_folder
-from ner_core.workbench import annotation, saved_annotations
+from ner_core.workbench import annotation, annotation_formats, saved_annotations
 
 TAG_SET = ["O", "B-geo", "I-geo", "B-per", "I-per"]
 
@@ -299,7 +299,12 @@ def test_export_gives_content_file_name_and_mime_per_format(db):
         "annotations.csv",
         "text/csv",
     )
-    assert list(saved_annotations.EXPORT_FORMATS) == ["CoNLL", "GMB CSV"]
+    assert saved_annotations.export(saved, "JSONL") == (
+        annotation_formats.annotations_to_jsonl(saved),
+        "annotations.jsonl",
+        "application/jsonl",
+    )
+    assert list(saved_annotations.EXPORT_FORMATS) == ["CoNLL", "GMB CSV", "JSONL"]
     with pytest.raises(ConfigError, match="unknown export format"):
         saved_annotations.export(saved, "xlsx")
 
