@@ -7,7 +7,7 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.workbench import annotation, render
 from ner_core.workbench.saved_annotations import annotations_to_sentences, training_annotations
-from ui import saved_annotations, tag_editor, util
+from ui import guidelines, tag_editor, util
 
 KEY = "annotate"
 POOL_SOURCES = {
@@ -210,12 +210,7 @@ st.caption("Correct the model's least confident sentences token by token, keep t
 if NOTICE_STATE in st.session_state:
     st.success(st.session_state.pop(NOTICE_STATE))
 
-runs = util.completed_runs_or_stop(
-    then="correct its predictions here",
-    on_empty=lambda: saved_annotations.visualize_saved_annotations(
-        store=util.get_store(), tag_set=None, analyst="", key=KEY, notice_state=NOTICE_STATE
-    ),
-)
+runs = util.completed_runs_or_stop(then="correct its predictions here")
 store, runner = util.get_store(), util.or_stop(util.get_runner)
 
 top = st.columns([2, 1])
@@ -228,15 +223,12 @@ except NerError as exc:
     st.stop()
 tag_set = annotation.model_tag_set(predictor.tag_names)
 
-queue_tab, saved_tab, retrain_tab = st.tabs(["Review queue", "Saved annotations", "Retrain"])
+queue_tab, retrain_tab = st.tabs(["Review queue", "Retrain"])
 with queue_tab:
+    guidelines.visualize_guidelines(dataset_sha256=run.dataset_sha256, key=KEY)
     try:
         visualize_queue(run=run, tag_set=tag_set, analyst=analyst, store=store, key=KEY)
     except NerError as exc:
         util.show_error(exc)
-with saved_tab:
-    saved_annotations.visualize_saved_annotations(
-        store=store, tag_set=tag_set, analyst=analyst, key=KEY, notice_state=NOTICE_STATE
-    )
 with retrain_tab:
     visualize_retrain(run=run, runs=runs, store=store, runner=runner, key=KEY)

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from ner_core.corpus import tags as tagging
@@ -213,3 +214,16 @@ def per_type_records(pairs: Sequence[PairAgreement]) -> list[dict]:
         for pair in pairs
         for entity_type, f1 in sorted(pair.per_type.items())
     ]
+
+
+def adjudication_frame(sentence: SentenceVersions, base: AnalystVersion, tags: Sequence[str]) -> pd.DataFrame:
+    """The token table a reviewer edits: every analyst's tag beside ``tags``, the final version being edited.
+
+    Analysts whose tokens differ from ``base``'s cannot line up and are left out of the table.
+    """
+    columns: dict[str, list] = {"#": list(range(1, len(base.tokens) + 1)), "token": list(base.tokens)}
+    for version in sentence.versions:
+        if version.tokens == base.tokens:
+            columns[f"by {version.analyst}"] = list(version.tags)
+    columns["tag"] = list(tags)
+    return pd.DataFrame(columns)

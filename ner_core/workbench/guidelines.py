@@ -8,6 +8,7 @@ editor and time, the newest is current, and earlier ones stay readable, as in a 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -65,3 +66,16 @@ def guideline_history(store: Store, dataset_sha256: str, *, limit: int | None = 
     )
     with store.session() as session:
         return list(session.scalars(query))
+
+
+def known_datasets(store: Store) -> dict[str, str]:
+    """sha256 -> a label for every dataset the workbench knows (uploads by name, then the data runs were
+    trained on by file name), so the team can write guidelines for any of them."""
+    labels: dict[str, str] = {}
+    for dataset in store.list_datasets():
+        labels.setdefault(dataset.sha256, f"{dataset.name} ({dataset.sha256[:8]})")
+    for run in store.list_runs():
+        if run.dataset_sha256 and _SHA256.fullmatch(run.dataset_sha256):
+            name = Path(run.dataset_path).name if run.dataset_path else "dataset"
+            labels.setdefault(run.dataset_sha256, f"{name} ({run.dataset_sha256[:8]})")
+    return labels

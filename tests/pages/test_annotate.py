@@ -1,4 +1,4 @@
-"""Annotate and retrain: the review queue, token corrections, IOB2 checks, saved annotations, export, retraining."""
+"""Annotate and retrain: the review queue, token corrections, IOB2 checks, the guidelines beside the queue, retraining."""
 
 from __future__ import annotations
 
@@ -89,15 +89,7 @@ def test_a_corrected_sentence_is_saved_with_analyst_original_and_corrected_tags(
     # The sentence leaves the queue, and the saved list shows it.
     assert any("Every sentence of this pool is annotated" in s.value for s in app.success)
     assert any(c.value.startswith("1 sentences in the pool, 1 already annotated") for c in app.caption)
-    listing = next(d.value for d in app.dataframe if "analyst" in d.value.columns)
-    assert listing[listing["id"] == saved.id]["analyst"].iloc[0] == "Ada Lovelace"
-
-    # Export: the CoNLL preview holds exactly this sentence's block.
-    conll = app.code[0].value
-    assert "Anna\tB-per\nBerg\tI-per\nvisited\tO\nOslo\tB-geo\non\tO\nMonday\tB-tim\n.\tO" in conll
-    app.radio(key="annotate_export_format").set_value("GMB CSV").run()
-    assert app.code[0].value.startswith("Sentence #,Word,POS,Tag\n")
-    assert "Monday,,B-tim" in app.code[0].value
+    # The saved list, its export and edits live on the Review and agreement page (tests/pages/test_review.py).
 
 
 def test_invalid_iob2_is_refused_with_the_wrong_tokens_named_then_repaired(trained_run, store):
@@ -128,42 +120,9 @@ def test_saving_without_an_analyst_name_is_refused(trained_run, store):
     assert saved_with_text(store, text) == []
 
 
-def test_saved_annotation_can_be_edited_and_deleted(trained_run, store):
-    text = "Acme hired Anna in 2004 ."
-    sentence_id = annotation.save_correction(
-        store,
-        analyst="Cy",
-        text=text,
-        tokens=text.split(),
-        tags=["B-org", "O", "B-per", "O", "B-tim", "O"],
-        original_tags=["O"] * 6,
-        model_run_id=trained_run.run_id,
-        source="typed",
-        tag_set=annotation.model_tag_set(["O", "B-org", "B-per", "B-tim"]),
-    )
-    app = page_app("annotate.py").run()
-    app.text_input(key="annotate_analyst").input("Di").run()
-    [chosen] = saved_with_text(store, text)
-    app.selectbox(key="annotate_saved_pick").set_value(chosen).run()
-    [editor] = [e for e in app.data_editor if e.key.startswith(f"annotate_saved_editor_{sentence_id}_")]
-    app.session_state[editor.key] = {"edited_rows": {2: {"tag": "O"}}, "added_rows": [], "deleted_rows": []}
-    app.run()
-    app.button(key="annotate_saved_update").click().run()
-    assert not app.error
-    [edited] = saved_with_text(store, text)
-    assert edited.tags == ["B-org", "O", "O", "O", "B-tim", "O"] and edited.analyst == "Di"
-
-    app.selectbox(key="annotate_saved_pick").set_value(edited).run()
-    assert app.button(key="annotate_saved_delete").disabled
-    app.checkbox(key="annotate_saved_confirm").check().run()
-    app.button(key="annotate_saved_delete").click().run()
-    assert saved_with_text(store, text) == []
-
-
 @pytest.mark.slow  # trains a child run in a job process
 def test_retrain_submits_a_child_job_and_compares_it_with_its_parent(trained_run, store):
     from ner_core.settings import Settings
-    from ner_core.workbench import annotation
 
     if not store.list_annotations():
         annotation.save_correction(

@@ -151,3 +151,12 @@ def test_records_hold_one_row_per_pair_and_per_type(db):
     ]
     types = [(r["analyst A"], r["analyst B"], r["type"]) for r in agreement.per_type_records(pairs)]
     assert types[:5] == [("ann", "bob", t) for t in ("geo", "gpe", "org", "per", "tim")]
+
+
+def test_the_adjudication_table_lines_up_every_analysts_tags_beside_the_final_version(db):
+    sentence = agreement.latest_versions(db.list_annotations())[S1]
+    base = sentence.versions[2]  # cy's
+    frame = agreement.adjudication_frame(sentence, base, list(base.tags))
+    assert list(frame.columns) == ["#", "token", "by ann", "by bob", "by cy", "tag"]
+    assert list(frame["token"]) == S1.split() and list(frame["tag"]) == "B-per O O B-geo O".split()
+    assert list(frame["by ann"]) == "B-per I-per O B-geo O".split()

@@ -48,3 +48,11 @@ def test_bad_guidelines_are_refused_and_nothing_is_saved(db, arguments, message)
     with pytest.raises(GuidelinesError, match=message):
         guidelines.save_guidelines(db, **arguments)
     assert guidelines.guideline_history(db, GMB) == []
+
+
+def test_known_datasets_name_uploads_and_the_data_runs_were_trained_on(db):
+    db.register_dataset(name="news.csv", sha256=SAMPLE, path="/data/uploads/news.csv", format="gmb_csv", sentences=3, tokens=9)
+    db.create_run("r1", "model2", config={}, dataset_path="/corpora/ner_dataset.csv.zip", dataset_sha256=GMB)
+    db.create_run("r2", "model2", config={}, dataset_path="/data/uploads/news.csv", dataset_sha256=SAMPLE)
+    db.create_run("r3", "model2", config={}, dataset_path="", dataset_sha256="")  # no checksum: nothing to key guidelines by
+    assert guidelines.known_datasets(db) == {SAMPLE: f"news.csv ({SAMPLE[:8]})", GMB: f"ner_dataset.csv.zip ({GMB[:8]})"}
