@@ -28,7 +28,7 @@ from ner_core.atomic_files import write_text_atomic
 from ner_core.corpus import tags as tagging
 from ner_core.errors import BulkJobNotFoundError, ConfigError, NerError
 from ner_core.serving import bulk
-from ner_core.serving.predictor import cached_predictor
+from ner_core.serving.predictor import Entity, cached_predictor
 from ner_core.store.database import Store
 from ner_core.workbench import review_requests
 
@@ -341,3 +341,13 @@ def send_least_confident(store: Store, result: BulkResult, count: int) -> int:
 def delete_result(result: BulkResult) -> None:
     for path in (Path(result.folder) / f"{result.job_id}.json", result.index_path, result.path):
         path.unlink(missing_ok=True)
+
+
+def record_entities(record: dict) -> list[Entity]:
+    """A result record's spans as entities with character offsets, for highlighting."""
+    text = record["text"]
+    return [
+        Entity(span["label"], text[span["start"] : span["end"]], span["start"], span["end"], span.get("confidence", 1.0),
+               span["token_start"], span["token_end"] + 1)
+        for span in record["spans"]
+    ]  # fmt: skip
