@@ -118,3 +118,39 @@ def test_learning_curve_extrapolation_fits_f1_against_log_sentences(monkeypatch)
     assert fit["training_sentences_for_target"] == pytest.approx(8000)
     assert learning_curve_extrapolation([(1000, 0.8)], 0.86) is None
     assert learning_curve_extrapolation([(1000, 0.8), (2000, 0.79)], 0.86)["training_sentences_for_target"] is None
+
+
+def test_bulk_tagging_runs_the_whole_job_against_the_naive_loop_on_the_sample(tmp_path, sample_path):
+    out = tmp_path / "bulk_tagging"
+    run_bench(
+        "bulk_tagging.py",
+        sample_path,
+        "--megabytes",
+        "0.03",
+        "--repetitions",
+        "2",
+        "--baseline-lines",
+        "10",
+        "--poll-s",
+        "0.2",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--workdir",
+        str(tmp_path / "work"),
+    )
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["corpus"]["file"] == sample_path.name and report["backend"] == "onnxruntime"
+    assert set(report["runs"]) == {"ours", "naive", "ours_polled"}
+    assert all(len(runs) == 2 for runs in report["runs"].values())
+    assert report["data"]["bytes"] >= 30_000 and report["data"]["documents"] == report["runs"]["ours"][0]["documents"]
+    assert all(run["tokens"] == report["data"]["tokens"] for run in report["runs"]["ours"])  # every run tags the same set
+    assert report["runs"]["naive"][0]["lines"] == 10
+    ours = report["medians"]["ours"]["tokens_per_s"]
+    assert report["ratio_vs_naive"] == pytest.approx(ours / report["medians"]["naive"]["tokens_per_s"])
+    assert report["target"] == {"value": ours, "met": ours >= 100_000}
+    assert report["stages"]["tokens"] == report["data"]["tokens"]
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.startswith("# Bulk tagging end to end (model2)") and "| end to end >= 100,000 tokens/s |" in markdown
+    assert not (tmp_path / "work" / "bulk_tagging" / "documents.txt").exists()  # the built text is never left behind
