@@ -11,7 +11,9 @@ from ner_core.serving import bulk
 from ner_core.workbench import bulk_tagging, render
 from ui import util
 
-POLL_S = 1.0
+# Every rerun of the polling fragment ends with Streamlit's gc.collect(2), GIL-holding work that slows the
+# tagging thread (bench/results/job_isolation.md measured it for training); every 2 s, as the training page.
+POLL_S = 2.0
 PAGE_SIZE = 20
 
 
@@ -40,7 +42,7 @@ def visualize_upload(*, run, tagger: bulk_tagging.BulkTagger, key: str) -> None:
 
 
 def visualize_jobs(*, tagger: bulk_tagging.BulkTagger, key: str) -> None:
-    """This server's jobs, redrawn every second while one runs; the page reruns when one finishes."""
+    """This server's jobs, redrawn every :data:`POLL_S` seconds while one runs; the page reruns when one finishes."""
     jobs = tagger.jobs()
     if not jobs:
         return
