@@ -3,6 +3,8 @@ resolves by picking one analyst's version or editing a final one."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -94,8 +96,12 @@ def visualize_versions(sentence, *, store, reviewer: str, key: str, notice_state
         name.markdown(f"**{render.markdown_escape(version.analyst)}**")
         text.html(render.highlight_tokens(list(version.tokens), list(version.tags), marked_tokens=marked))
         if action.button("Use this version", key=f"{key}_pick_{version.annotation_id}"):
-            _decide(lambda v=version: adjudication.pick_version(store, annotation_id=v.annotation_id, reviewer=reviewer),
-                    notice_state, f"The version of {render.markdown_escape(version.analyst)} is now final.")  # fmt: skip
+            notice = f"The version of {render.markdown_escape(version.analyst)} is now final."
+            _decide(
+                partial(adjudication.pick_version, store, annotation_id=version.annotation_id, reviewer=reviewer),
+                notice_state,
+                notice,
+            )
 
 
 def visualize_decision(decision: adjudication.Decision, *, store, key: str, notice_state: str) -> None:

@@ -89,13 +89,21 @@ def visualize_result(result: bulk_tagging.BulkResult, *, store, key: str) -> Non
     st.caption(f"Tagged with {result.model} `{result.run_id}`, finished {result.finished_at}.")
     left, right = st.columns(2)
     left.download_button(
-        "Download JSONL", lambda: result.path.read_bytes(), file_name=f"{result.job_id}.jsonl", mime="application/jsonl",
-        key=f"{key}_download_jsonl", on_click="ignore",
-    )  # fmt: skip
+        "Download JSONL",
+        lambda: result.path.read_bytes(),
+        file_name=f"{result.job_id}.jsonl",
+        mime="application/jsonl",
+        key=f"{key}_download_jsonl",
+        on_click="ignore",
+    )
     right.download_button(
-        "Download CoNLL", lambda: bulk_tagging.to_conll(result), file_name=f"{result.job_id}.conll", mime="text/plain",
-        key=f"{key}_download_conll", on_click="ignore",
-    )  # fmt: skip
+        "Download CoNLL",
+        lambda: bulk_tagging.to_conll(result),
+        file_name=f"{result.job_id}.conll",
+        mime="text/plain",
+        key=f"{key}_download_conll",
+        on_click="ignore",
+    )
     visualize_send_to_review(result, store=store, key=key)
     visualize_documents(result, key=key)
 

@@ -347,7 +347,14 @@ def record_entities(record: dict) -> list[Entity]:
     """A result record's spans as entities with character offsets, for highlighting."""
     text = record["text"]
     return [
-        Entity(span["label"], text[span["start"] : span["end"]], span["start"], span["end"], span.get("confidence", 1.0),
-               span["token_start"], span["token_end"] + 1)
+        Entity(
+            span["label"],
+            text[span["start"] : span["end"]],
+            span["start"],
+            span["end"],
+            span.get("confidence", 1.0),
+            span["token_start"],
+            span["token_end"] + 1,
+        )
         for span in record["spans"]
-    ]  # fmt: skip
+    ]

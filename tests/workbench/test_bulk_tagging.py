@@ -53,6 +53,17 @@ def test_a_job_completes_with_one_result_per_document_progress_pages_conll_and_r
     assert [r["text"] for r in records] == LINES
     assert result.tokens == sum(len(r["tokens"]) for r in records) == job.tokens_done
     assert bulk_tagging.load_result(tmp_path / "models", job_id) == result
+    entities = [e for r in records for e in bulk_tagging.record_entities(r)]
+    assert len(entities) == result.entities
+    for record in records:
+        for entity, span in zip(bulk_tagging.record_entities(record), record["spans"]):
+            assert (entity.start, entity.end, entity.type, entity.text) == (
+                span["start"],
+                span["end"],
+                span["label"],
+                record["text"][span["start"] : span["end"]],
+            )
+            assert (entity.token_start, entity.token_end) == (span["token_start"], span["token_end"] + 1)  # exclusive, as Entity
 
     # Pages: file order, or least confident first.
     assert [r["id"] for r in bulk_tagging.read_page(result, page=1, page_size=2)] == [1, 2]
