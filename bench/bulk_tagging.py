@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--sentences-per-document", type=int, default=4)
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--baseline-lines", type=int, default=300)
-    parser.add_argument("--poll-s", type=float, default=2.0, help="the bulk page polls a running job every 2 s")
+    parser.add_argument("--poll-s", type=float, default=bulk_tagging.SLOW_POLL_S, help="how often a page polls a running job")
     parser.add_argument("--no-polling", action="store_true", help="skip the measurement under page polling")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reuse", action="store_true")

@@ -11,9 +11,6 @@ from ner_core.serving import bulk
 from ner_core.workbench import bulk_tagging, render
 from ui import util
 
-# Every rerun of the polling fragment ends with Streamlit's gc.collect(2), GIL-holding work that slows the
-# tagging thread (bench/results/job_isolation.md measured it for training); every 2 s, as the training page.
-POLL_S = 2.0
 PAGE_SIZE = 20
 
 
@@ -42,19 +39,21 @@ def visualize_upload(*, run, tagger: bulk_tagging.BulkTagger, key: str) -> None:
 
 
 def visualize_jobs(*, tagger: bulk_tagging.BulkTagger, key: str) -> None:
-    """This server's jobs, redrawn every :data:`POLL_S` seconds while one runs; the page reruns when one finishes."""
+    """This server's jobs, redrawn by a fragment while one runs (:func:`bulk_tagging.poll_interval`: every second
+    while a job is young, then every few seconds); the whole page reruns when a job starts or ends."""
     jobs = tagger.jobs()
     if not jobs:
         return
+    interval = bulk_tagging.poll_interval(jobs, time.time())
     statuses = tuple((job.job_id, job.status) for job in jobs)
-    active = any(not job.finished for job in jobs)
-    st.fragment(_poll, run_every=POLL_S if active else None)(tagger, key=key, at_render=statuses)
+    st.fragment(_poll, run_every=interval)(tagger, key=key, at_render=(statuses, interval))
 
 
 def _poll(tagger: bulk_tagging.BulkTagger, *, key: str, at_render: tuple) -> None:
     jobs = tagger.jobs()
-    if tuple((job.job_id, job.status) for job in jobs) != at_render:
-        st.rerun()  # a job started or ended: the results list and the buttons change
+    now = (tuple((job.job_id, job.status) for job in jobs), bulk_tagging.poll_interval(jobs, time.time()))
+    if now != at_render:
+        st.rerun()  # a job started or ended (the results and buttons change), or the polling pace changes
     for job in jobs:
         visualize_job(job, tagger=tagger, key=key)
 

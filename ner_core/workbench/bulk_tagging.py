@@ -37,6 +37,13 @@ STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 FINISHED = ("completed", "failed", "cancelled")
 ORDERS = {"file": "file order", "least confident": "least confident first"}
 MAX_REVIEW_SEND = bulk.LEAST_CONFIDENT_KEPT
+# A page that shows a running job reruns to poll it, and every Streamlit rerun ends with gc.collect(2) and
+# keras' clear_session: ~0.35 s of GIL-held CPU in a server with TensorFlow loaded, taken from the tagging
+# thread (bench/results/bulk_tagging.md measures the job under polling). So a page polls quickly only while
+# a job is young (a small set is done in seconds and shows at once), then every few seconds.
+FAST_POLL_S = 1.0
+SLOW_POLL_S = 5.0
+FAST_POLL_WINDOW_S = 8.0
 
 
 @dataclass
@@ -229,6 +236,15 @@ class BulkTagger:
         )
         summary_fields = {k: v for k, v in asdict(result).items() if k != "folder"}
         write_text_atomic(self.folder / f"{job_id}.json", json.dumps(summary_fields, indent=2))
+
+
+def poll_interval(jobs: Sequence[BulkJob], now: float) -> float | None:
+    """How often a page showing ``jobs`` should poll them: None when none is unfinished."""
+    active = [job for job in jobs if not job.finished]
+    if not active:
+        return None
+    youngest = max(job.started_at or job.submitted_at for job in active)
+    return FAST_POLL_S if now - youngest < FAST_POLL_WINDOW_S else SLOW_POLL_S
 
 
 _TAGGERS: dict[str, BulkTagger] = {}

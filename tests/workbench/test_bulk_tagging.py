@@ -142,3 +142,13 @@ def test_a_summary_without_its_results_file_is_not_listed(tmp_path):
     (folder / "bulk-x.json").write_text(json.dumps({"job_id": "bulk-x"}))
     (folder / "bulk-y.json").write_text("{not json")
     assert bulk_tagging.list_results(tmp_path / "models") == []
+
+
+def test_a_page_polls_a_young_job_quickly_then_slowly_and_stops_when_all_are_finished():
+    job = bulk_tagging.BulkJob("j", "r", "model2", "x.txt", documents=1, chars=1, submitted_at=100.0)
+    assert bulk_tagging.poll_interval([job], now=101.0) == bulk_tagging.FAST_POLL_S  # queued just now
+    job.status, job.started_at = "running", 150.0
+    assert bulk_tagging.poll_interval([job], now=152.0) == bulk_tagging.FAST_POLL_S
+    assert bulk_tagging.poll_interval([job], now=150.0 + bulk_tagging.FAST_POLL_WINDOW_S) == bulk_tagging.SLOW_POLL_S
+    job.status = "completed"
+    assert bulk_tagging.poll_interval([job], now=200.0) is None and bulk_tagging.poll_interval([], now=0.0) is None
