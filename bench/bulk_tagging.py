@@ -7,7 +7,7 @@ The text is built at run time from the corpus's sentences (words joined by space
 line, one document per line) and written to bench/work, never committed. Measured, alternating the two
 ways every repetition and taking medians (the machine is shared):
 
-1. ours: the app's job, :class:`ner_core.workbench.bulk_tagging.BulkTagger` on its worker thread: read the
+1. ours: the app's job, :class:`ner_core.workbench.bulk_jobs.BulkTagger` on its worker thread: read the
    file, split it into documents, tokenize, tag in chunks through ``Predictor.tag_sentences`` and write the
    results JSONL, its index and summary; tokens/s = tokens / wall time from reading to the summary on disk;
 2. naive: ``Predictor.predict`` once per line over the first ``--baseline-lines`` lines, each result
@@ -44,7 +44,7 @@ from ner_core.serving import bulk
 from ner_core.serving.predictor import Predictor
 from ner_core.training import run_folder
 from ner_core.training.config import TrainConfig
-from ner_core.workbench import bulk_tagging
+from ner_core.workbench import bulk_jobs
 
 TARGET_TOKENS_PER_S = 100_000
 
@@ -68,7 +68,7 @@ def uptime() -> str:
         return f"load average {os.getloadavg()}"
 
 
-def ours(tagger: bulk_tagging.BulkTagger, path: Path, run_id: str) -> dict:
+def ours(tagger: bulk_jobs.BulkTagger, path: Path, run_id: str) -> dict:
     """The app's whole job from the file on disk to the result's summary on disk."""
     started = time.perf_counter()
     documents = bulk.read_documents(path.read_bytes(), path.name)
@@ -77,8 +77,8 @@ def ours(tagger: bulk_tagging.BulkTagger, path: Path, run_id: str) -> dict:
     seconds = time.perf_counter() - started
     if job.status != "completed":
         raise RuntimeError(f"bulk job {job.status}: {job.error}")
-    result = bulk_tagging.load_result(tagger.folder.parent, job_id)
-    bulk_tagging.delete_result(result)
+    result = bulk_jobs.load_result(tagger.folder.parent, job_id)
+    bulk_jobs.delete_result(result)
     return {"seconds": seconds, "tokens": result.tokens, "documents": result.documents, "tokens_per_s": result.tokens / seconds}
 
 
@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--sentences-per-document", type=int, default=4)
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--baseline-lines", type=int, default=300)
-    parser.add_argument("--poll-s", type=float, default=bulk_tagging.SLOW_POLL_S, help="how often a page polls a running job")
+    parser.add_argument("--poll-s", type=float, default=bulk_jobs.SLOW_POLL_S, help="how often a page polls a running job")
     parser.add_argument("--no-polling", action="store_true", help="skip the measurement under page polling")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reuse", action="store_true")
@@ -232,7 +232,7 @@ def main() -> int:
     text = build_text(workspace.corpus.sentences, args.megabytes, args.sentences_per_document)
     path = scratch / "documents.txt"
     path.write_text(text, encoding="utf-8")
-    tagger = bulk_tagging.BulkTagger(scratch / "models", load_predictor=lambda _run_dir: predictor)
+    tagger = bulk_jobs.BulkTagger(scratch / "models", load_predictor=lambda _run_dir: predictor)
     log(f"{len(text.encode()):,} bytes, {text.count(chr(10)):,} documents; warming up")
     ours(tagger, path, run_dir.name)  # first shapes, caches
     naive(predictor, path, min(20, args.baseline_lines), scratch)

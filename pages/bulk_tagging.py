@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ner_core.errors import NerError
-from ner_core.workbench import bulk_tagging
+from ner_core.workbench import bulk_jobs
 from ui import bulk_tagging as views
 from ui import util
 
@@ -16,7 +16,7 @@ RESULT_PARAM = "result"
 
 def visualize_results(*, store, models_dir) -> None:
     """Finished results, newest first; the chosen one is kept in the URL (``?result=<job id>``)."""
-    results = bulk_tagging.list_results(models_dir)
+    results = bulk_jobs.list_results(models_dir)
     if not results:
         st.info("No finished bulk-tagging result yet. Upload a document set above and tag it.")
         return
@@ -43,7 +43,7 @@ st.caption(
 
 settings = util.settings()
 store = util.or_stop(util.get_store)
-tagger = bulk_tagging.get_bulk_tagger(settings.models_dir)
+tagger = bulk_jobs.get_bulk_tagger(settings.models_dir)
 runs = util.completed_runs_or_stop(
     then="tag document sets with it here", on_empty=lambda: visualize_results(store=store, models_dir=settings.models_dir)
 )

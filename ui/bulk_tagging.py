@@ -8,13 +8,13 @@ import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.serving import bulk
-from ner_core.workbench import bulk_tagging, render
+from ner_core.workbench import bulk_jobs, render
 from ui import util
 
 PAGE_SIZE = 20
 
 
-def visualize_upload(*, run, tagger: bulk_tagging.BulkTagger, key: str) -> None:
+def visualize_upload(*, run, tagger: bulk_jobs.BulkTagger, key: str) -> None:
     """The uploader, how a .txt file splits into documents, and the button that starts a job."""
     uploaded = st.file_uploader(
         "Document set (.txt or .jsonl with a `text` field, up to 20 MB)",
@@ -38,27 +38,27 @@ def visualize_upload(*, run, tagger: bulk_tagging.BulkTagger, key: str) -> None:
             st.rerun()
 
 
-def visualize_jobs(*, tagger: bulk_tagging.BulkTagger, key: str) -> None:
-    """This server's jobs, redrawn by a fragment while one runs (:func:`bulk_tagging.poll_interval`: every second
+def visualize_jobs(*, tagger: bulk_jobs.BulkTagger, key: str) -> None:
+    """This server's jobs, redrawn by a fragment while one runs (:func:`bulk_jobs.poll_interval`: every second
     while a job is young, then every few seconds); the whole page reruns when a job starts or ends."""
     jobs = tagger.jobs()
     if not jobs:
         return
-    interval = bulk_tagging.poll_interval(jobs, time.time())
+    interval = bulk_jobs.poll_interval(jobs, time.time())
     statuses = tuple((job.job_id, job.status) for job in jobs)
     st.fragment(_poll, run_every=interval)(tagger, key=key, at_render=(statuses, interval))
 
 
-def _poll(tagger: bulk_tagging.BulkTagger, *, key: str, at_render: tuple) -> None:
+def _poll(tagger: bulk_jobs.BulkTagger, *, key: str, at_render: tuple) -> None:
     jobs = tagger.jobs()
-    now = (tuple((job.job_id, job.status) for job in jobs), bulk_tagging.poll_interval(jobs, time.time()))
+    now = (tuple((job.job_id, job.status) for job in jobs), bulk_jobs.poll_interval(jobs, time.time()))
     if now != at_render:
         st.rerun()  # a job started or ended (the results and buttons change), or the polling pace changes
     for job in jobs:
         visualize_job(job, tagger=tagger, key=key)
 
 
-def visualize_job(job: bulk_tagging.BulkJob, *, tagger: bulk_tagging.BulkTagger, key: str) -> None:
+def visualize_job(job: bulk_jobs.BulkJob, *, tagger: bulk_jobs.BulkTagger, key: str) -> None:
     with st.container(border=True):
         header, button = st.columns([5, 1])
         header.markdown(f"**{render.markdown_escape(job.source_name)}** · {job.model} · `{job.job_id}` · {job.status}")
@@ -77,7 +77,7 @@ def visualize_job(job: bulk_tagging.BulkJob, *, tagger: bulk_tagging.BulkTagger,
         )
 
 
-def visualize_result(result: bulk_tagging.BulkResult, *, store, key: str) -> None:
+def visualize_result(result: bulk_jobs.BulkResult, *, store, key: str) -> None:
     """A finished result: its figures, downloads, the least confident sent to review, and the documents page by page."""
     cells = st.columns(5)
     figures = (("Documents", result.documents), ("Sentences", result.sentences), ("Tokens", result.tokens))
@@ -97,7 +97,7 @@ def visualize_result(result: bulk_tagging.BulkResult, *, store, key: str) -> Non
     )
     right.download_button(
         "Download CoNLL",
-        lambda: bulk_tagging.to_conll(result),
+        lambda: bulk_jobs.to_conll(result),
         file_name=f"{result.job_id}.conll",
         mime="text/plain",
         key=f"{key}_download_conll",
@@ -107,8 +107,8 @@ def visualize_result(result: bulk_tagging.BulkResult, *, store, key: str) -> Non
     visualize_documents(result, key=key)
 
 
-def visualize_send_to_review(result: bulk_tagging.BulkResult, *, store, key: str) -> None:
-    most = max(1, min(bulk_tagging.MAX_REVIEW_SEND, result.sentences))
+def visualize_send_to_review(result: bulk_jobs.BulkResult, *, store, key: str) -> None:
+    most = max(1, min(bulk_jobs.MAX_REVIEW_SEND, result.sentences))
     with st.container(border=True):
         count_column, button_column = st.columns([2, 3], vertical_alignment="bottom")
         count = count_column.number_input(
@@ -116,7 +116,7 @@ def visualize_send_to_review(result: bulk_tagging.BulkResult, *, store, key: str
         )
         if button_column.button("Send to the review queue", key=f"{key}_send_review"):
             try:
-                added = bulk_tagging.send_least_confident(store, result, int(count))
+                added = bulk_jobs.send_least_confident(store, result, int(count))
             except NerError as exc:
                 util.show_error(exc)
             else:
@@ -124,27 +124,27 @@ def visualize_send_to_review(result: bulk_tagging.BulkResult, *, store, key: str
                 st.page_link("pages/annotate.py", label="Open the review queue", icon=":material/edit_note:")
 
 
-def visualize_documents(result: bulk_tagging.BulkResult, *, key: str) -> None:
+def visualize_documents(result: bulk_jobs.BulkResult, *, key: str) -> None:
     order_column, page_column = st.columns([3, 1])
     order = order_column.radio(
-        "Order", list(bulk_tagging.ORDERS), format_func=bulk_tagging.ORDERS.get, horizontal=True, key=f"{key}_order"
+        "Order", list(bulk_jobs.ORDERS), format_func=bulk_jobs.ORDERS.get, horizontal=True, key=f"{key}_order"
     )
-    pages = bulk_tagging.page_count(result, PAGE_SIZE)
+    pages = bulk_jobs.page_count(result, PAGE_SIZE)
     page = page_column.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, key=f"{key}_page")
-    records = bulk_tagging.read_page(result, page=int(page), page_size=PAGE_SIZE, order=order)
+    records = bulk_jobs.read_page(result, page=int(page), page_size=PAGE_SIZE, order=order)
     types = {span["label"] for record in records for span in record["spans"]}
     if types:
         st.html(render.legend(types))
     for record in records:
         st.caption(f"document {record['id']} · confidence {record['confidence']:.3f} · {len(record['spans'])} entities")
-        st.html(render.highlight_text(record["text"], bulk_tagging.record_entities(record)))
+        st.html(render.highlight_text(record["text"], bulk_jobs.record_entities(record)))
 
 
 @st.dialog("Delete this result?")
-def confirm_delete(result: bulk_tagging.BulkResult, *, key: str) -> None:
+def confirm_delete(result: bulk_jobs.BulkResult, *, key: str) -> None:
     st.write(
         f"The results of {render.markdown_escape(result.source_name)} ({result.documents:,} documents) are removed for good."
     )
     if st.button("Delete", type="primary", key=f"{key}_confirm_delete"):
-        bulk_tagging.delete_result(result)
+        bulk_jobs.delete_result(result)
         st.rerun()

@@ -8,7 +8,7 @@ from ner_core.serving import bulk
 from ner_core.settings import Settings
 from ner_core.store.database import Store
 from ner_core.store.tables import RunStatus
-from ner_core.workbench import bulk_tagging, review_requests
+from ner_core.workbench import bulk_jobs, review_requests
 from tests.helpers import page_app
 
 LINES = [
@@ -31,7 +31,7 @@ def workspace(empty_workspace, trained_run, store):
 
 
 def tagger():
-    return bulk_tagging.get_bulk_tagger(Settings.from_env().models_dir)
+    return bulk_jobs.get_bulk_tagger(Settings.from_env().models_dir)
 
 
 def upload(app, name, raw):
@@ -81,8 +81,8 @@ def test_a_job_is_launched_shown_and_its_least_confident_sentences_sent_to_revie
     assert any("Sent 2 sentences to the review queue" in s.value for s in app.success)
     pending = review_requests.pending_review_requests(workspace)
     assert [r.source for r in pending] == [f"bulk:{job.job_id}"] * 2
-    result = bulk_tagging.load_result(Settings.from_env().models_dir, job.job_id)
-    assert [r.text for r in pending] == [s.text for s in bulk_tagging.least_confident(result, 2)]
+    result = bulk_jobs.load_result(Settings.from_env().models_dir, job.job_id)
+    assert [r.text for r in pending] == [s.text for s in bulk_jobs.least_confident(result, 2)]
 
 
 def test_a_result_is_chosen_from_the_url(workspace, trained_run):

@@ -9,7 +9,7 @@ import pytest
 from ner_core.errors import BulkJobNotFoundError, ConfigError
 from ner_core.serving import bulk
 from ner_core.store.database import Store
-from ner_core.workbench import bulk_tagging, review_requests
+from ner_core.workbench import bulk_jobs, review_requests
 from tests.helpers import wait_until
 
 LINES = [
@@ -23,7 +23,7 @@ LINES = [
 
 @pytest.fixture
 def tagger(tmp_path):
-    tagger = bulk_tagging.BulkTagger(tmp_path / "models", chunk_tokens=10)
+    tagger = bulk_jobs.BulkTagger(tmp_path / "models", chunk_tokens=10)
     yield tagger
     tagger.shutdown()
 
@@ -47,16 +47,16 @@ def test_a_job_completes_with_one_result_per_document_progress_pages_conll_and_r
     assert job.progress_events >= 3  # 10-token chunks over 5 documents: several progress events, the last at the end
     assert files_in(tagger) == sorted(f"{job_id}{suffix}" for suffix in (".json", ".index.json", ".jsonl"))
 
-    [result] = bulk_tagging.list_results(tmp_path / "models")
+    [result] = bulk_jobs.list_results(tmp_path / "models")
     assert (result.job_id, result.run_id, result.documents, result.source_name) == (job_id, trained_run.run_id, 5, "news.txt")
-    records = list(bulk_tagging.iter_records(result))
+    records = list(bulk_jobs.iter_records(result))
     assert [r["text"] for r in records] == LINES
     assert result.tokens == sum(len(r["tokens"]) for r in records) == job.tokens_done
-    assert bulk_tagging.load_result(tmp_path / "models", job_id) == result
-    entities = [e for r in records for e in bulk_tagging.record_entities(r)]
+    assert bulk_jobs.load_result(tmp_path / "models", job_id) == result
+    entities = [e for r in records for e in bulk_jobs.record_entities(r)]
     assert len(entities) == result.entities
     for record in records:
-        for entity, span in zip(bulk_tagging.record_entities(record), record["spans"]):
+        for entity, span in zip(bulk_jobs.record_entities(record), record["spans"]):
             assert (entity.start, entity.end, entity.type, entity.text) == (
                 span["start"],
                 span["end"],
@@ -66,34 +66,34 @@ def test_a_job_completes_with_one_result_per_document_progress_pages_conll_and_r
             assert (entity.token_start, entity.token_end) == (span["token_start"], span["token_end"] + 1)  # exclusive, as Entity
 
     # Pages: file order, or least confident first.
-    assert [r["id"] for r in bulk_tagging.read_page(result, page=1, page_size=2)] == [1, 2]
-    assert [r["id"] for r in bulk_tagging.read_page(result, page=3, page_size=2)] == [5]
-    ranked = [r["confidence"] for r in bulk_tagging.read_page(result, page=1, page_size=5, order="least confident")]
+    assert [r["id"] for r in bulk_jobs.read_page(result, page=1, page_size=2)] == [1, 2]
+    assert [r["id"] for r in bulk_jobs.read_page(result, page=3, page_size=2)] == [5]
+    ranked = [r["confidence"] for r in bulk_jobs.read_page(result, page=1, page_size=5, order="least confident")]
     assert ranked == sorted(r["confidence"] for r in records)
-    assert bulk_tagging.page_count(result, 2) == 3
+    assert bulk_jobs.page_count(result, 2) == 3
     with pytest.raises(ConfigError, match="unknown order"):
-        bulk_tagging.read_page(result, page=1, order="random")
+        bulk_jobs.read_page(result, page=1, order="random")
 
     # CoNLL: one block per sentence, each token with the tag its spans give.
-    blocks = bulk_tagging.to_conll(result).strip("\n").split("\n\n")
+    blocks = bulk_jobs.to_conll(result).strip("\n").split("\n\n")
     assert len(blocks) == result.sentences
-    assert blocks[0].split("\n")[0] == f"President\t{bulk_tagging.record_tags(records[0])[0]}"
+    assert blocks[0].split("\n")[0] == f"President\t{bulk_jobs.record_tags(records[0])[0]}"
 
     # The least confident sentences go to the review queue, once.
     store = Store(f"sqlite:///{tmp_path / 'review.db'}")
-    assert bulk_tagging.send_least_confident(store, result, 2) == 2
+    assert bulk_jobs.send_least_confident(store, result, 2) == 2
     pending = review_requests.pending_review_requests(store)
-    lowest = bulk_tagging.least_confident(result, 2)
+    lowest = bulk_jobs.least_confident(result, 2)
     assert [(r.text, r.source) for r in pending] == [(s.text, f"bulk:{job_id}") for s in lowest]
     assert pending[0].note.startswith(f"confidence {lowest[0].confidence:.3f}; document {lowest[0].document} of news.txt")
     all_sentences = sorted(row["confidence"] for r in records for row in r["sentences"])
     assert [s.confidence for s in lowest] == all_sentences[:2]
-    assert bulk_tagging.send_least_confident(store, result, 2) == 0  # already pending
+    assert bulk_jobs.send_least_confident(store, result, 2) == 0  # already pending
     with pytest.raises(ConfigError, match="send between 1 and 1,000"):
-        bulk_tagging.send_least_confident(store, result, 0)
+        bulk_jobs.send_least_confident(store, result, 0)
 
-    bulk_tagging.delete_result(result)
-    assert files_in(tagger) == [] and bulk_tagging.list_results(tmp_path / "models") == []
+    bulk_jobs.delete_result(result)
+    assert files_in(tagger) == [] and bulk_jobs.list_results(tmp_path / "models") == []
 
 
 def test_cancel_stops_a_running_job_and_leaves_no_result_file(tagger, trained_run):
@@ -103,7 +103,7 @@ def test_cancel_stops_a_running_job_and_leaves_no_result_file(tagger, trained_ru
     job = tagger.wait(job_id)
     assert job.status == "cancelled" and job.documents_done < job.documents
     assert files_in(tagger) == []
-    assert bulk_tagging.list_results(tagger.folder.parent) == []
+    assert bulk_jobs.list_results(tagger.folder.parent) == []
 
 
 def test_a_queued_job_cancelled_never_runs(tagger, trained_run):
@@ -131,24 +131,24 @@ def test_unknown_jobs_and_results_are_a_clear_error(tagger, tmp_path):
     with pytest.raises(BulkJobNotFoundError, match="no bulk-tagging job 'nope'"):
         tagger.get("nope")
     with pytest.raises(BulkJobNotFoundError, match="no finished bulk-tagging result 'nope'"):
-        bulk_tagging.load_result(tmp_path / "models", "nope")
+        bulk_jobs.load_result(tmp_path / "models", "nope")
     with pytest.raises(ConfigError, match="empty"):
         tagger.submit(run_id="r", run_dir="r", model="m", documents=[], source_name="x")
 
 
 def test_a_summary_without_its_results_file_is_not_listed(tmp_path):
-    folder = tmp_path / "models" / bulk_tagging.RESULTS_FOLDER
+    folder = tmp_path / "models" / bulk_jobs.RESULTS_FOLDER
     folder.mkdir(parents=True)
     (folder / "bulk-x.json").write_text(json.dumps({"job_id": "bulk-x"}))
     (folder / "bulk-y.json").write_text("{not json")
-    assert bulk_tagging.list_results(tmp_path / "models") == []
+    assert bulk_jobs.list_results(tmp_path / "models") == []
 
 
 def test_a_page_polls_a_young_job_quickly_then_slowly_and_stops_when_all_are_finished():
-    job = bulk_tagging.BulkJob("j", "r", "model2", "x.txt", documents=1, chars=1, submitted_at=100.0)
-    assert bulk_tagging.poll_interval([job], now=101.0) == bulk_tagging.FAST_POLL_S  # queued just now
+    job = bulk_jobs.BulkJob("j", "r", "model2", "x.txt", documents=1, chars=1, submitted_at=100.0)
+    assert bulk_jobs.poll_interval([job], now=101.0) == bulk_jobs.FAST_POLL_S  # queued just now
     job.status, job.started_at = "running", 150.0
-    assert bulk_tagging.poll_interval([job], now=152.0) == bulk_tagging.FAST_POLL_S
-    assert bulk_tagging.poll_interval([job], now=150.0 + bulk_tagging.FAST_POLL_WINDOW_S) == bulk_tagging.SLOW_POLL_S
+    assert bulk_jobs.poll_interval([job], now=152.0) == bulk_jobs.FAST_POLL_S
+    assert bulk_jobs.poll_interval([job], now=150.0 + bulk_jobs.FAST_POLL_WINDOW_S) == bulk_jobs.SLOW_POLL_S
     job.status = "completed"
-    assert bulk_tagging.poll_interval([job], now=200.0) is None and bulk_tagging.poll_interval([], now=0.0) is None
+    assert bulk_jobs.poll_interval([job], now=200.0) is None and bulk_jobs.poll_interval([], now=0.0) is None
