@@ -151,6 +151,7 @@ def test_bulk_tagging_runs_the_whole_job_against_the_naive_loop_on_the_sample(tm
     assert report["ratio_vs_naive"] == pytest.approx(ours / report["medians"]["naive"]["tokens_per_s"])
     assert report["target"] == {"value": ours, "met": ours >= 100_000}
     assert report["stages"]["tokens"] == report["data"]["tokens"]
+    assert all(run["tokens_per_cpu_s"] == pytest.approx(run["tokens"] / run["cpu_seconds"]) for run in report["runs"]["ours"])
     markdown = out.with_suffix(".md").read_text()
     assert markdown.startswith("# Bulk tagging end to end (model2)") and "| end to end >= 100,000 tokens/s |" in markdown
     assert not (tmp_path / "work" / "bulk_tagging" / "documents.txt").exists()  # the built text is never left behind
