@@ -38,7 +38,9 @@ MAX_DOCUMENT_SET_BYTES = 20_000_000
 MAX_DOCUMENT_CHARS = MAX_TEXT_CHARS
 SPLIT_MODES = {"line": "one document per line", "paragraph": "one document per paragraph (blank lines between)"}
 FILE_TYPES = ("txt", "jsonl")
-CHUNK_TOKENS = 32_768
+# Larger chunks cost less CPU per token (fewer, fuller model calls: on 1 MB here 2.3 s of CPU in one chunk,
+# 2.5 s in 64k-token chunks, 2.75 s in 32k, 3.1 s in 16k) but report progress and honour a cancel less often.
+CHUNK_TOKENS = 65_536
 # The least confident sentences kept while tagging, so sending the N least confident to review needs no second pass.
 LEAST_CONFIDENT_KEPT = 1_000
 
