@@ -142,11 +142,15 @@ def test_bulk_tagging_runs_the_whole_job_against_the_naive_loop_on_the_sample(tm
     )
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["corpus"]["file"] == sample_path.name and report["backend"] == "onnxruntime"
-    assert set(report["runs"]) == {"ours", "naive", "ours_polled"}
+    assert set(report["runs"]) == {"ours", "naive", "model", "ours_polled"}
     assert all(len(runs) == 2 for runs in report["runs"].values())
     assert report["data"]["bytes"] >= 30_000 and report["data"]["documents"] == report["runs"]["ours"][0]["documents"]
     assert all(run["tokens"] == report["data"]["tokens"] for run in report["runs"]["ours"])  # every run tags the same set
     assert report["runs"]["naive"][0]["lines"] == 10
+    assert report["runs"]["model"][0]["tokens"] == report["data"]["tokens"]  # the same text, tokenized beforehand
+    assert report["share_of_model_alone"] == pytest.approx(
+        report["medians"]["ours"]["tokens_per_s"] / report["medians"]["model"]["tokens_per_s"]
+    )
     ours = report["medians"]["ours"]["tokens_per_s"]
     assert report["ratio_vs_naive"] == pytest.approx(ours / report["medians"]["naive"]["tokens_per_s"])
     assert report["target"] == {"value": ours, "met": ours >= 100_000}
