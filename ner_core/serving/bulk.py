@@ -2,11 +2,12 @@
 
 Read: a ``.txt`` file (one document per line, or per paragraph between blank lines) or ``.jsonl`` with
 a ``text`` field per line, UTF-8, at most :data:`MAX_DOCUMENT_SET_BYTES`. Tokenize: the GMB tokenizer,
-sentence by sentence, offsets into each document. Tag: :meth:`Predictor.tag_sentences` over chunks of
-about :data:`CHUNK_TOKENS` tokens (it sorts each chunk by length, so batches carry little padding),
-never one model call per line; while the model tags one chunk on a worker thread (ONNX Runtime and
-TensorFlow release the GIL), this thread tokenizes the next and writes the previous. Write: one JSON
-line per document through :func:`ner_core.atomic_files.open_atomic`, so a cancel or a failure leaves no
+sentence by sentence, offsets into each document (as plain tuples: a Token object each costs more than
+the regex). Tag: :meth:`Predictor.tag_sentences` over chunks of about :data:`CHUNK_TOKENS` tokens (it
+sorts each chunk by length, so batches carry little padding), never one model call per line; while the
+model tags one chunk on a worker thread (ONNX Runtime and TensorFlow release the GIL), this thread
+tokenizes the next and writes the previous. Write: one JSON line per document through
+:func:`ner_core.atomic_files.open_atomic`, so a cancel or a failure leaves no
 partial file. Each line is the span format of :mod:`ner_core.workbench.annotation_formats` plus
 confidences::
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from ner_core.atomic_files import open_atomic
 from ner_core.corpus import tags as tagging
-from ner_core.corpus.tokenizer import Token, tokenize_sentences
+from ner_core.corpus.tokenizer import tokenize_sentences_as_tuples
 from ner_core.errors import DocumentSetError
 from ner_core.serving.predictor import MAX_TEXT_CHARS
 
@@ -167,10 +168,10 @@ def _jsonl_texts(text: str, name: str) -> list[tuple[int, str]]:
 
 def _chunks(documents: Sequence[Document], chunk_tokens: int):
     """(documents, their sentences as token lists) in runs of about ``chunk_tokens`` tokens."""
-    batch: list[tuple[Document, list[list[Token]]]] = []
+    batch: list[tuple[Document, list[list[tuple[str, int, int]]]]] = []
     tokens = 0
     for document in documents:
-        sentences = tokenize_sentences(document.text)
+        sentences = tokenize_sentences_as_tuples(document.text)
         batch.append((document, sentences))
         tokens += sum(len(sentence) for sentence in sentences)
         if tokens >= chunk_tokens:
@@ -180,17 +181,19 @@ def _chunks(documents: Sequence[Document], chunk_tokens: int):
         yield batch
 
 
-def _record(document: Document, sentences: list[list[Token]], tagged: list[tuple[list[str], list[float]]]) -> dict:
+def _record(document: Document, sentences: list[list[tuple[str, int, int]]], tagged: list[tuple[list[str], list[float]]]) -> dict:
     tokens, spans, sentence_rows = [], [], []
     for sentence_tokens, (tag_list, confidences) in zip(sentences, tagged):
         first = len(tokens)
-        tokens.extend({"text": t.text, "start": t.start, "end": t.end, "id": first + i} for i, t in enumerate(sentence_tokens))
+        tokens.extend(
+            {"text": word, "start": start, "end": end, "id": first + i} for i, (word, start, end) in enumerate(sentence_tokens)
+        )
         for span in tagging.extract_spans(tag_list):
             span_confidences = confidences[span.start : span.end]
             spans.append(
                 {
-                    "start": sentence_tokens[span.start].start,
-                    "end": sentence_tokens[span.end - 1].end,
+                    "start": sentence_tokens[span.start][1],
+                    "end": sentence_tokens[span.end - 1][2],
                     "token_start": first + span.start,
                     "token_end": first + span.end - 1,
                     "label": span.type,
@@ -199,8 +202,8 @@ def _record(document: Document, sentences: list[list[Token]], tagged: list[tuple
             )
         sentence_rows.append(
             {
-                "start": sentence_tokens[0].start,
-                "end": sentence_tokens[-1].end,
+                "start": sentence_tokens[0][1],
+                "end": sentence_tokens[-1][2],
                 "token_start": first,
                 "token_end": len(tokens) - 1,
                 "confidence": round(min(confidences), 4) if confidences else 1.0,
@@ -240,7 +243,7 @@ def tag_to_file(
     chars_done = written = 0
 
     def tag(chunk):
-        return predictor.tag_sentences([[token.text for token in sentence] for _, sentences in chunk for sentence in sentences])
+        return predictor.tag_sentences([[token[0] for token in sentence] for _, sentences in chunk for sentence in sentences])
 
     with open_atomic(path) as stream, ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-tag") as pool:
         chunks = _chunks(documents, chunk_tokens)
