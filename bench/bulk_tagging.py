@@ -40,7 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.accuracy_speed import find_or_train, log
 from bench.workspace import open_workspace
-from ner_core.corpus.tokenizer import tokenize_sentences
+from ner_core.corpus.tokenizer import tokenize_sentences_as_tuples
 from ner_core.serving import bulk
 from ner_core.serving.predictor import Predictor
 from ner_core.training import run_folder
@@ -155,9 +155,9 @@ def stages(predictor: Predictor, path: Path, scratch: Path) -> dict:
     documents = bulk.read_documents(path.read_bytes(), path.name)
     timings["read_and_split_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    sentences = [sentence for document in documents for sentence in tokenize_sentences(document.text)]
+    sentences = [sentence for document in documents for sentence in tokenize_sentences_as_tuples(document.text)]
     timings["tokenize_s"] = time.perf_counter() - started
-    words = [[token.text for token in sentence] for sentence in sentences]
+    words = [[token[0] for token in sentence] for sentence in sentences]
     tokens = sum(len(sentence) for sentence in words)
     started = time.perf_counter()
     predictor.tag_sentences(words)
@@ -278,7 +278,7 @@ def main() -> int:
     ours(tagger, path, run_dir.name)  # first shapes, caches
     naive(predictor, path, min(20, args.baseline_lines), scratch)
 
-    words = [[token.text for token in sentence] for line in text.splitlines() for sentence in tokenize_sentences(line)]
+    words = [[token[0] for token in sentence] for line in text.splitlines() for sentence in tokenize_sentences_as_tuples(line)]
     ways = ["ours", "naive", "model"] + ([] if args.no_polling else ["ours_polled"])
     runs: dict[str, list[dict]] = {way: [] for way in ways}
     for repetition in range(args.repetitions):
