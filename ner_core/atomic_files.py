@@ -8,9 +8,12 @@ the same folder (so the rename stays on one file system), are fsynced, and repla
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 TEMPORARY_SUFFIX = ".tmp"
 
@@ -34,3 +37,25 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
 def write_text_atomic(path: Path, text: str, *, errors: str = "strict") -> Path:
     """UTF-8 text; ``errors="replace"`` for text from outside (a process's stderr) that may hold lone surrogates."""
     return write_bytes_atomic(path, text.encode("utf-8", errors=errors))
+
+
+@contextlib.contextmanager
+def open_atomic(path: Path) -> Iterator[BinaryIO]:
+    """A binary stream whose bytes become ``path`` only when the ``with`` block ends without an exception.
+
+    For files too large to hold in memory first (bulk-tagging results): written to a temporary file
+    beside ``path``, fsynced and renamed; an exception (a cancel included) removes the temporary file,
+    so ``path`` is the previous file or the complete new one, never a partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        with open(descriptor, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

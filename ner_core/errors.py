@@ -235,3 +235,37 @@ class QueueSettingError(NerError):
     """A setting of the annotation queue is out of range (analysts per sentence, order, pool)."""
 
     code = "E022"
+
+
+# --------------------------------------------------------------------------- several analysts, formats, bulk tagging (E030-E034)
+
+
+class AnnotationImportError(NerError):
+    """An annotation file to import is unusable: bad JSON, a missing field, offsets that do not match the
+    text, overlapping spans (the message names the line). Nothing of the file is stored."""
+
+    code = "E030"
+
+
+class DocumentSetError(NerError):
+    """A document set for bulk tagging is unusable: too large, not text, bad encoding or bad JSONL."""
+
+    code = "E031"
+
+
+class BulkJobNotFoundError(NerError, KeyError):
+    """No bulk-tagging job or result has the given id (never started here, or its files were removed)."""
+
+    code = "E032"
+
+
+class AdjudicationError(NerError):
+    """A disagreement cannot be resolved as asked (no such sentence, tokens that do not match, no reviewer)."""
+
+    code = "E033"
+
+
+class GuidelinesError(NerError):
+    """Annotation guidelines cannot be saved (no dataset, no editor name, too long)."""
+
+    code = "E034"

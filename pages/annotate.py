@@ -13,7 +13,7 @@ import streamlit as st
 from ner_core.errors import NerError
 from ner_core.workbench import annotation, annotation_queue
 from ui import annotation_queue as queue_views
-from ui import queue_editor, util
+from ui import guidelines, queue_editor, util
 
 KEY = "annotate"
 EMPTY_POOL = {
@@ -71,4 +71,4 @@ with editor_column:
 with side_column:
     queue_views.visualize_settings(analyst=analyst, key=KEY)
     visualize_flagged(key=KEY)
-    # The dataset's annotation guidelines (analysts-bulk) are shown here, beside the queue.
+    guidelines.visualize_guidelines(dataset_sha256=choice.run.dataset_sha256, key=KEY)

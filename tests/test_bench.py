@@ -133,3 +133,44 @@ def test_page_load_times_every_page_idle_and_with_a_job_training(tmp_path, sampl
         assert set(result["median_s"][condition]) == pages
         assert all(0 < seconds < 120 for seconds in result["median_s"][condition].values())
     assert "| training_runs |" in (tmp_path / "page_load.md").read_text()
+
+
+def test_bulk_tagging_runs_the_whole_job_against_the_naive_loop_on_the_sample(tmp_path, sample_path):
+    out = tmp_path / "bulk_tagging"
+    run_bench(
+        "bulk_tagging.py",
+        sample_path,
+        "--megabytes",
+        "0.03",
+        "--repetitions",
+        "2",
+        "--baseline-lines",
+        "10",
+        "--poll-s",
+        "0.2",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--workdir",
+        str(tmp_path / "work"),
+    )
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["corpus"]["file"] == sample_path.name and report["backend"] == "onnxruntime"
+    assert set(report["runs"]) == {"ours", "naive", "model", "ours_polled"}
+    assert all(len(runs) == 2 for runs in report["runs"].values())
+    assert report["data"]["bytes"] >= 30_000 and report["data"]["documents"] == report["runs"]["ours"][0]["documents"]
+    assert all(run["tokens"] == report["data"]["tokens"] for run in report["runs"]["ours"])  # every run tags the same set
+    assert report["runs"]["naive"][0]["lines"] == 10
+    assert report["runs"]["model"][0]["tokens"] == report["data"]["tokens"]  # the same text, tokenized beforehand
+    assert report["share_of_model_alone"] == pytest.approx(
+        report["medians"]["ours"]["tokens_per_s"] / report["medians"]["model"]["tokens_per_s"]
+    )
+    ours = report["medians"]["ours"]["tokens_per_s"]
+    assert report["ratio_vs_naive"] == pytest.approx(ours / report["medians"]["naive"]["tokens_per_s"])
+    assert report["target"] == {"value": ours, "met": ours >= 100_000}
+    assert report["stages"]["tokens"] == report["data"]["tokens"]
+    assert all(run["tokens_per_cpu_s"] == pytest.approx(run["tokens"] / run["cpu_seconds"]) for run in report["runs"]["ours"])
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.startswith("# Bulk tagging end to end (model2)") and "| end to end >= 100,000 tokens/s |" in markdown
+    assert not (tmp_path / "work" / "bulk_tagging" / "documents.txt").exists()  # the built text is never left behind

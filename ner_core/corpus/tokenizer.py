@@ -208,3 +208,17 @@ def _require_text(text: object) -> None:
         raise errors.InputTextError(
             f"Text to tokenize must be a string, not {type(text).__name__}; decode bytes (for example as UTF-8) first."
         )
+
+
+def tokenize_sentences_as_tuples(text: str) -> list[list[tuple[str, int, int]]]:
+    """:func:`tokenize_sentences` as plain ``(text, start, end)`` tuples: the same tokens and sentences.
+
+    For bulk tagging, which tokenizes megabytes: building a frozen :class:`Token` per token costs more
+    than finding it (0.3 s of 0.45 s per megabyte here), a tuple a fraction of that.
+    """
+    _require_text(text)
+    find = _TOKEN_PATTERN.finditer
+    sentences = (
+        [(match.group(), match.start(), match.end()) for match in find(text, start, end)] for start, end in split_sentences(text)
+    )
+    return [tokens for tokens in sentences if tokens]

@@ -386,3 +386,42 @@ class QueueSetting(Base):
     value: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(sa.String(128), default="")
+
+
+# --------------------------------------------------------------------------- several analysts (issue 13, analysts-bulk)
+
+
+class Adjudication(Base):
+    """A reviewer's final version of a sentence several analysts annotated differently.
+
+    The final tokens and tags live in an ``annotations`` row of source ``adjudicated`` (``annotation_id``),
+    so a retrain, its lineage and every export see one kind of object with ids from one sequence; this
+    row says which sentence it settles, who decided, when, and which analyst's version was picked
+    (None when the reviewer edited a version of their own). One decision per sentence text.
+    """
+
+    __tablename__ = "adjudications"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(sa.Text, unique=True)
+    annotation_id: Mapped[int] = mapped_column(sa.ForeignKey("annotations.id", ondelete="CASCADE"), index=True)
+    picked_annotation_id: Mapped[int | None] = mapped_column(nullable=True)
+    reviewer: Mapped[str] = mapped_column(sa.String(128))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AnnotationGuidelines(Base):
+    """One saved version of a dataset's annotation guidelines (Markdown the team writes).
+
+    Every save adds a row, so who changed what and when stays readable; the newest row of a
+    dataset is its current guidelines.
+    """
+
+    __tablename__ = "annotation_guidelines"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dataset_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    markdown: Mapped[str] = mapped_column(sa.Text, default="")
+    editor: Mapped[str] = mapped_column(sa.String(128))
+    saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

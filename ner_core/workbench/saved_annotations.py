@@ -1,5 +1,6 @@
-"""Saved annotations as the analyst lists them, as files taken elsewhere (CoNLL, GMB CSV) and as the
-sentences a retrain learns from: always the corrected tags, never the model's originals."""
+"""Saved annotations as the analyst lists them, as files taken elsewhere (CoNLL, GMB CSV, span JSONL) and as
+the sentences a retrain learns from: always the corrected tags, never the model's originals, one version per
+sentence (adjudicated, or agreed by every analyst)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ner_core.corpus import annotated, writing
 from ner_core.errors import ConfigError
 from ner_core.store.database import Store
 from ner_core.store.tables import Annotation
+from ner_core.workbench import adjudication, agreement, annotation_formats
 
 
 def annotation_to_sentence(annotation: Annotation) -> annotated.Sentence:
@@ -21,17 +23,32 @@ def annotations_to_sentences(annotations: Iterable[Annotation]) -> list[annotate
 
 
 def training_annotations(store: Store) -> list[Annotation]:
-    """The annotations a retrain learns from: one per sentence text, the most recently updated.
+    """The annotations a retrain learns from: at most one per sentence text, ordered by id.
 
-    The one place that decides which saved version of a sentence counts, so retraining, its
-    lineage and the leak check all agree (adjudication between analysts changes only this).
+    Per sentence: the reviewer's adjudicated final version when there is one; else, when every
+    analyst who annotated it gave the same tokens and tags (or only one analyst did), that version
+    (the most recently saved copy); a sentence the analysts disagree on and nobody has settled is
+    left out (:func:`unresolved_disagreements` lists those, so the retrain page can say so). Each
+    analyst counts with their latest version. The one place that decides which saved version of a
+    sentence counts, so retraining, its lineage and the leak check all agree.
     """
-    latest: dict[str, Annotation] = {}
-    for annotation in store.list_annotations():
-        kept = latest.get(annotation.text)
-        if kept is None or (annotation.updated_at, annotation.id) >= (kept.updated_at, kept.id):
-            latest[annotation.text] = annotation
-    return sorted(latest.values(), key=lambda annotation: annotation.id)
+    annotations = store.list_annotations()
+    by_id = {annotation.id: annotation for annotation in annotations}
+    finals = adjudication.final_versions(store)
+    chosen = list(finals.values())
+    for text, sentence in agreement.latest_versions(annotations).items():
+        if text in finals or not sentence.agree:
+            continue
+        copies = [by_id[version.annotation_id] for version in sentence.versions]
+        chosen.append(max(copies, key=lambda annotation: (annotation.updated_at, annotation.id)))
+    return sorted(chosen, key=lambda annotation: annotation.id)
+
+
+def unresolved_disagreements(store: Store) -> list[agreement.SentenceVersions]:
+    """The sentences :func:`training_annotations` leaves out: analysts disagree and no final version was decided."""
+    finals = adjudication.final_versions(store)
+    versions = agreement.latest_versions(store.list_annotations())
+    return [sentence for sentence in agreement.disagreements(versions) if sentence.text not in finals]
 
 
 def annotations_to_conll(annotations: Iterable[Annotation]) -> str:
@@ -49,6 +66,7 @@ def annotations_to_csv(annotations: Iterable[Annotation]) -> str:
 EXPORT_FORMATS = {
     "CoNLL": (annotations_to_conll, "annotations.conll", "text/plain"),
     "GMB CSV": (annotations_to_csv, "annotations.csv", "text/csv"),
+    "JSONL": (annotation_formats.annotations_to_jsonl, "annotations.jsonl", "application/jsonl"),
 }
 
 

@@ -323,3 +323,18 @@ def test_control_and_invisible_characters_separate_tokens_and_never_are_one(invi
 
 def test_a_text_of_controls_only_has_no_sentences():
     assert tokenizer.tokenize_sentences("\x00\x01\u200f \x02") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The U.N. envoy met Iranian officials in Geneva on Monday. Iran 's President said no.",
+        "Mr. Bush arrived.\n\nThen $ 10 million , 5 % ( AFP ) don't 8,500 al-Qaida U.S.-led",
+        "\u200b\u200b",
+        "",
+        "caf\u0065\u0301 \U0001f1eb\U0001f1f7 flags and \u200d emoji",
+    ],
+)
+def test_tuples_are_the_same_tokens_and_sentences_as_token_objects(text):
+    expected = [[(token.text, token.start, token.end) for token in sentence] for sentence in tokenizer.tokenize_sentences(text)]
+    assert tokenizer.tokenize_sentences_as_tuples(text) == expected

@@ -11,7 +11,7 @@ from ner_core.corpus import annotated, reading, splitting
 from ner_core.errors import ConfigError, DataFormatError, InputTextError, ModelLoadError, TagSchemeError
 from ner_core.store.database import Store
 from ner_core.training import run_folder
-from ner_core.workbench import annotation, saved_annotations
+from ner_core.workbench import annotation, annotation_formats, saved_annotations
 
 TAG_SET = ["O", "B-geo", "I-geo", "B-per", "I-per"]
 
@@ -299,7 +299,12 @@ def test_export_gives_content_file_name_and_mime_per_format(db):
         "annotations.csv",
         "text/csv",
     )
-    assert list(saved_annotations.EXPORT_FORMATS) == ["CoNLL", "GMB CSV"]
+    assert saved_annotations.export(saved, "JSONL") == (
+        annotation_formats.annotations_to_jsonl(saved),
+        "annotations.jsonl",
+        "application/jsonl",
+    )
+    assert list(saved_annotations.EXPORT_FORMATS) == ["CoNLL", "GMB CSV", "JSONL"]
     with pytest.raises(ConfigError, match="unknown export format"):
         saved_annotations.export(saved, "xlsx")
 
@@ -321,14 +326,21 @@ def test_comparison_frame_formats_both_runs_and_the_signed_delta(db):
 
 def test_training_annotations_keep_one_version_per_sentence_the_latest(tmp_path):
     from ner_core.store.database import Store
-    from ner_core.workbench.saved_annotations import training_annotations
+    from ner_core.workbench.saved_annotations import training_annotations, unresolved_disagreements
 
     fresh = Store(f"sqlite:///{tmp_path / 'versions.db'}")
     common = dict(tokens=["Anna", "left"], original_tags=["O", "O"], model_run_id=None)
     first = fresh.add_annotation(analyst="ann", text="Anna left", tags=["B-per", "O"], **common)
     other = fresh.add_annotation(analyst="ann", text="Bo left", tags=["B-per", "O"], **{**common, "tokens": ["Bo", "left"]})
     second = fresh.add_annotation(analyst="bob", text="Anna left", tags=["B-geo", "O"], **common)
+    # Two analysts with different versions of one text: unresolved, so left out (it used to keep bob's, the latest).
     kept = training_annotations(fresh)
-    assert [(a.id, a.tags) for a in kept] == [(other, ["B-per", "O"]), (second, ["B-geo", "O"])]
-    fresh.update_annotation(first, tags=["B-org", "O"])  # edited last: now the version that counts
-    assert [(a.id, a.tags) for a in training_annotations(fresh)] == [(first, ["B-org", "O"]), (other, ["B-per", "O"])]
+    assert [(a.id, a.tags) for a in kept] == [(other, ["B-per", "O"])]
+    assert [s.text for s in unresolved_disagreements(fresh)] == ["Anna left"]
+    fresh.update_annotation(first, tags=["B-geo", "O"])  # ann re-edits and now agrees with bob: her copy, saved last, counts
+    assert [(a.id, a.tags) for a in training_annotations(fresh)] == [(first, ["B-geo", "O"]), (other, ["B-per", "O"])]
+    assert unresolved_disagreements(fresh) == []
+    assert second not in [a.id for a in training_annotations(fresh)]
+    # One analyst re-annotating a sentence alone: their latest version counts.
+    again = fresh.add_annotation(analyst="ann", text="Bo left", tags=["B-org", "O"], **{**common, "tokens": ["Bo", "left"]})
+    assert [(a.id, a.tags) for a in training_annotations(fresh)] == [(first, ["B-geo", "O"]), (again, ["B-org", "O"])]
