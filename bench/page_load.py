@@ -37,7 +37,7 @@ from ner_core.store.tables import ACTIVE_STATUSES, RunStatus
 from scripts import browser_harness
 
 RESULTS = ROOT / "bench" / "results"
-PAGES = ["", "data_explorer", "training_runs", "model_comparison", "entity_highlighter", "annotate", "ab_traffic"]
+PAGES = browser_harness.app_page_paths()
 CONDITIONS = ("idle", "one job training")
 # After the job's run turns "running", the runner starts the next job's spare process, which imports
 # TensorFlow for a few seconds: a steady state of "one job training" begins after that.

@@ -32,6 +32,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def app_page_paths(app_root: Path = ROOT) -> list[str]:
+    """Every page's URL path in the app's navigation order ("" for the default page), read from app.py's
+    ``st.Page("pages/<name>.py", ...)`` lines, so a page added there is visited by every browser check."""
+    import re
+
+    source = (app_root / "app.py").read_text(encoding="utf-8")
+    paths = []
+    for name, rest in re.findall(r'st\.Page\(\s*"pages/(\w+)\.py"([^\n]*)', source):
+        paths.append("" if "default=True" in rest else name)
+    return paths
+
+
 IDLE_STATE = "notRunning"
 
 

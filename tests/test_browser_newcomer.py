@@ -25,7 +25,7 @@ from tests.helpers import JOB_TIMEOUT_S, ROOT
 from tests.test_browser import chromium_path
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-PAGES = ["", "data_explorer", "training_runs", "model_comparison", "entity_highlighter", "annotate", "ab_traffic"]
+PAGES = browser_harness.app_page_paths()
 # Measured here with one job training: at most 1-3 s a page on a quiet machine (bench/results/page_load.md);
 # the bound is loose because CI shares its cores, and still far below the 12 s blank pages it guards against.
 PAGE_LOAD_BOUND_S = 10.0
