@@ -22,11 +22,13 @@ def two_tag_editors():
 def two_exports():
     from types import SimpleNamespace
 
+    from ner_core.store.database import Store
     from ui import saved_annotations
 
     saved = [SimpleNamespace(id=1, tokens=["Oslo", "."], tags=["B-geo", "O"])]
-    saved_annotations.visualize_export(saved, key="first")
-    saved_annotations.visualize_export(saved, key="second")
+    store = Store("sqlite://")  # empty: the "as retraining uses them" scope would export nothing
+    saved_annotations.visualize_export(saved, store=store, key="first")
+    saved_annotations.visualize_export(saved, store=store, key="second")
 
 
 def test_the_tag_editor_twice_keeps_two_editors_and_reports_problems_for_each():
@@ -40,6 +42,8 @@ def test_the_tag_editor_twice_keeps_two_editors_and_reports_problems_for_each():
 def test_the_export_view_twice_has_its_own_format_per_key():
     app = AppTest.from_function(two_exports, default_timeout=30).run()
     assert not app.exception
+    for key in ("first", "second"):
+        app.radio(key=f"{key}_export_scope").set_value("all")
     app.radio(key="second_export_format").set_value("GMB CSV").run()
     assert app.radio(key="first_export_format").value == "CoNLL"
     assert app.code[0].value.startswith("Oslo\tB-geo\n.\tO")
