@@ -29,7 +29,8 @@ PAGES = [
     st.Page("pages/training_runs.py", title="Training runs", icon=":material/model_training:"),
     st.Page("pages/model_comparison.py", title="Model comparison", icon=":material/compare:"),
     st.Page("pages/entity_highlighter.py", title="Entity highlighter", icon=":material/format_color_text:"),
-    st.Page("pages/annotate.py", title="Annotate and retrain", icon=":material/edit_note:"),
+    st.Page("pages/annotate.py", title="Annotate", icon=":material/edit_note:"),
+    st.Page("pages/retrain.py", title="Retrain and compare", icon=":material/published_with_changes:"),
     st.Page("pages/ab_traffic.py", title="A/B traffic", icon=":material/call_split:"),
 ]
 

@@ -1,12 +1,12 @@
-"""Annotate and retrain: correct the sentences the model is least sure of, keep the corrections, retrain with them."""
+"""Annotate: correct the sentences the model is least sure of and keep the corrections (the Retrain and compare
+page retrains with them)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from ner_core.errors import NerError
-from ner_core.workbench import annotation, render
-from ner_core.workbench.saved_annotations import annotations_to_sentences, training_annotations
+from ner_core.workbench import annotation
 from ui import saved_annotations, tag_editor, util
 
 KEY = "annotate"
@@ -15,7 +15,6 @@ POOL_SOURCES = {
     "typed": "Typed or pasted text",
     "upload": "Uploaded plain-text file",
 }
-JOB_STATE = f"{KEY}_job_id"
 NOTICE_STATE = f"{KEY}_notice"
 
 
@@ -126,86 +125,13 @@ def visualize_correction(item: annotation.ReviewItem, *, run, tag_set: list[str]
             st.rerun()
 
 
-# --------------------------------------------------------------------------- retraining
-
-
-def visualize_retrain(*, run, runs, store, runner, key: str) -> None:
-    saved = training_annotations(store)
-    st.write(
-        f"The new run trains `{run.model_name}` with the parent's configuration (same dataset and seed, so the "
-        f"same test split) on the training split plus {len(saved)} saved annotation(s), then is scored on that "
-        "test split."
-    )
-    busy = job_running(runner, st.session_state.get(JOB_STATE))
-    if not saved:
-        st.info("Save at least one annotation first.")
-    elif st.button(
-        f"Retrain with my annotations ({len(saved)})",
-        type="primary",
-        key=f"{key}_retrain",
-        disabled=busy,
-        help="One retraining at a time from this page; wait for the current one or cancel it." if busy else None,
-    ):
-        try:
-            job = runner.submit(
-                annotation.retrain_config(run),
-                parent_run_id=run.id,
-                extra_train_sentences=annotations_to_sentences(saved),
-                label=f"{run.model_name} + {len(saved)} annotations",
-            )
-        except NerError as exc:
-            util.show_error(exc)
-        else:
-            st.session_state[JOB_STATE] = job.job_id
-            st.rerun()  # so the button shows as busy while the job runs
-    if st.session_state.get(JOB_STATE):
-        visualize_job(runner, st.session_state[JOB_STATE])
-    children = [child for child in runs if child.parent_run_id == run.id]
-    if children:
-        child = st.selectbox("Retrained run", children, format_func=util.run_label, key=f"{key}_child")
-        visualize_comparison(run, child, key=key)
-
-
-def job_running(runner, job_id: str | None) -> bool:
-    try:
-        return job_id is not None and not runner.get(job_id).finished
-    except NerError:  # JobNotFoundError
-        return False
-
-
-def visualize_job(runner, job_id: str) -> None:
-    from ui import job_progress
-
-    try:
-        runner.get(job_id)
-    except NerError:  # JobNotFoundError: the job ended in an earlier server process
-        st.session_state.pop(JOB_STATE, None)
-        return
-    # Polls while the job is unfinished; when it ends the whole page reruns, so the new run appears in the lists.
-    job_progress.visualize_live_jobs(
-        lambda: [job for job in runner.jobs() if job.job_id == job_id],
-        key=KEY,
-        runner=runner,
-        idle_s=None,
-        cancel_label="Cancel retraining",
-        noun="Retraining",
-        ready_message="Retrained run {run_id} is ready; it is compared with its parent below.",
-        curves=False,
-    )
-
-
-def visualize_comparison(parent, child, *, key: str) -> None:
-    if not annotation.same_test_split(parent, child):
-        st.warning("These runs were not split from the same dataset with the same seed; their test sets differ.")
-    st.dataframe(annotation.comparison_frame(parent, child), hide_index=True, width="stretch", key=f"{key}_comparison")
-    dataset = render.markdown_escape(child.config.get("dataset"))
-    st.caption(f"Both scored on the test split of {dataset} with seed {child.config.get('seed')}.")
-
-
 # --------------------------------------------------------------------------- page
 
-st.title("Annotate and retrain")
-st.caption("Correct the model's least confident sentences token by token, keep the corrections, and retrain the model with them.")
+st.title("Annotate")
+st.caption(
+    "Correct the model's least confident sentences token by token and keep the corrections; "
+    "the Retrain and compare page retrains the model with them."
+)
 
 if NOTICE_STATE in st.session_state:
     st.success(st.session_state.pop(NOTICE_STATE))
@@ -216,7 +142,7 @@ runs = util.completed_runs_or_stop(
         store=util.get_store(), tag_set=None, analyst="", key=KEY, notice_state=NOTICE_STATE
     ),
 )
-store, runner = util.get_store(), util.or_stop(util.get_runner)
+store = util.get_store()
 
 top = st.columns([2, 1])
 run = top[0].selectbox("Model", runs, format_func=util.run_label, key=f"{KEY}_run")
@@ -228,7 +154,7 @@ except NerError as exc:
     st.stop()
 tag_set = annotation.model_tag_set(predictor.tag_names)
 
-queue_tab, saved_tab, retrain_tab = st.tabs(["Review queue", "Saved annotations", "Retrain"])
+queue_tab, saved_tab = st.tabs(["Review queue", "Saved annotations"])
 with queue_tab:
     try:
         visualize_queue(run=run, tag_set=tag_set, analyst=analyst, store=store, key=KEY)
@@ -238,5 +164,3 @@ with saved_tab:
     saved_annotations.visualize_saved_annotations(
         store=store, tag_set=tag_set, analyst=analyst, key=KEY, notice_state=NOTICE_STATE
     )
-with retrain_tab:
-    visualize_retrain(run=run, runs=runs, store=store, runner=runner, key=KEY)

@@ -1,12 +1,7 @@
-"""Annotate and retrain: the review queue, token corrections, IOB2 checks, saved annotations, export, retraining."""
+"""Annotate: the review queue, token corrections, IOB2 checks, saved annotations, export."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from ner_core.training import jobs
 from ner_core.workbench import annotation
 from tests.helpers import page_app
 
@@ -158,58 +153,6 @@ def test_saved_annotation_can_be_edited_and_deleted(trained_run, store):
     app.checkbox(key="annotate_saved_confirm").check().run()
     app.button(key="annotate_saved_delete").click().run()
     assert saved_with_text(store, text) == []
-
-
-@pytest.mark.slow  # trains a child run in a job process
-def test_retrain_submits_a_child_job_and_compares_it_with_its_parent(trained_run, store):
-    from ner_core.settings import Settings
-    from ner_core.workbench import annotation
-
-    if not store.list_annotations():
-        annotation.save_correction(
-            store,
-            analyst="Ed",
-            text=TYPED,
-            tokens=TYPED.split(),
-            tags=TYPED_TAGS,
-            original_tags=["O"] * 7,
-            model_run_id=trained_run.run_id,
-            source="typed",
-            tag_set=annotation.model_tag_set(TYPED_TAGS),
-        )
-    count = len(store.list_annotations())
-    app = page_app("annotate.py").run()
-    app.button(key="annotate_retrain").click().run()
-    assert not app.exception
-    runner = jobs.get_runner(store, Settings.from_env().models_dir)
-    job = runner.get(app.session_state["annotate_job_id"])
-    assert job.parent_run_id == trained_run.run_id
-    assert (job.config.dataset, job.config.seed) == (trained_run.config.dataset, trained_run.config.seed)
-    finished = runner.wait(job.job_id, timeout=240)
-    assert finished.status == "completed", finished.error
-    child = store.get_run(job.run_id)
-    assert child.parent_run_id == trained_run.run_id
-    assert child.metrics and Path(child.run_dir).is_dir()
-    assert json_extra_train(child.run_dir) == count
-
-    try:
-        app.run()
-        assert not app.exception
-        assert any("is ready" in s.value for s in app.success)
-        table = next(d.value for d in app.dataframe if "delta" in d.value.columns)
-        assert list(table["metric"]) == ["Entity F1", "Entity precision", "Entity recall", "Token accuracy"]
-        f1 = table[table["metric"] == "Entity F1"].iloc[0]
-        assert f1[f"parent ({trained_run.run_id})"] == f"{trained_run.metrics['entity_f1']:.4f}"
-        assert f1["delta"] == f"{child.metrics['entity_f1'] - trained_run.metrics['entity_f1']:+.4f}"
-    finally:
-        # Other page tests expect trained_run to be the newest model2 run.
-        store.delete_run(child.id)
-
-
-def json_extra_train(run_dir) -> int:
-    import json
-
-    return json.loads((Path(run_dir) / "config.json").read_text())["dataset"]["extra_train"]
 
 
 def test_after_a_save_the_chosen_sentence_and_the_editor_show_the_same_sentence(trained_run, store):
