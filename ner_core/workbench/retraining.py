@@ -43,13 +43,13 @@ def retrain_config(parent, mode: str, *, epochs: int | None = None, annotation_w
         raise ConfigError(f"unknown retrain mode {mode!r}; one of: {', '.join(RETRAIN_MODES)}.")
     base = config.TrainConfig.from_dict(parent.config)
     if mode == FULL_RETRAIN:
-        values = dict(warm_start_from=None, annotation_weight=annotation_weight or 1)
+        values = dict(warm_start_from=None, annotation_weight=1 if annotation_weight is None else annotation_weight)
     else:
         values = dict(
             warm_start_from=parent.run_dir or parent.id,  # the folder: found from any models folder
             epochs=WARM_START_EPOCHS,
             patience=WARM_START_PATIENCE,
-            annotation_weight=annotation_weight or WARM_START_ANNOTATION_WEIGHT,
+            annotation_weight=WARM_START_ANNOTATION_WEIGHT if annotation_weight is None else annotation_weight,
         )
     if epochs is not None:
         values["epochs"] = epochs

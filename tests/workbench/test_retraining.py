@@ -49,8 +49,9 @@ def test_a_warm_start_continues_from_the_parent_for_a_few_epochs_with_the_annota
 def test_bad_retrain_settings_are_refused(parent):
     with pytest.raises(ConfigError, match="unknown retrain mode 'fast'"):
         retraining.retrain_config(parent, "fast")
-    with pytest.raises(ConfigError, match="annotation_weight"):
-        retraining.retrain_config(parent, retraining.WARM_START, annotation_weight=500)
+    for weight in (0, 500):
+        with pytest.raises(ConfigError, match="annotation_weight"):
+            retraining.retrain_config(parent, retraining.WARM_START, annotation_weight=weight)
     with pytest.raises(ConfigError, match="no saved annotations"):
         retraining.submit_retrain(None, parent, retraining.WARM_START, lineage.AnnotationLineage(()))
 
