@@ -18,7 +18,7 @@ from scripts.browser_harness import wait_until_idle
 from tests.helpers import ROOT
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-PAGES = ["", "data_explorer", "training_runs", "model_comparison", "entity_highlighter", "annotate", "ab_traffic"]
+PAGES = ["", "data_explorer", "training_runs", "model_comparison", "entity_highlighter", "annotate", "retrain", "ab_traffic"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
