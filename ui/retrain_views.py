@@ -122,7 +122,9 @@ def visualize_lineage(*, run, store, key: str) -> None:
         util.show_error(exc)
         return
     facts = record.facts()
-    st.dataframe({"": list(facts), "value": list(facts.values())}, hide_index=True, width="stretch", key=f"{key}_lineage_facts")
+    st.dataframe(
+        {"fact": list(facts), "value": list(facts.values())}, hide_index=True, width="stretch", key=f"{key}_lineage_facts"
+    )
     if record.check is None:
         st.caption("This run trained without annotations (or before the annotations a run used were recorded).")
         return

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas
 
 from ner_core.corpus import annotated
-from ner_core.errors import RetrainComparisonError
+from ner_core.errors import ModelLoadError, RetrainComparisonError
 from ner_core.evaluation import bootstrap, held_out, metric_registry, run_scoring
 from ner_core.training import lineage, run_folder
 from ner_core.workbench import comparison, render
@@ -122,11 +122,14 @@ def annotations_to_exclude(parent, child, *, stored_now: Iterable = ()) -> Exclu
 
 
 def _extra_sentences(run) -> int:
+    """How many extra sentences (annotations) a run's config.json says it trained on; 0 when it cannot say."""
+    if not run.run_dir:
+        return 0
     try:
         config = run_folder.RunFolder(Path(run.run_dir)).read_json(run_folder.CONFIG_FILE)
-    except Exception:  # noqa: BLE001 - a folderless run simply has no record
+        return int((config.get("dataset") or {}).get("extra_train") or 0)
+    except (ModelLoadError, AttributeError, TypeError, ValueError):
         return 0
-    return int((config.get("dataset") or {}).get("extra_train") or 0)
 
 
 # --------------------------------------------------------------------------- scoring both runs

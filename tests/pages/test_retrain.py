@@ -151,7 +151,7 @@ def test_the_lineage_tab_lists_the_annotations_a_child_used_and_flags_an_edit(co
     app.run()
     assert app.selectbox(key="retrain_lineage_run").value == compared.child.run_id
     facts = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
-    as_dict = dict(zip(facts[""], facts["value"]))
+    as_dict = dict(zip(facts["fact"], facts["value"]))
     assert as_dict["parent run"] == compared.parent.id and as_dict["trained by"] == "warm start (fast)"
     assert as_dict["annotations used"] == f"2 (checksum {compared.used.checksum[:16]})"
     assert any("All 2 annotation(s) the run used are stored unchanged" in s.value for s in app.success)
