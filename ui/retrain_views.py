@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from ner_core.corpus import tags as tagging
 from ner_core.errors import NerError
 from ner_core.evaluation import bootstrap
 from ner_core.training import lineage, run_folder
@@ -100,8 +101,7 @@ def visualize_corrected(corrected: list) -> None:
     shown = corrected[:CORRECTED_SHOWN]
     if len(corrected) > len(shown):
         st.caption(f"The first {len(shown)} of {len(corrected)} are shown.")
-    types = {span for item in shown for span in (*item.annotated, *item.parent, *item.child) if span != "O"}
-    st.html(render.legend({tag[2:] for tag in types}))
+    st.html(render.legend(tagging.entity_types(tag for item in shown for tag in (*item.annotated, *item.parent, *item.child))))
     for item in shown:
         st.html(retrain_comparison.corrected_sentence_html(item))
 
