@@ -319,6 +319,7 @@ def markdown(report: dict) -> str:
             "| | parent | full retrain | warm start |",
             "|---|---|---|---|",
             f"| wall time (train + evaluate) | | {full['wall_s']:.0f} s | {warm['wall_s']:.0f} s |",
+            f"| of which fitting (incl. validation) | | {full['training_time_s']:.0f} s | {warm['training_time_s']:.0f} s |",
             f"| epochs | | {full['epochs']} | {warm['epochs']} |",
             f"| load average before / after | | {full['load_before']} / {full['load_after']} "
             f"| {warm['load_before']} / {warm['load_after']} |",
