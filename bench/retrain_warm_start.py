@@ -285,6 +285,7 @@ def summary(rounds: list[dict]) -> dict:
     result["speed_up"] = result["full_wall_s"] / result["warm_wall_s"]
     result["warm_under_target"] = result["warm_wall_s"] < WARM_TARGET_S
     result["f1_within_tolerance"] = abs(f1_difference) <= F1_TOLERANCE
+    result["f1_not_below_tolerance"] = f1_difference >= -F1_TOLERANCE  # the warm start is not worse by more
     return result
 
 
@@ -344,7 +345,8 @@ def markdown(report: dict) -> str:
             f"- entity F1 within {F1_TOLERANCE} of the full retrain: "
             f"**{'met' if result['f1_within_tolerance'] else 'missed'}** "
             f"(warm {result['warm_entity_f1']:.4f}, full {result['full_entity_f1']:.4f}, "
-            f"difference {result['warm_minus_full_f1']:+.4f})",
+            f"difference {result['warm_minus_full_f1']:+.4f}); not more than {F1_TOLERANCE} below it: "
+            f"**{'met' if result['f1_not_below_tolerance'] else 'missed'}**",
             "",
         ]
     return "\n".join(lines)
