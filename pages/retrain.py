@@ -137,7 +137,10 @@ def visualize_children(*, parent, runs, store, key: str) -> None:
 
 
 def visualize_lineages(*, parent, runs, store, key: str) -> None:
-    family = [parent, *retraining.children_of(parent, runs)]
+    family = [*retraining.children_of(parent, runs), parent]
+    chosen_child = st.session_state.get(f"{key}_child")
+    if "lineage" not in st.query_params and f"{key}_lineage_run" not in st.session_state and chosen_child:
+        st.session_state[f"{key}_lineage_run"] = chosen_child  # start on the child the comparison shows
     run = pick_run("Run", family, param="lineage", key=f"{key}_lineage_run")
     retrain_views.visualize_lineage(run=run, store=store, key=key)
 

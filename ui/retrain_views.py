@@ -58,7 +58,11 @@ def visualize_retrain_comparison(*, parent, child, store, key: str) -> None:
     left, middle, right = st.columns(3)
     left.metric("Parent entity F1", f"{result.gain.baseline_f1:.4f}")
     middle.metric("Child entity F1", f"{result.gain.candidate_f1:.4f}", delta=f"{result.gain.gain:+.4f}")
-    right.metric("Gain, 95% interval", f"[{result.gain.low:+.4f}, {result.gain.high:+.4f}]")
+    right.metric(
+        "Test sentences scored",
+        f"{len(result.test_set.kept):,}",
+        help=f"{result.test_set.left_out_count:,} of the {result.test_set.total:,} match an annotation and are left out.",
+    )
     st.markdown(gain_text(result.gain))
     (st.success if result.gain.low > 0 else st.warning if result.gain.high < 0 else st.info)(result.gain.verdict())
     metrics_tab, per_type_tab, corrected_tab = st.tabs(["All 23 metrics", "Per type", "Corrected sentences"])

@@ -94,6 +94,11 @@ class RunLineage:
     check: lineage.LineageCheck | None  # the annotations stored now against the ones used
     same_as_now: bool | None  # would a retrain started now use exactly these annotations?
 
+    def trained_by(self) -> str:
+        if self.mode == WARM_START:
+            return RETRAIN_MODES[WARM_START].lower()
+        return RETRAIN_MODES[FULL_RETRAIN].lower() if self.parent_run_id else "training from random weights"
+
     def facts(self) -> dict[str, str]:
         """Label -> value, as the page lists them."""
         used = self.annotations
@@ -102,7 +107,7 @@ class RunLineage:
             "parent run": self.parent_run_id or "none",
             "dataset": self.dataset,
             "dataset sha256": self.dataset_sha256 or "not recorded",
-            "trained by": RETRAIN_MODES[self.mode].lower(),
+            "trained by": self.trained_by(),
             "annotations used": f"{len(used)} (checksum {used.checksum[:16]})" if used is not None else "none recorded",
         }
 

@@ -106,4 +106,5 @@ def test_a_run_trained_without_annotations_has_no_lineage_to_show(db, parent):
     record = retraining.run_lineage(db, parent)
     assert record.annotations is None and record.check is None and record.same_as_now is None
     assert record.facts()["annotations used"] == "none recorded" and record.facts()["parent run"] == "none"
+    assert record.facts()["trained by"] == "training from random weights"
     assert retraining.lineage_frame(record).empty
