@@ -71,6 +71,7 @@ def visualize_retrain_comparison(*, parent, child, store, key: str) -> None:
             retrain_comparison.metric_frame(result),
             hide_index=True,
             width="stretch",
+            height="content",  # all 23 rows at once
             key=f"{key}_metrics",
             column_config={"metric": st.column_config.TextColumn("metric", pinned=True)},
         )
