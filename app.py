@@ -53,6 +53,7 @@ PAGES = [
     st.Page("pages/model_comparison.py", title="Model comparison", icon=":material/compare:"),
     st.Page("pages/entity_highlighter.py", title="Entity highlighter", icon=":material/format_color_text:"),
     st.Page("pages/annotate.py", title="Annotate", icon=":material/edit_note:"),
+    st.Page("pages/retrain.py", title="Retrain and compare", icon=":material/published_with_changes:"),
     st.Page("pages/review.py", title="Review and agreement", icon=":material/rule:"),
     st.Page("pages/bulk_tagging.py", title="Bulk tagging", icon=":material/library_books:"),
     st.Page("pages/ab_traffic.py", title="A/B traffic", icon=":material/call_split:"),

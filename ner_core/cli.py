@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ner_core.corpus import splitting
-from ner_core.errors import NerError, RunNotFoundError
+from ner_core.errors import LineageError, NerError, RunNotFoundError
 
 EXIT_USER_ERROR = 2
 
@@ -126,35 +126,99 @@ def _train_config(args):
     return configuration.from_arguments(args, TrainConfig)
 
 
+def _print_progress(event) -> None:
+    """A training's progress on stdout: one line per epoch, and its start, evaluation and end."""
+    if event.kind == "epoch_end":
+        logs = "  ".join(
+            f"{k} {v:.4f}"
+            for k, v in event.logs.items()
+            if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1")
+        )
+        eta = f"  eta {event.eta_s:.0f}s ({event.eta_basis})" if event.eta_s is not None else ""
+        print(f"epoch {event.epoch}/{event.epochs}  {logs}  elapsed {event.elapsed_s:.0f}s{eta}", flush=True)
+    elif event.kind in ("started", "evaluating", "finished"):
+        print(event.message, flush=True)
+
+
+def _print_result(result) -> None:
+    from ner_core.evaluation import metric_registry
+
+    print(f"run {result.run_id}: {result.epochs_trained} epochs in {result.training_time_s:.1f}s -> {result.run_dir}")
+    for key in ("entity_f1", "entity_precision", "entity_recall", "token_accuracy", "latency_p50_ms"):
+        if key in result.metrics:
+            print(f"  {metric_registry.metric_spec(key).name:28} {metric_registry.format_metric(key, result.metrics[key])}")
+
+
 def cmd_train(args) -> int:
     from ner_core.corpus import reading
-    from ner_core.evaluation import metric_registry
-    from ner_core.training import callbacks, loop, recovery
+    from ner_core.training import loop, recovery
 
     config = _train_config(args)
     settings = _settings()
     # Validate the data before anything is written, so bad input leaves the disk as it was.
     corpus = reading.load_corpus(config.dataset or settings.default_dataset, repair_iob=config.repair_iob)
-
-    def report(event: callbacks.ProgressEvent) -> None:
-        if event.kind == "epoch_end":
-            logs = "  ".join(
-                f"{k} {v:.4f}"
-                for k, v in event.logs.items()
-                if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_entity_f1")
-            )
-            eta = f"  eta {event.eta_s:.0f}s ({event.eta_basis})" if event.eta_s is not None else ""
-            print(f"epoch {event.epoch}/{event.epochs}  {logs}  elapsed {event.elapsed_s:.0f}s{eta}", flush=True)
-        elif event.kind in ("started", "evaluating", "finished"):
-            print(event.message, flush=True)
-
     store = _store()
     recovery.recover(store, settings.models_dir)  # what an earlier, killed training left behind
-    result = loop.train(config, models_dir=settings.models_dir, store=store, corpus=corpus, progress=report)
-    print(f"run {result.run_id}: {result.epochs_trained} epochs in {result.training_time_s:.1f}s -> {result.run_dir}")
-    for key in ("entity_f1", "entity_precision", "entity_recall", "token_accuracy", "latency_p50_ms"):
-        if key in result.metrics:
-            print(f"  {metric_registry.metric_spec(key).name:28} {metric_registry.format_metric(key, result.metrics[key])}")
+    result = loop.train(config, models_dir=settings.models_dir, store=store, corpus=corpus, progress=_print_progress)
+    _print_result(result)
+    return 0
+
+
+def cmd_retrain(args) -> int:
+    """Retrain a run with the saved annotations (or exactly those another run used), then compare leak-free."""
+    from ner_core.serving.predictor import Predictor
+    from ner_core.training import lineage, loop, recovery
+    from ner_core.workbench import retrain_comparison, retraining
+
+    store, settings = _store(), _settings()
+    parent = store.get_run(_resolve_run(args.parent).run_id)
+    if args.annotations_of:
+        source = _resolve_run(args.annotations_of)
+        annotations = lineage.read_lineage(source.path)
+        if annotations is None:
+            raise LineageError(f"run {source.run_id} recorded no annotations to reuse.")
+    else:
+        annotations = retraining.current_annotations(store)
+    if not len(annotations):
+        raise NerError("there are no saved annotations to retrain with; save corrections in the app first.")
+    overrides = {"epochs": args.epochs, "annotation_weight": args.annotation_weight}
+    config = retraining.retrain_config(parent, args.mode, **{k: v for k, v in overrides.items() if v is not None})
+    mode = retraining.RETRAIN_MODES[args.mode]
+    print(f"{mode} of {parent.id} with {len(annotations)} annotation(s), checksum {annotations.checksum}")
+    recovery.recover(store, settings.models_dir)
+    result = loop.train(
+        config,
+        models_dir=settings.models_dir,
+        store=store,
+        progress=_print_progress,
+        annotations=annotations,
+        parent_run_id=parent.id,
+    )
+    _print_result(result)
+    child = store.get_run(result.run_id)
+    compared = retrain_comparison.compare_retrain(
+        parent, child, parent_predictor=Predictor.load(parent.run_dir), child_predictor=Predictor.load(child.run_dir)
+    )
+    gain = compared.gain
+    print(compared.left_out_note())
+    print(
+        f"entity F1 {gain.baseline_f1:.4f} -> {gain.candidate_f1:.4f}, gain {gain.gain:+.4f} [{gain.low:+.4f}, {gain.high:+.4f}]"
+    )
+    print(gain.verdict())
+    return 0
+
+
+def cmd_lineage(args) -> int:
+    """Where a run came from and whether the annotations it used are still stored as they were."""
+    from ner_core.workbench import retraining
+
+    store = _store()
+    record = retraining.run_lineage(store, store.get_run(_resolve_run(args.run).run_id))
+    for label, value in record.facts().items():
+        print(f"{label:18} {value}")
+    if record.check is not None:
+        print(record.check.summary())
+        print("a retrain started now would use " + ("the same annotations" if record.same_as_now else "other annotations"))
     return 0
 
 
@@ -299,6 +363,22 @@ def build_parser() -> argparse.ArgumentParser:
     # One flag per TrainConfig field (--data for dataset, --no-early-stopping), with its help and bounds.
     configuration.add_arguments(train, TrainConfig)
     train.set_defaults(handler=cmd_train)
+
+    from ner_core.workbench.retraining import RETRAIN_MODES, WARM_START
+
+    retrain = commands.add_parser("retrain", help="retrain a run with the saved annotations and compare it with its parent")
+    retrain.add_argument("parent", help="run id, run folder, or model name (its latest run)")
+    retrain.add_argument("--mode", choices=tuple(RETRAIN_MODES), default=WARM_START, help="warm start (default) or full retrain")
+    retrain.add_argument("--epochs", type=int, default=None, help="override the mode's epochs")
+    retrain.add_argument("--annotation-weight", type=int, default=None, help="override the mode's annotation weight")
+    retrain.add_argument(
+        "--annotations-of", metavar="RUN", default=None, help="reuse exactly the annotations RUN trained on (reproduce it)"
+    )
+    retrain.set_defaults(handler=cmd_retrain)
+
+    lineage_parser = commands.add_parser("lineage", help="a run's parent, dataset and the annotations it trained on")
+    lineage_parser.add_argument("run", help="run id, run folder, or model name (its latest run)")
+    lineage_parser.set_defaults(handler=cmd_lineage)
 
     evaluate = commands.add_parser("evaluate", help="score a run on its test split (all 23 metrics)")
     evaluate.add_argument("run", help="run id, run folder, or model name (its latest run)")

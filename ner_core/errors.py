@@ -269,3 +269,24 @@ class GuidelinesError(NerError):
     """Annotation guidelines cannot be saved (no dataset, no editor name, too long)."""
 
     code = "E034"
+
+
+# --------------------------------------------------------------------------- retrain and lineage (E025-E029)
+
+
+class WarmStartError(NerError):
+    """A warm start cannot continue from the run it names (missing, another model, a tag it never learned)."""
+
+    code = "E025"
+
+
+class LineageError(NerError):
+    """A run's record of the annotations it trained on is missing, unreadable or does not add up."""
+
+    code = "E026"
+
+
+class RetrainComparisonError(NerError):
+    """A parent and its retrained child cannot be scored on one leak-free test set (different splits, nothing left)."""
+
+    code = "E027"

@@ -16,7 +16,9 @@ drives Debian's chromium (``/usr/bin/chromium``) with Playwright's sync API:
   e. Annotate: correct three sentences of the validation-split queue in the span
      editor with mouse and keys (using the corpus' gold tags, so the corrections
      are real ones); Enter saves each one.
-  f. Retrain with those annotations and wait for the child run.
+  f. Retrain and compare: a warm start with those annotations; wait for the child
+     run and read its leak-free comparison with the parent (left-out sentences,
+     the interval of the gain, the 23 metrics).
   g. A/B traffic: a ``--requests`` simulation over the page's default arms.
 
 After every step a full-page screenshot goes to ``<out>/NN-step.png``. Any
@@ -55,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from ner_core.settings import SAMPLE_DATA_PATH  # noqa: E402 - needs the path above
 from ner_core.store.tables import RunStatus  # noqa: E402 - needs the path above
+from ner_core.training import lineage  # noqa: E402 - needs the path above
 from scripts import browser_harness  # noqa: E402
 
 MAX_SCREENSHOT_HEIGHT = 15_000
@@ -70,6 +73,7 @@ PAGES = {
     "Training runs": ("training_runs", "Training runs"),
     "Model comparison": ("model_comparison", "Model comparison"),
     "Annotate": ("annotate", "Annotate"),
+    "Retrain and compare": ("retrain", "Retrain and compare"),
     "A/B traffic": ("ab_traffic", "A/B traffic"),
 }
 
@@ -786,13 +790,15 @@ def gold_tags_by_text(path: Path) -> dict[str, list[str]]:
 
 
 def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
-    """f. Retrain the model2 run with the three annotations and wait for the child run.
+    """f. Warm-start the model2 run with the three annotations and wait for the child run, then read the
+    comparison on the test sentences neither trained on.
 
     Like wait_for_run, the walk waits on Home and checks back rather than keeping
-    the page's job poll running next to the training thread.
+    the page's job poll running next to the training.
     """
-    ui.tab("Retrain")
-    ui.click(f"Retrain with my annotations ({len(evidence.annotation_ids)})")
+    ui.open("Retrain and compare")
+    ui.choose("Parent model", picker_label(options, evidence.model2_run_id))
+    ui.click(f"Warm start (fast): retrain with {len(evidence.annotation_ids)} annotation(s)")
     ui.live = True
     started = time.time()
     progress = ui.page.get_by_text(re.compile(r"Retraining run \S+: (queued|running)"))
@@ -808,20 +814,25 @@ def step_retrain(ui: Ui, evidence: Evidence, options: Options) -> None:
             raise WalkFailure(f"the retrained run did not complete within {options.train_timeout:.0f} s")
         ui.open("Home")
         time.sleep(CHECK_BACK_S)
-        ui.open("Annotate", live=True)  # retrain-lineage moves retraining to its own page
-        ui.choose("Model", evidence.model2_run_id)  # the selectbox forgets its value while on another page
-        ui.tab("Retrain")
+        ui.open("Retrain and compare", live=True)
+        ui.choose(
+            "Parent model", picker_label(options, evidence.model2_run_id)
+        )  # the selectbox forgets its value while on another page
         ui.wait_for("the retraining job", drawn)
     evidence.child_run_id = ready.group(1)
     ui.note(f"child run {evidence.child_run_id} ready after {time.time() - started:.0f} s")
     ui.live = False
+    ui.tab("Parent vs child")
     ui.wait_for("the parent/child comparison", lambda: ui.page.get_by_role("combobox", name="Retrained run", exact=True).count())
     ui.wait_idle()
     ui.choose("Retrained run", picker_label(options, evidence.child_run_id))
-    table = ui.grid("metric", "delta")
-    for row in table:
+    left_out = ui.wait_for("the left-out count", lambda: next((t for t in ui.alerts("Info") if "left out" in t), None))
+    ui.note(left_out)
+    gain = ui.page.get_by_text(re.compile(r"Entity F1 gain")).first.inner_text()
+    ui.note(gain)
+    for row in ui.grid("metric", "change"):
         if row["metric"].lower().startswith(("entity f1", "token accuracy")):
-            ui.note("parent vs child: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+            ui.note("parent vs child: " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "definition"))
     ui.shot("retrain-parent-vs-child")
 
 
@@ -950,6 +961,12 @@ def verify_database(options: Options, evidence: Evidence) -> tuple[list[Check], 
         f"{child.id}: {child.status}, parent {child.parent_run_id}, entity_f1 {child.metrics.get('entity_f1')}"
         if child
         else f"no run {evidence.child_run_id!r}",
+    )
+    recorded = lineage.read_lineage(child.run_dir) if child is not None and child.run_dir else None
+    check(
+        "the child recorded the exact annotations it trained on",
+        recorded is not None and set(recorded.ids) == set(evidence.annotation_ids),
+        f"annotations.json: {list(recorded.ids) if recorded else 'none'}; saved: {sorted(evidence.annotation_ids)}",
     )
 
     logged = store.count_predictions(simulation_id=evidence.simulation_id) if evidence.simulation_id else 0

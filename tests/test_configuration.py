@@ -102,7 +102,7 @@ def form_widgets(tmp_path_factory):
         app = page_app("training_runs.py").run()
     assert not app.exception
     prefix = "training_runs_model2_sample_"
-    widgets = [*app.number_input, *app.selectbox, *app.toggle]
+    widgets = [*app.number_input, *app.selectbox, *app.toggle, *app.text_input]
     return {w.key.removeprefix(prefix): w for w in widgets if w.key and w.key.startswith(prefix)}
 
 

@@ -425,3 +425,26 @@ class AnnotationGuidelines(Base):
     markdown: Mapped[str] = mapped_column(sa.Text, default="")
     editor: Mapped[str] = mapped_column(sa.String(128))
     saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- retrain lineage
+# The exact annotations a retrained run learned from (ner_core.training.lineage): one set per run with
+# the checksum over all of them, and one row per annotation with the checksum of the version used.
+
+
+class RunAnnotationSet(Base):
+    __tablename__ = "run_annotation_sets"
+
+    run_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    checksum: Mapped[str] = mapped_column(sa.String(64))
+    annotation_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RunAnnotation(Base):
+    __tablename__ = "run_annotations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    annotation_id: Mapped[int] = mapped_column(index=True)
+    checksum: Mapped[str] = mapped_column(sa.String(64))

@@ -11,6 +11,7 @@ from pathlib import Path
 from ner_core import configuration
 from ner_core.configuration import setting
 from ner_core.corpus import splitting
+from ner_core.errors import ConfigError
 from ner_core.modeling.architectures import get_definition, model_names
 from ner_core.modeling.decoding import DECODING_METHODS
 
@@ -138,10 +139,29 @@ class TrainConfig:
         "(seqeval strict, with the chosen decoding) or validation loss.",
         choices=MONITORS,
     )
+    # A retrain from an analyst's corrections: see ner_core.training.warm_start and ner_core.workbench.retraining.
+    warm_start_from: str | None = setting(
+        None,
+        label="Warm start from run",
+        help="A completed run of the same model (run id or folder) to continue from: its weights, and its vocabulary "
+        "extended with the new words of the annotations. Empty: start from random weights.",
+        placeholder="none: random initial weights",
+        flag="--warm-start-from",
+    )
+    annotation_weight: int = setting(
+        1,
+        label="Annotation weight",
+        help="How many times each saved annotation (extra training sentence) is repeated in every epoch, "
+        "so a few corrections count against thousands of training sentences.",
+        min=1,
+        max=100,
+    )
 
     def __post_init__(self) -> None:
         get_definition(self.model)  # raises ConfigError for an unknown name, with the known ones
         configuration.validate(self)
+        if self.warm_start_from is not None and not self.warm_start_from.strip():
+            raise ConfigError("warm_start_from names no run; give a run id or folder, or leave it empty.")
 
     def resolved(self) -> TrainConfig:
         """A copy with every ``None`` replaced by the model's default."""

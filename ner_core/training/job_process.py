@@ -19,7 +19,7 @@ Protocol:
 * The process imports TensorFlow first, then waits: the runner starts the next
   job's process while the current job trains, so a job starts at once.
 * stdin, first line: the job as JSON (``config``, ``run_id``, ``parent_run_id``,
-  ``models_dir``, ``database_url``, ``extra_train_sentences``); any later line
+  ``models_dir``, ``database_url``, ``extra_train_sentences``, ``annotations``); any later line
   ``cancel`` asks the fit to stop after its current batch. End of stdin means
   the server is gone: the job cancels itself rather than train for nobody
   (end of stdin before any job: the process exits without a word).
@@ -54,9 +54,17 @@ BACKGROUND_NICENESS = 10
 
 
 def job_payload(
-    *, config, run_id: str, parent_run_id: str | None, models_dir: Path, database_url: str, extra_train_sentences
+    *,
+    config,
+    run_id: str,
+    parent_run_id: str | None,
+    models_dir: Path,
+    database_url: str,
+    extra_train_sentences,
+    annotations=None,
 ) -> str:
-    """The first stdin line for a job (``config`` a TrainConfig, sentences ``data.Sentence``)."""
+    """The first stdin line for a job (``config`` a TrainConfig, sentences ``data.Sentence``, ``annotations`` an
+    ``AnnotationLineage`` or None)."""
     return json.dumps(
         {
             "config": config.to_dict(),
@@ -65,6 +73,7 @@ def job_payload(
             "models_dir": str(models_dir),
             "database_url": database_url,
             "extra_train_sentences": [dataclasses.asdict(sentence) for sentence in extra_train_sentences],
+            "annotations": annotations.to_dict() if annotations is not None else None,
         }
     )
 
@@ -182,7 +191,7 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
     from ner_core.errors import TrainingCancelled
     from ner_core.store.database import Store
     from ner_core.store.tables import RunStatus
-    from ner_core.training import callbacks, loop
+    from ner_core.training import callbacks, lineage, loop
     from ner_core.training.config import TrainConfig
 
     lock = threading.Lock()
@@ -193,7 +202,8 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
         job = json.loads(first)
         config = TrainConfig.from_dict(job["config"])
         extra = [annotated.Sentence(**sentence) for sentence in job.get("extra_train_sentences", [])]
-    except (ValueError, KeyError, TypeError) as exc:
+        annotations = lineage.AnnotationLineage.from_dict(job["annotations"]) if job.get("annotations") else None
+    except (ValueError, KeyError, TypeError, NerError) as exc:
         _emit(channel, lock, {"error": {"status": RunStatus.FAILED, "message": f"unreadable job description: {exc}"}})
         return 0
     cancel = threading.Event()
@@ -212,6 +222,7 @@ def run(stdin: IO[str], channel: IO[str]) -> int:
             cancel=cancel,
             run_id=job["run_id"],
             parent_run_id=job.get("parent_run_id"),
+            annotations=annotations,
         )
     except (TrainingCancelled, KeyboardInterrupt) as exc:
         message = getattr(exc, "message", "") or "training was cancelled; nothing was saved."

@@ -39,7 +39,7 @@ from pathlib import Path
 from ner_core.errors import JobNotFoundError, NerError, TrainingCancelled
 from ner_core.store.database import Store
 from ner_core.store.tables import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, utcnow
-from ner_core.training import callbacks, job_process, loop, recovery, run_folder
+from ner_core.training import callbacks, job_process, lineage, loop, recovery, run_folder
 from ner_core.training.config import TrainConfig
 from ner_core.training.job_process import TrainingProcess, forward_cancel, one_line, read_message
 
@@ -111,6 +111,7 @@ class JobRunner:
         self._jobs: dict[str, JobState] = {}  # insertion order = submission order
         self._cancel_flags: dict[str, threading.Event] = {}
         self._extra_sentences: dict[str, tuple] = {}
+        self._annotations: dict[str, lineage.AnnotationLineage | None] = {}
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
         self._spare: TrainingProcess | None = None  # process isolation: the next job's process, warming up
@@ -120,9 +121,17 @@ class JobRunner:
     # ----------------------------------------------------------------- public API
 
     def submit(
-        self, config: TrainConfig, *, extra_train_sentences: Sequence = (), parent_run_id: str | None = None, label: str = ""
+        self,
+        config: TrainConfig,
+        *,
+        extra_train_sentences: Sequence = (),
+        parent_run_id: str | None = None,
+        label: str = "",
+        annotations: lineage.AnnotationLineage | None = None,
     ) -> JobState:
-        """Record a ``queued`` run in the store now and train it when the jobs before it are done."""
+        """Record a ``queued`` run in the store now and train it when the jobs before it are done.
+
+        ``annotations`` train with the run and are recorded as its lineage (``loop.train``)."""
         if self._closed:
             raise RuntimeError("the job runner is shut down; get a new one with get_runner().")
         with self._lock:
@@ -151,6 +160,7 @@ class JobRunner:
             self._jobs[job.job_id] = job
             self._cancel_flags[job.job_id] = threading.Event()
             self._extra_sentences[job.job_id] = tuple(extra_train_sentences)
+            self._annotations[job.job_id] = annotations
             snapshot = job.snapshot()
         if self.isolation == "process":
             with self._lock:
@@ -177,6 +187,7 @@ class JobRunner:
             job.finished_at = time.time()
             job.error = "cancelled before it started"
             self._extra_sentences.pop(job_id, None)
+            self._annotations.pop(job_id, None)
             self._changed.notify_all()
         self.store.update_run(job.run_id, status=RunStatus.CANCELLED, finished_at=utcnow(), error_message=job.error)
         return True
@@ -252,16 +263,17 @@ class JobRunner:
                 job.started_at = time.time()
                 cancel = self._cancel_flags[job_id]
                 extra = self._extra_sentences.pop(job_id, ())
+                annotations = self._annotations.pop(job_id, None)
                 config = dataclasses.replace(job.config)
-            self._run(job, config, extra, cancel)
+            self._run(job, config, extra, cancel, annotations)
 
-    def _run(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event) -> None:
+    def _run(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event, annotations=None) -> None:
         status, error, metrics = RunStatus.COMPLETED, None, {}
         try:
             if cancel.is_set():  # cancelled between leaving the queue and starting to train
                 raise TrainingCancelled("training was cancelled before it started; nothing was saved.")
             if self.isolation == "process":
-                metrics = self._train_in_process(job, config, extra, cancel)
+                metrics = self._train_in_process(job, config, extra, cancel, annotations)
             else:
                 result = loop.train(
                     config,
@@ -272,6 +284,7 @@ class JobRunner:
                     cancel=cancel,
                     run_id=job.run_id,
                     parent_run_id=job.parent_run_id,
+                    annotations=annotations,
                 )
                 metrics = result.metrics
         except TrainingCancelled as exc:
@@ -288,7 +301,7 @@ class JobRunner:
             self._cancel_flags[job.job_id].set()  # nothing left to cancel
             self._changed.notify_all()
 
-    def _train_in_process(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event) -> dict:
+    def _train_in_process(self, job: JobState, config: TrainConfig, extra: tuple, cancel: threading.Event, annotations) -> dict:
         """Run ``training.train`` in a child process and mirror its progress; returns the test metrics.
 
         Raises TrainingCancelled or NerError as an in-process fit would, so
@@ -302,6 +315,7 @@ class JobRunner:
             models_dir=self.models_dir.resolve(),
             database_url=self.store.url,
             extra_train_sentences=extra,
+            annotations=annotations,
         )
         child = self._take_warm_process()
         with self._lock:

@@ -8,6 +8,7 @@ benchmark all drive training the same way without knowing about each other.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -22,7 +23,7 @@ from ner_core.modeling import encoding
 from ner_core.modeling.architectures import ModelDimensions, get_definition
 from ner_core.settings import Settings
 from ner_core.store.tables import RunStatus
-from ner_core.training import run_folder
+from ner_core.training import lineage, run_folder, warm_start
 from ner_core.training.callbacks import ProgressEvent, ProgressHook, _make_callback, _validation_f1_callback
 from ner_core.training.config import VALIDATION_F1, TrainConfig
 
@@ -61,34 +62,46 @@ def train(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     evaluate: bool = True,
+    annotations: lineage.AnnotationLineage | None = None,
 ) -> TrainingResult:
     """Train, save, evaluate on the test split, publish the run folder and record it in the store.
+
+    ``annotations`` are an analyst's saved corrections: they join the training sentences (repeated
+    ``config.annotation_weight`` times, like ``extra_train_sentences``) and are recorded with the run
+    as its lineage (``annotations.json`` and the store). ``config.warm_start_from`` continues from a
+    parent run's weights (:mod:`ner_core.training.warm_start`); a parent that cannot be used fails
+    here, before anything is recorded.
 
     On failure or cancel, the temporary folder is removed and the store row
     says ``failed``/``cancelled`` with the reason; the exception propagates.
     """
+    requested_embedding_dim = config.embedding_dim
     config = config.resolved()
     definition = get_definition(config.model)
     settings = Settings.from_env()
     models_dir = Path(models_dir or settings.models_dir)
     run_id = run_id or run_folder.new_run_id(config.model)
     folder: run_folder.RunFolder | None = None
+    extra = list(extra_train_sentences) + (annotations.sentences() if annotations is not None else [])
     try:
         corpus, splits = prepare_splits(config, corpus)
         # Decided from the split itself, before anything is recorded or trained: a dataset that
         # can only fail (no validation or test sentences) fails now, in one line, leaving no row.
         splitting.require_usable_split(splits, source=Path(corpus.source).name, need_test=evaluate)
+        config, parent = _warm_start_parent(config, requested_embedding_dim, models_dir, corpus, extra)
         if store is not None:
             _record_start(store, run_id, config, corpus, parent_run_id)
         folder = run_folder.temporary_folder(models_dir, run_id)
-        result = _train_into(
-            folder, config, definition, corpus, splits, list(extra_train_sentences), progress, cancel, parent_run_id, evaluate
-        )
+        if annotations is not None:
+            lineage.write_lineage(folder, annotations)
+        result = _train_into(folder, config, definition, corpus, splits, extra, progress, cancel, parent_run_id, evaluate, parent)
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("training was cancelled; nothing was saved.")
         final = run_folder.finalize(folder)
         result.run_dir = final.path
         if store is not None:
+            if annotations is not None:
+                lineage.record_lineage(store, run_id, annotations)
             store.update_run(
                 run_id,
                 status=RunStatus.COMPLETED,
@@ -145,17 +158,27 @@ def _now():
     return utcnow()
 
 
-def _train_into(folder, config, definition, corpus, splits, extra, progress, cancel, parent_run_id, evaluate) -> TrainingResult:
-    import keras
+def _warm_start_parent(config: TrainConfig, requested_embedding_dim, models_dir, corpus, extra):
+    """(config, parent run or None); the parent is checked against the data now, so a warm start that cannot
+    work fails before anything is recorded. An embedding size left to the default becomes the parent's."""
+    if not config.warm_start_from:
+        return config, None
+    parent = warm_start.load_parent(config.warm_start_from, models_dir, model_name=config.model)
+    if requested_embedding_dim is None:
+        config = dataclasses.replace(config, embedding_dim=parent.embedding_dim)
+    tag_names = set(corpus.tag_names) | {tag for sentence in extra for tag in sentence.tags}
+    warm_start.check_fits(parent, tag_names=tag_names, embedding_dim=config.embedding_dim)
+    return config, parent
 
-    keras.utils.set_random_seed(config.seed)
-    train_sentences = list(splits.train)
-    if config.max_train_sentences:
-        train_sentences = train_sentences[: config.max_train_sentences]
-    train_sentences += extra
-    if not train_sentences:  # max_train_sentences=0 and no extra sentences
-        raise ConfigError("there is nothing to train on: the training split is empty.")
 
+def _start_model(config, definition, corpus, train_sentences, extra, parent: warm_start.ParentRun | None):
+    """(features, model, warm start or None): a fresh network on the training vocabulary, or the parent's grown."""
+    if parent is not None:
+        tag_names = {t for s in train_sentences for t in s.tags} | set(corpus.tag_names)
+        start = warm_start.prepare(
+            parent, definition, new_sentences=extra, tag_names=tag_names, embedding_dim=config.embedding_dim
+        )
+        return start.features, start.model, start
     word_vocab = encoding.build_word_vocabulary(train_sentences, config.min_freq, normalise=definition.normalise_words)
     tag_vocab = encoding.build_tag_vocabulary(corpus.tag_names + [t for s in extra for t in s.tags])
     features = encoding.FeatureEncoder(
@@ -172,7 +195,25 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         char_vocab_size=len(features.char_vocab) if features.char_vocab else 0,
         max_word_length=encoding.MAX_WORD_LENGTH,
     )
-    model = definition.build(dims)
+    return features, definition.build(dims), None
+
+
+def _train_into(
+    folder, config, definition, corpus, splits, extra, progress, cancel, parent_run_id, evaluate, parent=None
+) -> TrainingResult:
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    train_sentences = list(splits.train)
+    if config.max_train_sentences:
+        train_sentences = train_sentences[: config.max_train_sentences]
+    # Repetition weighs the annotations up for every model alike (a CRF's loss takes no token weights).
+    train_sentences += extra * config.annotation_weight
+    if not train_sentences:  # max_train_sentences=0 and no extra sentences
+        raise ConfigError("there is nothing to train on: the training split is empty.")
+
+    features, model, started_from = _start_model(config, definition, corpus, train_sentences, extra, parent)
+    word_vocab, tag_vocab = features.word_vocab, features.tag_vocab
     categorical = definition.target_encoding == "categorical"
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
@@ -257,6 +298,7 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
             "sentences": len(corpus.sentences),
             "train": len(train_sentences),
             "extra_train": len(extra),
+            "annotation_weight": config.annotation_weight,
             "validation": len(splits.validation),
             "test": len(splits.test),
         },
@@ -265,6 +307,7 @@ def _train_into(folder, config, definition, corpus, splits, extra, progress, can
         "output": definition.output,
         "normalise_words": definition.normalise_words,
         "parent_run_id": parent_run_id,
+        "warm_start": started_from.describe() if started_from is not None else None,
     }
     encoding.write_json_atomic(folder.file(run_folder.CONFIG_FILE), config_payload)
     encoding.write_json_atomic(

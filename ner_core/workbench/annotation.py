@@ -15,7 +15,7 @@ be exported as CoNLL/GMB CSV and fed to training as it is.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,8 +25,7 @@ import pandas as pd
 from ner_core.corpus import annotated, tokenizer
 from ner_core.corpus import tags as tagging
 from ner_core.errors import ConfigError, InputTextError, ModelLoadError, TagSchemeError
-from ner_core.evaluation import held_out, metric_registry
-from ner_core.training import config
+from ner_core.evaluation import held_out
 
 if TYPE_CHECKING:
     from ner_core.serving.predictor import Predictor
@@ -43,8 +42,6 @@ SOURCES = ("typed", "upload", "test split", "validation split", "log", "review r
 MAX_POOL_CHARS = 2_000_000
 MAX_POOL_SENTENCES = 20_000
 MAX_ANALYST_CHARS = 128
-# The comparison a retrained run is judged by, in display order.
-COMPARISON_METRICS = ("entity_f1", "entity_precision", "entity_recall", "token_accuracy")
 
 
 @dataclass(frozen=True)
@@ -372,7 +369,7 @@ def update_correction(store: Store, annotation: Annotation, *, tags: Sequence[st
     store.update_annotation(annotation.id, tags=list(tags), analyst=name)
 
 
-# --------------------------------------------------------------------------- retraining
+# --------------------------------------------------------------------------- the test split as a pool
 
 
 def held_out_sentences(run: Run) -> list[annotated.Sentence]:
@@ -382,52 +379,3 @@ def held_out_sentences(run: Run) -> list[annotated.Sentence]:
     if not run.run_dir:
         raise ModelLoadError(f"run {run.id} has no run folder, so its test split cannot be rebuilt.")
     return held_out.test_split_for_run(run.run_dir)
-
-
-def retrain_config(parent: Run) -> config.TrainConfig:
-    """The parent's training config unchanged: same dataset and seed, hence the same test split."""
-    return config.TrainConfig.from_dict(parent.config)
-
-
-def same_test_split(parent: Run, child: Run) -> bool:
-    """True when both runs split the same dataset file with the same seed."""
-    parent_config, child_config = parent.config, child.config
-    same_data = (
-        (parent.dataset_sha256 == child.dataset_sha256)
-        if parent.dataset_sha256 and child.dataset_sha256
-        else parent_config.get("dataset") == child_config.get("dataset")
-    )
-    return same_data and parent_config.get("seed") == child_config.get("seed")
-
-
-def compare_metrics(
-    parent_metrics: Mapping[str, float], child_metrics: Mapping[str, float], keys: Sequence[str] = COMPARISON_METRICS
-) -> list[dict]:
-    """Rows of (metric, parent, child, delta = child - parent); a missing value gives delta None."""
-    rows = []
-    for key in keys:
-        parent_value, child_value = parent_metrics.get(key), child_metrics.get(key)
-        known = all(isinstance(v, (int, float)) and np.isfinite(v) for v in (parent_value, child_value))
-        rows.append(
-            {
-                "metric": metric_registry.metric_spec(key).name,
-                "key": key,
-                "parent": parent_value,
-                "child": child_value,
-                "delta": float(child_value) - float(parent_value) if known else None,
-            }
-        )
-    return rows
-
-
-def comparison_frame(parent: Run, child: Run, keys: Sequence[str] = COMPARISON_METRICS) -> pd.DataFrame:
-    """The parent and its retrained child side by side: formatted values and the signed delta (n/a when unknown)."""
-    rows = compare_metrics(parent.metrics, child.metrics, keys)
-    return pd.DataFrame(
-        {
-            "metric": [row["metric"] for row in rows],
-            f"parent ({parent.id})": [metric_registry.format_metric(row["key"], row["parent"]) for row in rows],
-            f"retrained ({child.id})": [metric_registry.format_metric(row["key"], row["child"]) for row in rows],
-            "delta": ["n/a" if row["delta"] is None else f"{row['delta']:+.4f}" for row in rows],
-        }
-    )

@@ -1,4 +1,4 @@
-"""Review queue ordering, correction checks, saving, export and the retrain comparison."""
+"""Review queue ordering, correction checks, saving, export and the test split as a pool."""
 
 from __future__ import annotations
 
@@ -146,19 +146,6 @@ def test_exports_are_conll_and_gmb_csv_that_read_back(db, tmp_path):
     assert saved_annotations.annotations_to_conll([]) == ""
 
 
-def test_compare_metrics_gives_deltas_and_tolerates_missing_values():
-    rows = annotation.compare_metrics(
-        {"entity_f1": 0.5, "entity_precision": 0.6, "token_accuracy": 0.9},
-        {"entity_f1": 0.55, "entity_precision": 0.5, "token_accuracy": 0.9},
-    )
-    by_key = {row["key"]: row for row in rows}
-    assert list(by_key) == list(annotation.COMPARISON_METRICS)
-    assert by_key["entity_f1"]["delta"] == pytest.approx(0.05)
-    assert by_key["entity_precision"]["delta"] == pytest.approx(-0.1)
-    assert by_key["entity_recall"]["delta"] is None
-    assert by_key["entity_f1"]["metric"] == "Entity F1"
-
-
 def run_folder_for(tmp_path, run_id: str, dataset, seed: int):
     """A run folder whose config.json records the dataset and seed, as training writes it."""
     corpus = reading.load_corpus(dataset)
@@ -174,17 +161,11 @@ def run_folder_for(tmp_path, run_id: str, dataset, seed: int):
     return folder
 
 
-def test_retrain_config_and_test_split_come_from_the_parent(db, tiny_csv, tmp_path):
+def test_held_out_sentences_are_the_runs_test_split(db, tiny_csv, tmp_path):
     config = {"model": "model2", "dataset": str(tiny_csv), "seed": 7, "epochs": 2}
     db.create_run("parent", "model2", config=config, dataset_sha256="abc", status="completed")
     db.update_run("parent", run_dir=str(run_folder_for(tmp_path, "parent", tiny_csv, seed=7)))
-    db.create_run("child", "model2", config=config, dataset_sha256="abc", status="completed", parent_run_id="parent")
-    db.create_run("other", "model2", config=dict(config, seed=8), dataset_sha256="abc", status="completed")
-    parent, child, other = db.get_run("parent"), db.get_run("child"), db.get_run("other")
-    retrain = annotation.retrain_config(parent)
-    assert (retrain.dataset, retrain.seed, retrain.epochs) == (str(tiny_csv), 7, 2)
-    assert annotation.same_test_split(parent, child)
-    assert not annotation.same_test_split(parent, other)
+    parent = db.get_run("parent")
     held_out = annotation.held_out_sentences(parent)
     expected = splitting.split_corpus(reading.load_corpus(tiny_csv).sentences, seed=7).test
     assert [s.words for s in held_out] == [s.words for s in expected]
@@ -307,21 +288,6 @@ def test_export_gives_content_file_name_and_mime_per_format(db):
     assert list(saved_annotations.EXPORT_FORMATS) == ["CoNLL", "GMB CSV", "JSONL"]
     with pytest.raises(ConfigError, match="unknown export format"):
         saved_annotations.export(saved, "xlsx")
-
-
-def test_comparison_frame_formats_both_runs_and_the_signed_delta(db):
-    db.create_run("parent", "model2", config={}, status="completed")
-    db.create_run("child", "model2", config={}, status="completed", parent_run_id="parent")
-    db.update_run("parent", metrics={"entity_f1": 0.5, "entity_precision": 0.6, "token_accuracy": 0.9})
-    db.update_run("child", metrics={"entity_f1": 0.55, "entity_precision": 0.5, "token_accuracy": 0.9})
-    frame = annotation.comparison_frame(db.get_run("parent"), db.get_run("child"))
-    assert list(frame.columns) == ["metric", "parent (parent)", "retrained (child)", "delta"]
-    assert frame.to_dict("records") == [
-        {"metric": "Entity F1", "parent (parent)": "0.5000", "retrained (child)": "0.5500", "delta": "+0.0500"},
-        {"metric": "Entity precision", "parent (parent)": "0.6000", "retrained (child)": "0.5000", "delta": "-0.1000"},
-        {"metric": "Entity recall", "parent (parent)": "n/a", "retrained (child)": "n/a", "delta": "n/a"},
-        {"metric": "Token accuracy", "parent (parent)": "0.9000", "retrained (child)": "0.9000", "delta": "+0.0000"},
-    ]
 
 
 def test_training_annotations_keep_one_version_per_sentence_the_latest(tmp_path):
