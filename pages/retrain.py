@@ -8,7 +8,7 @@ import streamlit as st
 from ner_core.configuration import settings_of
 from ner_core.errors import NerError
 from ner_core.training.config import TrainConfig
-from ner_core.workbench import render, retraining
+from ner_core.workbench import render, retraining, saved_annotations
 from ui import retrain_views, util
 
 KEY = "retrain"
@@ -57,6 +57,10 @@ def visualize_launch(*, parent, store, runner, key: str) -> None:
         f"The child keeps the parent's dataset and seed, hence its test split; the exact annotations are recorded "
         "with it."
     )
+    unresolved = saved_annotations.unresolved_disagreements(store)
+    if unresolved:
+        st.warning(f"{len(unresolved)} sentence(s) are left out: their analysts disagree and no reviewer has decided yet.")
+        retrain_views.link_to_page("pages/review.py", label="Resolve them on Review and agreement", icon=":material/rule:")
     mode = st.radio(
         "How to retrain",
         list(retraining.RETRAIN_MODES),

@@ -31,7 +31,7 @@ from ner_core.corpus import annotated
 from ner_core.errors import ModelLoadError, RetrainComparisonError
 from ner_core.evaluation import bootstrap, held_out, metric_registry, run_scoring
 from ner_core.training import lineage, run_folder
-from ner_core.workbench import comparison, render
+from ner_core.workbench import comparison, metric_table, render
 
 # Measured when a run was trained (on its whole test split): timing them again on a busy page would
 # compare a quiet moment with a loaded one.
@@ -262,9 +262,10 @@ def metric_frame(result: RetrainComparison) -> pandas.DataFrame:
     """All 23 metrics of both runs on the leak-free test set, formatted, the better one starred, with the change."""
     names = result.columns
     values = {names["parent"]: result.parent.metrics, names["child"]: result.child.metrics}
-    table = comparison.formatted_metric_table(values)
+    # Parent and child share one test split (the leak-free one), so "best" is starred between them.
+    table = metric_table.formatted_metric_table(values)
     table.insert(
-        len(comparison.TABLE_INFO_COLUMNS) + 2,
+        table.columns.get_loc(names["child"]) + 1,
         "change",
         [_signed_change(key, result.parent.metrics.get(key), result.child.metrics.get(key)) for key in table["key"]],
     )

@@ -164,3 +164,19 @@ def test_the_lineage_tab_lists_the_annotations_a_child_used_and_flags_an_edit(co
         assert list(table["now"]) == ["edited", "unchanged"]
     finally:
         compared.store.update_annotation(first.id, tags=list(first.tags))
+
+
+def test_sentences_the_analysts_disagree_on_are_left_out_and_the_page_says_so(fresh):
+    tokens = list(fresh.test[0].words)
+    text = " ".join(tokens)
+    for analyst, first_tag in (("Ada", "B-per"), ("Cy", "B-geo")):
+        tags = [first_tag] + ["O"] * (len(tokens) - 1)
+        fresh.store.add_annotation(
+            analyst=analyst, text=text, tokens=tokens, tags=tags, original_tags=["O"] * len(tokens), model_run_id=fresh.parent.id
+        )
+    save_annotations(fresh.store, fresh.parent, fresh.test[1:2])
+    app = page_app("retrain.py").run()
+    assert not app.exception and not app.error
+    assert app.button(key="retrain_launch").label.endswith("retrain with 1 annotation(s)")  # the agreed one only
+    [warning] = [w.value for w in app.warning if "left out" in w.value]
+    assert warning.startswith("1 sentence(s) are left out: their analysts disagree")

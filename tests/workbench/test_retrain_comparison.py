@@ -130,7 +130,7 @@ def test_the_views_show_23_metrics_with_the_change_per_type_scores_and_escaped_s
     )
     table = retrain_comparison.metric_frame(result)
     parent_column, child_column = f"parent {retrained.parent.id}", f"child {retrained.child.id}"
-    assert list(table.columns) == ["metric", "group", "unit", "direction", parent_column, child_column, "change", "definition"]
+    assert list(table.columns) == ["metric", parent_column, child_column, "change", "direction", "group", "unit", "definition"]
     assert len(table) == len(metric_registry.METRICS) == 23
     f1 = table[table["metric"] == "Entity F1"].iloc[0]
     change = result.child.metrics["entity_f1"] - result.parent.metrics["entity_f1"]

@@ -56,13 +56,15 @@ def test_bad_retrain_settings_are_refused(parent):
         retraining.submit_retrain(None, parent, retraining.WARM_START, lineage.AnnotationLineage(()))
 
 
-def test_a_retrain_uses_the_latest_version_of_each_sentence(db):
+def test_a_retrain_uses_the_latest_version_of_each_sentence_and_leaves_out_a_disagreement(db):
     add(db, "Anna left", ["B-per", "O"])
     add(db, "Bo left", ["B-per", "O"])
-    latest = add(db, "Anna left", ["B-geo", "O"], analyst="Cy")
+    latest = add(db, "Anna left", ["B-geo", "O"])  # the same analyst saved it again: this version counts
     used = retraining.current_annotations(db)
     assert len(used) == 2 and latest in used.ids
     assert [item.tags for item in used.annotations if item.id == latest] == [("B-geo", "O")]
+    add(db, "Bo left", ["B-org", "O"], analyst="Cy")  # a second analyst disagrees: unresolved until adjudicated
+    assert [item.text for item in retraining.current_annotations(db).annotations] == ["Anna left"]
 
 
 def test_children_and_modes(db, parent):
