@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from ner_core.errors import ConfigError, NerError, QueueDecisionError, QueueSettingError
 from ner_core.store.tables import Annotation, QueueDecision, QueueSetting, utcnow
 from ner_core.workbench import annotation, annotation_pools, review_requests
+from ner_core.workbench.agreement import ADJUDICATED_SOURCE
 
 if TYPE_CHECKING:
     from ner_core.serving.predictor import Predictor
@@ -195,8 +196,11 @@ def analyst_view(store: Store, analyst: str, *, needed: int) -> AnalystView:
                 QueueDecision.analyst == analyst, QueueDecision.decision.in_(("skipped", "flagged"))
             )
         ).all()
+        # A reviewer's final version is not one more analyst's vote, but it does settle the sentence.
+        analysts = sa.func.count(sa.distinct(sa.case((Annotation.source != ADJUDICATED_SOURCE, Annotation.analyst))))
+        settled = sa.func.max(sa.case((Annotation.source == ADJUDICATED_SOURCE, 1), else_=0))
         counts = session.execute(
-            sa.select(Annotation.text).group_by(Annotation.text).having(sa.func.count(sa.distinct(Annotation.analyst)) >= needed)
+            sa.select(Annotation.text).group_by(Annotation.text).having(sa.or_(analysts >= needed, settled == 1))
         )
         complete = frozenset(text for (text,) in counts)
     skipped_in_flagged = frozenset(text for text, pool in decided if pool == "flagged")
