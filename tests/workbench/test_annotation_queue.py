@@ -249,16 +249,16 @@ def test_a_deep_link_moves_its_sentence_to_the_front():
     assert annotation_queue.first_at(items, None) == items
 
 
-def test_a_reviewers_final_version_settles_a_sentence_but_is_not_an_analysts_vote(db):
+def test_a_reviewers_final_version_settles_a_sentence_for_every_queue(db):
     from ner_core.workbench import adjudication
 
     items = ranked_items()
-    annotation_queue.set_analysts_per_sentence(db, 3, analyst="Lead")
+    annotation_queue.set_analysts_per_sentence(db, 4, analyst="Lead")
     decide(db, items[0], "accept", "Ada", "c1", tags=["B-geo", *items[0].tags[1:]])
     decide(db, items[0], "accept", "Bo", "c2")
     decide(db, items[1], "accept", "Ada", "c3")
-    assert POOL_TEXTS[0] in remaining_texts(db, "Cy", items)  # two of three analysts so far
-    # A reviewer settles the first sentence: it leaves every queue, with two analysts' votes only.
+    assert POOL_TEXTS[0] in remaining_texts(db, "Cy", items)  # two of four analysts so far
+    # A reviewer settles the first sentence: it leaves every queue though only two analysts annotated it.
     adjudication.pick_version(db, annotation_id=db.list_annotations()[0].id, reviewer="Rev")
     assert POOL_TEXTS[0] not in remaining_texts(db, "Cy", items)
     assert POOL_TEXTS[1] in remaining_texts(db, "Cy", items)
