@@ -37,7 +37,6 @@ from ner_core.store.tables import ACTIVE_STATUSES, RunStatus
 from scripts import browser_harness
 
 RESULTS = ROOT / "bench" / "results"
-PAGES = browser_harness.app_page_paths()
 CONDITIONS = ("idle", "one job training")
 # After the job's run turns "running", the runner starts the next job's spare process, which imports
 # TensorFlow for a few seconds: a steady state of "one job training" begins after that.
@@ -77,14 +76,15 @@ def measure(args) -> dict:
         env = workspace_env(workspace)
         train_two_runs(env)
         store = Store(env["NER_DATABASE_URL"])
-        times: dict[str, dict[str, list[float]]] = {c: {p: [] for p in PAGES} for c in CONDITIONS}
+        pages = args.pages
+        times: dict[str, dict[str, list[float]]] = {c: {p: [] for p in pages} for c in CONDITIONS}
         from playwright.sync_api import sync_playwright
 
         server = browser_harness.StreamlitServer(env=env, log_path=workspace / "streamlit.log", app_root=args.app_root)
         with server, sync_playwright() as playwright:
             browser = browser_harness.launch_chromium(playwright, browser_harness.chromium_executable())
             page = browser.new_page(viewport=browser_harness.VIEWPORT)
-            for path in PAGES:  # first visits import modules and fill caches: not what a reload costs
+            for path in pages:  # first visits import modules and fill caches: not what a reload costs
                 browser_harness.time_page_load(page, f"{server.url}/{path}")
             for round_number in range(args.rounds):
                 order = CONDITIONS if round_number % 2 == 0 else tuple(reversed(CONDITIONS))
@@ -97,14 +97,14 @@ def measure(args) -> dict:
                             raise browser_harness.HarnessError(f"run {run_id} was started with early stopping on")
                         wait_for_status(store, run_id, {RunStatus.RUNNING})
                         time.sleep(SETTLE_S)
-                    for path in PAGES:
+                    for path in pages:
                         times[condition][path].append(browser_harness.time_page_load(page, f"{server.url}/{path}"))
                     if run_id is not None:
                         if store.get_run(run_id).status != RunStatus.RUNNING:
                             raise browser_harness.HarnessError(f"the job {run_id} stopped while the pages were measured")
                         browser_harness.cancel_every_job(page, server.url)
                         wait_for_status(store, run_id, {RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.COMPLETED})
-                    print(condition, {p or "home": round(times[condition][p][-1], 2) for p in PAGES}, flush=True)
+                    print(condition, {p or "home": round(times[condition][p][-1], 2) for p in pages}, flush=True)
             browser.close()
     return times
 
@@ -144,8 +144,7 @@ def write(result: dict, out: Path, name: str) -> None:
         "| page | " + " | ".join(CONDITIONS) + " |",
         "|---|" + "---|" * len(CONDITIONS),
     ]
-    for path in PAGES:
-        name_ = path or "home"
+    for name_ in result["median_s"][CONDITIONS[0]]:
         lines.append(f"| {name_} | " + " | ".join(f"{result['median_s'][c][name_]:.2f}" for c in CONDITIONS) + " |")
     lines += ["", "Worst page median: " + ", ".join(f"{c} {result['worst_s'][c]:.2f} s" for c in CONDITIONS) + "."]
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
@@ -158,10 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for page_load.{md,json}")
     parser.add_argument("--name", default="page_load", help="file name of the results (default page_load)")
     parser.add_argument("--commit", default="", help="the commit an --app-root that is no git checkout was exported from")
+    parser.add_argument(
+        "--pages", nargs="+", default=None, help="URL paths of the pages to time (default: every page of the app; home is '')"
+    )
     args = parser.parse_args(argv)
     if browser_harness.chromium_executable() is None:
         parser.error("Debian's chromium is not installed (scripts/ensure_chromium.sh installs it)")
     args.app_root = args.app_root.resolve()
+    args.pages = ["" if path == "home" else path for path in (args.pages or browser_harness.app_page_paths(args.app_root))]
     result = report(measure(args), args)
     write(result, args.out, args.name)
     print(json.dumps(result["median_s"], indent=2))

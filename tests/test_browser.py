@@ -75,10 +75,11 @@ def test_highlighted_entities_are_visible(server, browser_page):
     browser_page.screenshot(path=str(SCREENSHOTS / "data_explorer_sentences.png"))
 
 
-def test_highlighter_escapes_html_in_a_real_browser(server, browser_page):
+def test_highlighter_escapes_html_in_a_real_browser(server, browser_page, trained_run):
     dialogs = []
     browser_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    browser_page.goto(f"{server}/entity_highlighter")
+    # The session's model2 run by its link: the newest run in the shared database is whatever another test left.
+    browser_page.goto(f"{server}/entity_highlighter?run={trained_run.run_id}")
     wait_until_idle(browser_page)
     text = "Anna Berg flew to Oslo on Monday. <script>alert(1)</script> <img src=x onerror=alert(2)>"
     area = browser_page.locator("textarea").first

@@ -79,7 +79,7 @@ def test_a_page_opened_by_its_address_on_a_fresh_server_runs_in_the_apps_navigat
         assert browser_page.locator("h1").first.inner_text() == "Training runs"
         assert browser_page.url.rstrip("/").endswith("/training_runs")
         navigation = browser_page.locator('[data-testid="stSidebarNav"]').inner_text()
-        assert "Annotate and retrain" in navigation and "ab traffic" not in navigation  # app.py's pages, not the files
+        assert "Review and agreement" in navigation and "ab traffic" not in navigation  # app.py's pages, not the files
         assert browser_page.title() == "NER Workbench"  # app.py's page config ran
 
 
