@@ -40,6 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.accuracy_speed import find_or_train, log
 from bench.workspace import open_workspace
+from ner_core.corpus import documents as document_sets
 from ner_core.corpus.tokenizer import tokenize_sentences_as_tuples
 from ner_core.serving import bulk
 from ner_core.serving.predictor import Predictor
@@ -72,7 +73,7 @@ def uptime() -> str:
 def ours(tagger: bulk_jobs.BulkTagger, path: Path, run_id: str) -> dict:
     """The app's whole job from the file on disk to the result's summary on disk."""
     started, cpu_started = time.perf_counter(), time.process_time()
-    documents = bulk.read_documents(path.read_bytes(), path.name)
+    documents = document_sets.read_documents(path.read_bytes(), path.name)
     job_id = tagger.submit(run_id=run_id, run_dir="", model="model2", documents=documents, source_name=path.name)
     job = tagger.wait(job_id, timeout=3600)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
@@ -152,7 +153,7 @@ def stages(predictor: Predictor, path: Path, scratch: Path) -> dict:
     """One pass per stage of the job, each timed alone (indicative: no overlap between stages here)."""
     timings = {}
     started = time.perf_counter()
-    documents = bulk.read_documents(path.read_bytes(), path.name)
+    documents = document_sets.read_documents(path.read_bytes(), path.name)
     timings["read_and_split_s"] = time.perf_counter() - started
     started = time.perf_counter()
     sentences = [sentence for document in documents for sentence in tokenize_sentences_as_tuples(document.text)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ner_core.corpus import documents
 from ner_core.errors import NerError
 from ner_core.workbench import annotation_pools, annotation_queue, render
 from ui import util
@@ -131,7 +132,7 @@ def visualize_batches(*, key: str) -> str | None:
             text = st.text_area("Paste text (one sentence or paragraph per line)", key=f"{key}_paste", height=120)
             upload = st.file_uploader(
                 "or upload a .txt (a sentence or paragraph per line) or .jsonl (a text field per line)",
-                type=list(annotation_pools.UPLOAD_TYPES),
+                type=list(documents.FILE_TYPES),
                 key=f"{key}_upload",
             )
             added = st.form_submit_button("Add to the queue")

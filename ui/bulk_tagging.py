@@ -6,8 +6,8 @@ import time
 
 import streamlit as st
 
+from ner_core.corpus import documents as document_sets
 from ner_core.errors import NerError
-from ner_core.serving import bulk
 from ner_core.workbench import bulk_jobs, render
 from ui import util
 
@@ -18,16 +18,20 @@ def visualize_upload(*, run, tagger: bulk_jobs.BulkTagger, key: str) -> None:
     """The uploader, how a .txt file splits into documents, and the button that starts a job."""
     uploaded = st.file_uploader(
         "Document set (.txt or .jsonl with a `text` field, up to 20 MB)",
-        type=list(bulk.FILE_TYPES),
-        max_upload_size=bulk.MAX_DOCUMENT_SET_BYTES // 1_000_000,
+        type=list(document_sets.FILE_TYPES),
+        max_upload_size=document_sets.MAX_DOCUMENT_SET_BYTES // 1_000_000,
         key=f"{key}_upload",
     )
     split = st.radio(
-        "A .txt file holds", list(bulk.SPLIT_MODES), format_func=bulk.SPLIT_MODES.get, horizontal=True, key=f"{key}_split"
+        "A .txt file holds",
+        list(document_sets.SPLIT_MODES),
+        format_func=document_sets.SPLIT_MODES.get,
+        horizontal=True,
+        key=f"{key}_split",
     )
     if st.button("Tag the document set", type="primary", key=f"{key}_start", disabled=uploaded is None):
         try:
-            documents = bulk.read_documents(uploaded.getvalue(), uploaded.name, split=split)
+            documents = document_sets.read_documents(uploaded.getvalue(), uploaded.name, split=split)
             job_id = tagger.submit(
                 run_id=run.id, run_dir=run.run_dir, model=run.model_name, documents=documents, source_name=uploaded.name
             )

@@ -31,26 +31,14 @@ from pathlib import Path
 
 from ner_core.atomic_files import open_atomic
 from ner_core.corpus import tags as tagging
+from ner_core.corpus.documents import Document
 from ner_core.corpus.tokenizer import tokenize_sentences_as_tuples
-from ner_core.errors import DocumentSetError
-from ner_core.serving.predictor import MAX_TEXT_CHARS
 
-MAX_DOCUMENT_SET_BYTES = 20_000_000
-MAX_DOCUMENT_CHARS = MAX_TEXT_CHARS
-SPLIT_MODES = {"line": "one document per line", "paragraph": "one document per paragraph (blank lines between)"}
-FILE_TYPES = ("txt", "jsonl")
 # Larger chunks cost less CPU per token (fewer, fuller model calls: on 1 MB here 2.3 s of CPU in one chunk,
 # 2.5 s in 64k-token chunks, 2.75 s in 32k, 3.1 s in 16k) but report progress and honour a cancel less often.
 CHUNK_TOKENS = 65_536
 # The least confident sentences kept while tagging, so sending the N least confident to review needs no second pass.
 LEAST_CONFIDENT_KEPT = 1_000
-
-
-@dataclass(frozen=True)
-class Document:
-    number: int  # 1-based position in the set
-    text: str
-    line: int  # where it starts in the uploaded file
 
 
 class TaggingCancelled(Exception):
@@ -84,83 +72,6 @@ class TaggingSummary:
     offsets: list[int] = field(default_factory=list)  # byte offset of each document's line in the results file
     confidences: list[float] = field(default_factory=list)  # each document's confidence
     least_confident: list[LowConfidenceSentence] = field(default_factory=list)  # ascending confidence
-
-
-# --------------------------------------------------------------------------- read
-
-
-def decode_document_set(raw: bytes, name: str) -> str:
-    """The uploaded bytes as text: at most 20 MB, not binary, UTF-8 (a BOM is dropped)."""
-    if len(raw) > MAX_DOCUMENT_SET_BYTES:
-        raise DocumentSetError(
-            f"{name} is {len(raw) / 1e6:,.1f} MB; a document set may be at most {MAX_DOCUMENT_SET_BYTES / 1e6:,.0f} MB. "
-            "Split it into several files."
-        )
-    if b"\x00" in raw[:8192]:
-        raise DocumentSetError(f"{name} looks like a binary file; upload UTF-8 text (.txt) or JSON lines (.jsonl).")
-    try:
-        text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DocumentSetError(
-            f"{name} is not UTF-8 text: byte {exc.start:,} (line {line}) cannot be decoded; save the file as UTF-8."
-        ) from None
-    if not text.strip():
-        raise DocumentSetError(f"{name} is empty; it needs at least one document.")
-    return text
-
-
-def read_documents(raw: bytes, name: str, *, split: str = "line") -> list[Document]:
-    """The documents of an uploaded ``.txt`` (``split`` per line or paragraph) or ``.jsonl`` file; blank ones are left out."""
-    suffix = Path(name).suffix.lower().lstrip(".")
-    if suffix not in FILE_TYPES:
-        raise DocumentSetError(f"{name}: upload a .txt or a .jsonl file.")
-    if split not in SPLIT_MODES:
-        raise DocumentSetError(f"unknown split {split!r}; one of: {', '.join(SPLIT_MODES)}.")
-    text = decode_document_set(raw, name)
-    pieces = _jsonl_texts(text, name) if suffix == "jsonl" else _text_pieces(text, split)
-    documents = []
-    for line, piece in pieces:
-        if len(piece) > MAX_DOCUMENT_CHARS:
-            raise DocumentSetError(
-                f"{name} line {line}: a document of {len(piece):,} characters; the limit is {MAX_DOCUMENT_CHARS:,}. "
-                "Split it into paragraphs."
-            )
-        documents.append(Document(len(documents) + 1, piece, line))
-    if not documents:
-        raise DocumentSetError(f"{name} holds no document with text.")
-    return documents
-
-
-def _text_pieces(text: str, split: str) -> list[tuple[int, str]]:
-    lines = text.split("\n")
-    if split == "line":
-        return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
-    pieces, current, first = [], [], 0
-    for number, line in enumerate([*lines, ""], start=1):
-        if line.strip():
-            first = first or number
-            current.append(line.rstrip("\r"))
-        elif current:
-            pieces.append((first, "\n".join(current).strip()))
-            current, first = [], 0
-    return pieces
-
-
-def _jsonl_texts(text: str, name: str) -> list[tuple[int, str]]:
-    pieces = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DocumentSetError(f"{name} line {number}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise DocumentSetError(f"{name} line {number}: expected a JSON object with a string field 'text'.")
-        if record["text"].strip():
-            pieces.append((number, record["text"]))
-    return pieces
 
 
 # --------------------------------------------------------------------------- tag and write

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ner_core.corpus import documents
 from ner_core.corpus import tags as tagging
 from ner_core.corpus.tokenizer import Token, tokenize_sentences
 from ner_core.errors import InputTextError, ModelLoadError
@@ -37,7 +38,7 @@ from ner_core.serving.model_file import load_keras_model
 from ner_core.training import run_folder
 
 logger = logging.getLogger(__name__)
-MAX_TEXT_CHARS = 100_000
+MAX_TEXT_CHARS = documents.MAX_DOCUMENT_CHARS  # one text, one document of a bulk set
 # XLA-compiled forward pass (on unless NER_XLA=0): one compile per input shape, so shapes are
 # rounded up to a few buckets; padding rows and positions are masked and cut off again. Full
 # batches round lengths more finely: their sentences are sorted by length, so coarse rounding

@@ -15,18 +15,17 @@ Every pool is a list of :class:`PoolItem` (text and tokens), one per distinct te
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from ner_core.corpus import annotated, tokenizer
-from ner_core.errors import AnnotationPoolError, InputTextError, ModelLoadError
+from ner_core.corpus import annotated, documents, tokenizer
+from ner_core.errors import AnnotationPoolError, DocumentSetError, ModelLoadError
 from ner_core.evaluation import held_out
 from ner_core.store.tables import PredictionLog, QueueDecision, QueueText, utcnow
-from ner_core.workbench import annotation, review_requests
+from ner_core.workbench import review_requests
 
 if TYPE_CHECKING:
     from ner_core.store.database import Store
@@ -51,9 +50,10 @@ ANNOTATION_SOURCES = {
     "test": "test split",
     "flagged": "flagged",
 }
-UPLOAD_TYPES = ("txt", "jsonl")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_BATCH_NAME_CHARS = 128
+# Every sentence of a pool is tagged to rank it; this bounds the work of one pasted or uploaded batch.
+MAX_POOL_CHARS = 2_000_000
+MAX_POOL_SENTENCES = 20_000
 # The newest logged requests read for the log pool; older ones are rarely worth a review.
 LOG_POOL_ROWS = 5_000
 ID_CHARS = 16
@@ -123,48 +123,28 @@ def _sentences(text: str) -> list[str]:
 
 def sentences_from_lines(text: str) -> list[str]:
     """One sentence or paragraph per line; a paragraph is split into its sentences. Limits as for any pool."""
-    if len(text) > annotation.MAX_POOL_CHARS:
+    if len(text) > MAX_POOL_CHARS:
         raise AnnotationPoolError(
-            f"the text is {len(text):,} characters; the limit for one pool is {annotation.MAX_POOL_CHARS:,}. "
-            "Split it into smaller files."
+            f"the text is {len(text):,} characters; the limit for one pool is {MAX_POOL_CHARS:,}. Split it into smaller files."
         )
     sentences = [sentence for line in text.splitlines() for sentence in _sentences(line)]
     if not sentences:
         raise AnnotationPoolError("the text holds no sentence; give one sentence or paragraph per line.")
-    if len(sentences) > annotation.MAX_POOL_SENTENCES:
+    if len(sentences) > MAX_POOL_SENTENCES:
         raise AnnotationPoolError(
             f"the text has {len(sentences):,} sentences; the limit for one pool is "
-            f"{annotation.MAX_POOL_SENTENCES:,}. Split it into smaller files."
+            f"{MAX_POOL_SENTENCES:,}. Split it into smaller files."
         )
     return sentences
 
 
 def sentences_from_upload(raw: bytes, name: str) -> list[str]:
     """The sentences of an uploaded ``.txt`` (a sentence or paragraph per line) or ``.jsonl`` (a ``text`` per line)."""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if extension not in UPLOAD_TYPES:
-        raise AnnotationPoolError(f"{name}: upload a .txt file (a sentence per line) or a .jsonl file with a text field.")
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise AnnotationPoolError(f"{name} is {len(raw) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
     try:
-        text = annotation.text_from_upload(raw, name)
-    except InputTextError as exc:  # binary or empty: said as an error of the queue
+        texts = [document.text for document in documents.read_documents(raw, name, latin1_fallback=True)]
+    except DocumentSetError as exc:
         raise AnnotationPoolError(exc.message) from None
-    if extension == "txt":
-        return sentences_from_lines(text)
-    texts = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnnotationPoolError(f"{name}, line {number}: not JSON ({exc.msg}).") from None
-        value = record.get("text") if isinstance(record, dict) else None
-        if not isinstance(value, str):
-            raise AnnotationPoolError(f'{name}, line {number}: every line needs a "text" field holding a string.')
-        texts.append(value)
-    return sentences_from_lines("\n".join(" ".join(value.split()) for value in texts))
+    return sentences_from_lines("\n".join(" ".join(text.split()) for text in texts))
 
 
 def add_text_batch(store: Store, sentences: list[str], *, name: str) -> str:

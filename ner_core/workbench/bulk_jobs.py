@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ner_core.atomic_files import write_text_atomic
+from ner_core.corpus import documents as document_sets
 from ner_core.corpus import tags as tagging
 from ner_core.errors import BulkJobNotFoundError, ConfigError, NerError
 from ner_core.serving import bulk
@@ -116,14 +117,16 @@ class BulkTagger:
         self._load_predictor = load_predictor
         self._chunk_tokens = chunk_tokens
         self._jobs: dict[str, BulkJob] = {}
-        self._inputs: dict[str, tuple[str, list[bulk.Document]]] = {}
+        self._inputs: dict[str, tuple[str, list[document_sets.Document]]] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="bulk-tagger", daemon=True)
         self._thread.start()
 
-    def submit(self, *, run_id: str, run_dir: str, model: str, documents: Sequence[bulk.Document], source_name: str) -> str:
+    def submit(
+        self, *, run_id: str, run_dir: str, model: str, documents: Sequence[document_sets.Document], source_name: str
+    ) -> str:
         if not documents:
             raise ConfigError("the document set is empty; nothing to tag.")
         job = BulkJob(new_job_id(), run_id, model, source_name, len(documents), sum(len(d.text) for d in documents))
@@ -204,7 +207,7 @@ class BulkTagger:
             else:
                 self._update(job_id, status="completed", finished_at=time.time())
 
-    def _run(self, job_id: str, run_dir: str, documents: list[bulk.Document]) -> None:
+    def _run(self, job_id: str, run_dir: str, documents: list[document_sets.Document]) -> None:
         job = self.get(job_id)
         predictor = self._load_predictor(run_dir)
         summary = bulk.tag_to_file(

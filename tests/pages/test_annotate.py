@@ -247,8 +247,8 @@ def test_pasted_text_becomes_a_pool_that_a_reload_finds_again(trained_run, store
     ("name", "raw", "message"),
     [
         ("blob.txt", b"\x00\x01\x02", "binary"),
-        ("notes.jsonl", b'{"body": "no text field"}\n', 'line 1: every line needs a "text" field'),
-        ("broken.jsonl", b'{"text": "Anna"', "line 1: not JSON"),
+        ("notes.jsonl", b'{"body": "no text field"}\n', "line 1: expected a JSON object with a string field 'text'"),
+        ("broken.jsonl", b'{"text": "Anna"', "line 1: not valid JSON"),
     ],
 )
 def test_a_bad_upload_is_one_clear_error(trained_run, store, name, raw, message):

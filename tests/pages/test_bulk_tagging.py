@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ner_core.serving import bulk
+from ner_core.corpus import documents as document_sets
 from ner_core.settings import Settings
 from ner_core.store.database import Store
 from ner_core.store.tables import RunStatus
@@ -86,7 +86,7 @@ def test_a_job_is_launched_shown_and_its_least_confident_sentences_sent_to_revie
 
 
 def test_a_result_is_chosen_from_the_url(workspace, trained_run):
-    documents = bulk.read_documents(b"Rain fell in Lima .\nPeter left Oslo .", "two.txt")
+    documents = document_sets.read_documents(b"Rain fell in Lima .\nPeter left Oslo .", "two.txt")
     first = tagger().submit(
         run_id=trained_run.run_id, run_dir=str(trained_run.run_dir), model="model2", documents=documents, source_name="a.txt"
     )
@@ -103,7 +103,7 @@ def test_a_result_is_chosen_from_the_url(workspace, trained_run):
 @pytest.mark.parametrize(
     ("name", "raw", "message"),
     [
-        ("big.txt", b"word\n" * (bulk.MAX_DOCUMENT_SET_BYTES // 5 + 1), "a document set may be at most 20 MB"),
+        ("big.txt", b"word\n" * (document_sets.MAX_DOCUMENT_SET_BYTES // 5 + 1), "a document set may be at most 20 MB"),
         ("latin.txt", "caf\u00e9 in Paris".encode("latin-1"), "not UTF-8 text"),
         ("set.jsonl", b'{"text": "fine"}\n{oops}\n', "set.jsonl line 2: not valid JSON"),
     ],

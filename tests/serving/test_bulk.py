@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ner_core.errors import DocumentSetError
+from ner_core.corpus import documents as document_sets
 from ner_core.serving import bulk
 from ner_core.serving.predictor import Predictor
 
@@ -24,64 +24,11 @@ def predictor(trained_run):
 
 
 def documents(texts=DOCUMENTS):
-    return [bulk.Document(number, text, number) for number, text in enumerate(texts, start=1)]
+    return [document_sets.Document(number, text, number) for number, text in enumerate(texts, start=1)]
 
 
 def read_lines(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-# --------------------------------------------------------------------------- read
-
-
-def test_text_files_split_per_line_or_per_paragraph_and_jsonl_reads_its_text_field():
-    raw = b"First doc.\n\n  Second doc, line one\nline two  \n\n\nThird.\n"
-    by_line = bulk.read_documents(raw, "set.txt")
-    assert [(d.number, d.line, d.text) for d in by_line] == [
-        (1, 1, "First doc."),
-        (2, 3, "Second doc, line one"),
-        (3, 4, "line two"),
-        (4, 7, "Third."),
-    ]
-    by_paragraph = bulk.read_documents(raw, "set.TXT", split="paragraph")
-    assert [(d.line, d.text) for d in by_paragraph] == [(1, "First doc."), (3, "Second doc, line one\nline two"), (7, "Third.")]
-    jsonl = b'\xef\xbb\xbf{"text": "One.", "meta": 1}\n\n{"text": "  "}\n{"text": "Two\\u2028lines."}\n'
-    assert [(d.number, d.line, d.text) for d in bulk.read_documents(jsonl, "set.jsonl")] == [
-        (1, 1, "One."),
-        (2, 4, "Two\u2028lines."),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("raw", "name", "message"),
-    [
-        (b"x" * (bulk.MAX_DOCUMENT_SET_BYTES + 1), "big.txt", "big.txt is 20.0 MB; a document set may be at most 20 MB"),
-        (b"ok\n\xff\xfe bad", "latin.txt", "latin.txt is not UTF-8 text: byte 3 (line 2)"),
-        (b"\x00\x01\x02", "blob.txt", "looks like a binary file"),
-        (b" \n \n", "blank.txt", "blank.txt is empty"),
-        (b'{"text": "ok"}\n{"text": "bad",\n', "set.jsonl", "set.jsonl line 2: not valid JSON"),
-        (b'{"text": "ok"}\n["no object"]\n', "set.jsonl", "set.jsonl line 2: expected a JSON object with a string field 'text'"),
-        (b'{"body": "no text"}\n', "set.jsonl", "line 1: expected a JSON object with a string field 'text'"),
-        (b'{"text": "  "}\n', "set.jsonl", "holds no document with text"),
-        (b"a,b\n", "table.csv", "upload a .txt or a .jsonl file"),
-        (("word " * 20_001).encode(), "long.txt", "long.txt line 1: a document of 100,004 characters; the limit is 100,000"),
-    ],
-)
-def test_a_bad_document_set_is_refused_with_one_line(raw, name, message):
-    with pytest.raises(DocumentSetError) as caught:
-        bulk.read_documents(raw, name)
-    assert message in str(caught.value) and "\n" not in str(caught.value)
-
-
-def test_a_file_just_under_the_limit_is_read():
-    raw = ("word " * 19 + "word\n").encode() * (bulk.MAX_DOCUMENT_SET_BYTES // 100)
-    assert len(raw) == bulk.MAX_DOCUMENT_SET_BYTES
-    assert len(bulk.read_documents(raw, "full.txt")) == bulk.MAX_DOCUMENT_SET_BYTES // 100
-
-
-def test_an_unknown_split_is_refused():
-    with pytest.raises(DocumentSetError, match="unknown split 'page'"):
-        bulk.read_documents(b"x", "set.txt", split="page")
 
 
 # --------------------------------------------------------------------------- tag and write

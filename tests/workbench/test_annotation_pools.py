@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from ner_core.corpus import documents as document_sets
 from ner_core.errors import AnnotationPoolError, ModelLoadError
 from ner_core.evaluation import held_out
 from ner_core.store.database import Store
@@ -45,14 +46,14 @@ def test_a_jsonl_upload_reads_the_text_field_of_every_line():
 @pytest.mark.parametrize(
     ("raw", "name", "message"),
     [
-        (b"Anna went home.", "notes.csv", r"upload a \.txt file"),
-        (b"Anna went home.", "README", r"upload a \.txt file"),
+        (b"Anna went home.", "notes.csv", r"upload a \.txt or a \.jsonl file"),
+        (b"Anna went home.", "README", r"upload a \.txt or a \.jsonl file"),
         (b"\x00\x01\x02", "blob.txt", "binary"),
         (b"   \n ", "empty.txt", "empty"),
-        (b'{"text": "ok"}\n{"text": 3}\n', "bad.jsonl", 'line 2: every line needs a "text" field'),
+        (b'{"text": "ok"}\n{"text": 3}\n', "bad.jsonl", "line 2: expected a JSON object with a string field 'text'"),
         (b'{"text": "ok"}\n["text"]\n', "bad.jsonl", "line 2"),
-        (b'{"text": "ok"}\n{"text": "a",\n', "broken.jsonl", r"line 2: not JSON"),
-        (b'{"text": "   "}\n', "blank.jsonl", "no sentence"),
+        (b'{"text": "ok"}\n{"text": "a",\n', "broken.jsonl", r"line 2: not valid JSON"),
+        (b'{"text": "   "}\n', "blank.jsonl", "holds no document with text"),
     ],
 )
 def test_a_bad_upload_is_one_clear_error(raw, name, message):
@@ -62,11 +63,11 @@ def test_a_bad_upload_is_one_clear_error(raw, name, message):
 
 
 def test_an_upload_over_the_limits_is_refused(monkeypatch):
-    monkeypatch.setattr(annotation_pools, "MAX_UPLOAD_BYTES", 10)
-    with pytest.raises(AnnotationPoolError, match="limit is"):
+    monkeypatch.setattr(document_sets, "MAX_DOCUMENT_SET_BYTES", 10)
+    with pytest.raises(AnnotationPoolError, match="a document set may be at most"):
         annotation_pools.sentences_from_upload(b"Anna went home today.", "long.txt")
     with pytest.raises(AnnotationPoolError, match="limit for one pool"):
-        annotation_pools.sentences_from_lines("a" * (annotation.MAX_POOL_CHARS + 1))
+        annotation_pools.sentences_from_lines("a" * (annotation_pools.MAX_POOL_CHARS + 1))
 
 
 def test_a_batch_is_stored_once_and_read_back_in_order(db):

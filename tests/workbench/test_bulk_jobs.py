@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from ner_core.corpus import documents as document_sets
 from ner_core.errors import BulkJobNotFoundError, ConfigError
-from ner_core.serving import bulk
 from ner_core.store.database import Store
 from ner_core.workbench import bulk_jobs, review_requests
 from tests.helpers import wait_until
@@ -29,7 +29,7 @@ def tagger(tmp_path):
 
 
 def submit(tagger, trained_run, lines=LINES, name="news.txt"):
-    documents = bulk.read_documents("\n".join(lines).encode(), name)
+    documents = document_sets.read_documents("\n".join(lines).encode(), name)
     return tagger.submit(
         run_id=trained_run.run_id, run_dir=str(trained_run.run_dir), model="model2", documents=documents, source_name=name
     )
@@ -118,7 +118,7 @@ def test_a_queued_job_cancelled_never_runs(tagger, trained_run):
 
 
 def test_a_run_that_cannot_load_fails_the_job_with_its_reason(tagger, tmp_path):
-    documents = bulk.read_documents(b"Rain fell .", "x.txt")
+    documents = document_sets.read_documents(b"Rain fell .", "x.txt")
     job_id = tagger.submit(
         run_id="gone", run_dir=str(tmp_path / "no-such-run"), model="model2", documents=documents, source_name="x.txt"
     )
