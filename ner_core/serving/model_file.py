@@ -1,5 +1,8 @@
-"""Loading a run's ``model.keras``: a missing, truncated or tampered file becomes a ``ModelLoadError`` that
-says which, instead of the misleading exception Keras raises for each kind of damage."""
+"""Loading a run's ``model.keras`` and vocabularies: a missing, truncated or tampered file becomes a
+``ModelLoadError`` that says which, instead of the misleading exception Keras raises for each kind of damage.
+
+The predictor and the warm start both load a saved run through :func:`load_run_model`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 from ner_core.errors import ModelLoadError
+from ner_core.modeling import encoding
+from ner_core.training import run_folder
 
 
 def load_keras_model(path: Path, run_id: str = ""):
@@ -37,3 +42,29 @@ def _archive_damage(path: Path) -> str | None:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         return f"not a complete zip archive, truncated or overwritten: {exc}"
     return f"member {broken} fails its checksum" if broken else None
+
+
+def load_run_model(folder: run_folder.RunFolder, config: dict):
+    """(the Keras model, its FeatureEncoder) of a complete run folder whose ``config.json`` is ``config``;
+    corrupt vocabularies and a model whose output does not match its tag vocabulary are ModelLoadErrors."""
+    try:
+        word_vocab = encoding.Vocabulary.load(folder.file(run_folder.WORD_VOCAB_FILE))
+        tag_vocab = encoding.Vocabulary.load(folder.file(run_folder.TAG_VOCAB_FILE))
+        char_path = folder.file(run_folder.CHAR_VOCAB_FILE)
+        char_vocab = encoding.Vocabulary.load(char_path) if char_path.exists() else None
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(f"run {folder.run_id}: a vocabulary file is corrupt ({exc}).") from None
+    model = load_keras_model(folder.file(run_folder.MODEL_FILE), folder.run_id)
+    features = encoding.FeatureEncoder(
+        word_vocab,
+        tag_vocab,
+        uses_chars=char_vocab is not None,
+        char_vocab=char_vocab,
+        normalise_words=bool(config.get("normalise_words", False)),
+    )
+    output_units = model.outputs[0].shape[-1]
+    if output_units != len(tag_vocab):
+        raise ModelLoadError(
+            f"run {folder.run_id}: the model predicts {output_units} tags but tag_vocab.json has {len(tag_vocab)}."
+        )
+    return model, features

@@ -30,11 +30,11 @@ import numpy as np
 from ner_core.corpus import documents
 from ner_core.corpus import tags as tagging
 from ner_core.corpus.tokenizer import Token, tokenize_sentences
-from ner_core.errors import InputTextError, ModelLoadError
+from ner_core.errors import InputTextError
 from ner_core.modeling import decoding as decoding_module
 from ner_core.modeling import encoding
 from ner_core.serving import onnx_backend
-from ner_core.serving.model_file import load_keras_model
+from ner_core.serving.model_file import load_run_model
 from ner_core.training import run_folder
 
 logger = logging.getLogger(__name__)
@@ -204,26 +204,7 @@ class Predictor:
         folder = run_folder.RunFolder(Path(run_dir))
         folder.check_complete()
         config = folder.read_json(run_folder.CONFIG_FILE)
-        try:
-            word_vocab = encoding.Vocabulary.load(folder.file(run_folder.WORD_VOCAB_FILE))
-            tag_vocab = encoding.Vocabulary.load(folder.file(run_folder.TAG_VOCAB_FILE))
-            char_path = folder.file(run_folder.CHAR_VOCAB_FILE)
-            char_vocab = encoding.Vocabulary.load(char_path) if char_path.exists() else None
-        except (ValueError, OSError) as exc:
-            raise ModelLoadError(f"run {folder.run_id}: a vocabulary file is corrupt ({exc}).") from None
-        model = load_keras_model(folder.file(run_folder.MODEL_FILE), folder.run_id)
-        features = encoding.FeatureEncoder(
-            word_vocab,
-            tag_vocab,
-            uses_chars=char_vocab is not None,
-            char_vocab=char_vocab,
-            normalise_words=bool(config.get("normalise_words", False)),
-        )
-        output_units = model.outputs[0].shape[-1]
-        if output_units != len(tag_vocab):
-            raise ModelLoadError(
-                f"run {folder.run_id}: the model predicts {output_units} tags but tag_vocab.json has {len(tag_vocab)}."
-            )
+        model, features = load_run_model(folder, config)
         train_config = config.get("train_config", {})
         return cls(
             model,

@@ -28,7 +28,7 @@ import numpy as np
 from ner_core.errors import ModelLoadError, WarmStartError
 from ner_core.modeling import encoding
 from ner_core.modeling.architectures import ModelDefinition, ModelDimensions
-from ner_core.serving.model_file import load_keras_model
+from ner_core.serving.model_file import load_run_model
 from ner_core.training import run_folder
 
 # Rows that are no word: padding and the unknown id take no part in the mean a new row starts from.
@@ -88,20 +88,9 @@ def load_parent(reference: str, models_dir: Path, *, model_name: str) -> ParentR
             f"run {folder.run_id} is a {parent_model_name} run; a warm start continues the same model, not {model_name}."
         )
     try:
-        word_vocab = encoding.Vocabulary.load(folder.file(run_folder.WORD_VOCAB_FILE))
-        tag_vocab = encoding.Vocabulary.load(folder.file(run_folder.TAG_VOCAB_FILE))
-        char_path = folder.file(run_folder.CHAR_VOCAB_FILE)
-        char_vocab = encoding.Vocabulary.load(char_path) if char_path.exists() else None
-        model = load_keras_model(folder.file(run_folder.MODEL_FILE), folder.run_id)
-    except (ValueError, OSError, ModelLoadError) as exc:
-        raise WarmStartError(f"cannot warm-start from run {folder.run_id}: {getattr(exc, 'message', exc)}") from None
-    features = encoding.FeatureEncoder(
-        word_vocab,
-        tag_vocab,
-        uses_chars=char_vocab is not None,
-        char_vocab=char_vocab,
-        normalise_words=bool(config.get("normalise_words", False)),
-    )
+        model, features = load_run_model(folder, config)
+    except ModelLoadError as exc:
+        raise WarmStartError(f"cannot warm-start from run {folder.run_id}: {exc.message}") from None
     return ParentRun(folder.run_id, folder.path, model, features, config)
 
 
