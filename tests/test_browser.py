@@ -9,6 +9,7 @@ downloads a browser of its own.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlparse
 
 import pytest
 
@@ -52,15 +53,41 @@ def browser_page(server):
         browser.close()
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def outside_requests(urls: list[str]) -> list[str]:
+    """The requests that would leave this machine (offline or air-gapped, each would fail)."""
+    return [
+        url
+        for url in urls
+        if urlparse(url).scheme in ("http", "https", "ws", "wss") and urlparse(url).hostname not in LOCAL_HOSTS
+    ]
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_renders_without_exception(server, browser_page, path):
+def test_every_page_and_tab_renders_without_exception_and_asks_no_other_host(server, browser_page, path):
+    """Every page and each of its tabs (only the open tab is built): no exception, and icons, fonts and
+    charts come from the app's own server."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser_page.goto(f"{server}/{path}")
-    wait_until_idle(browser_page)
-    browser_page.screenshot(path=str(SCREENSHOTS / f"{path or 'home'}.png"), full_page=True)
-    exceptions = browser_page.locator('[data-testid="stException"]')
-    assert exceptions.count() == 0, exceptions.first.inner_text()
-    assert browser_page.locator("h1").count() >= 1
+    requests: list[str] = []
+    record = lambda request: requests.append(request.url)  # noqa: E731
+    browser_page.on("request", record)
+    try:
+        browser_page.goto(f"{server}/{path}")
+        wait_until_idle(browser_page)
+        browser_page.screenshot(path=str(SCREENSHOTS / f"{path or 'home'}.png"), full_page=True)
+        exceptions = browser_page.locator('[data-testid="stException"]')
+        assert exceptions.count() == 0, exceptions.first.inner_text()
+        assert browser_page.locator("h1").count() >= 1
+        for tab in browser_page.get_by_role("tab").all():
+            tab.click()
+            wait_until_idle(browser_page)
+            assert exceptions.count() == 0, f"tab {tab.inner_text()!r}: {exceptions.first.inner_text()}"
+    finally:
+        browser_page.remove_listener("request", record)
+    assert requests  # the check saw the page's traffic
+    assert outside_requests(requests) == []
 
 
 def test_highlighted_entities_are_visible(server, browser_page):
