@@ -47,13 +47,39 @@ class RateLimiter:
         """Take a token for ``client`` or raise :class:`RateLimitError` with ``retry_after_s``."""
         if self.rate_per_s <= 0:
             return
+        self._refuse(self._bucket(client).take(self.clock()))
+
+    def check_not_exhausted(self, client: str) -> None:
+        """Raise :class:`RateLimitError` while ``client`` has no token left, without taking one.
+
+        With :meth:`charge`, a bucket counts only what should be limited: the key check peeks before
+        the costly scrypt and charges only a failed attempt, so many first requests with a right key
+        at once are never refused as if they were guesses.
+        """
+        if self.rate_per_s <= 0:
+            return
+        bucket = self._bucket(client)
         now = self.clock()
+        self._refuse(bucket.take(now))
+        bucket.tokens += 1  # peeked: the token stays
+
+    def charge(self, client: str) -> None:
+        """Take a token for ``client`` whether or not one is left (the next request then waits)."""
+        if self.rate_per_s <= 0:
+            return
+        bucket = self._bucket(client)
+        if bucket.take(self.clock()) > 0:
+            bucket.tokens -= 1
+
+    def _bucket(self, client: str) -> TokenBucket:
         bucket = self._buckets.get(client)
         if bucket is None:
             if len(self._buckets) >= MAX_BUCKETS:
                 self._buckets.clear()  # every client starts with a full bucket again: errs on the generous side
-            bucket = self._buckets[client] = TokenBucket(self.rate_per_s, self.burst, now)
-        wait_s = bucket.take(now)
+            bucket = self._buckets[client] = TokenBucket(self.rate_per_s, self.burst, self.clock())
+        return bucket
+
+    def _refuse(self, wait_s: float) -> None:
         if wait_s > 0:
             raise RateLimitError(
                 f"rate limit of {self.rate_per_s:g} requests/s (bursts of {self.burst}) per {self.what} exceeded; "

@@ -129,6 +129,46 @@ def test_rate_limit_answers_429_with_retry_after_until_tokens_return(served, key
     assert after.status_code == 200
 
 
+def test_a_client_guessing_keys_is_stopped_before_any_scrypt_and_only_failures_count(served, key, clock):
+    from ner_core.serving.api.app import AUTH_FAILURE_BURST
+
+    fresh_keys = [api_keys.create(served, f"fresh-{number}") for number in range(AUTH_FAILURE_BURST + 5)]
+    with client_for(served, clock) as client:
+        # Many first requests with right keys, each seen for the first time, never count as guesses.
+        for fresh in fresh_keys:
+            assert client.post("/api/v1/predict", json={"text": TEXT}, headers=auth(fresh)).status_code == 200
+        guesses = [
+            client.post("/api/v1/predict", json={"text": TEXT}, headers=auth(f"nerk_0000000{n % 10}_guess")).status_code
+            for n in range(AUTH_FAILURE_BURST + 1)
+        ]
+        blocked = client.post("/api/v1/predict", json={"text": TEXT}, headers=auth(key))
+        clock.advance(5.0)
+        later = client.post("/api/v1/predict", json={"text": TEXT}, headers=auth(key))
+    assert guesses == [401] * AUTH_FAILURE_BURST + [429]
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "E043"  # this address waits, whatever it sends
+    assert later.status_code == 200
+
+
+def test_peeking_at_a_bucket_takes_no_token_and_a_charge_always_takes_one():
+    from ner_core.errors import RateLimitError
+    from ner_core.serving.rate_limit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(1.0, 2, clock=lambda: now[0])
+    for _ in range(5):
+        limiter.check_not_exhausted("a")  # a full bucket stays full
+    limiter.charge("a")
+    limiter.charge("a")
+    with pytest.raises(RateLimitError, match="retry after 1 s"):
+        limiter.check_not_exhausted("a")
+    limiter.charge("a")  # charged while empty: the client waits longer
+    now[0] = 1.5
+    with pytest.raises(RateLimitError):
+        limiter.check_not_exhausted("a")
+    now[0] = 2.0
+    limiter.check_not_exhausted("a")
+
+
 GARBAGE = [
     (b"{not json", "application/json", "not valid JSON"),
     (b"\xff\xfe\x00garbage", "application/json", "not valid JSON"),

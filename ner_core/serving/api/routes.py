@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ner_core.errors import EndpointNotFoundError, InputTextError, RequestFormatError
+from ner_core.errors import AuthenticationError, EndpointNotFoundError, InputTextError, RequestFormatError
 from ner_core.serving import naive_endpoint, status
 from ner_core.serving.answers import TaggedText
 from ner_core.serving.api import schemas
@@ -50,8 +50,12 @@ async def api_key_name(request: Request, _credentials: Credentials) -> str | Non
     name = state.gateway.keys.remembered(authorization)
     if name is None:
         client = request.client.host if request.client else "?"
-        state.auth_failures.check(client)  # a client guessing keys is slowed down before any scrypt runs
-        name = await run_in_threadpool(state.gateway.keys.verify, authorization)
+        state.auth_failures.check_not_exhausted(client)  # a client guessing keys is stopped before any scrypt runs
+        try:
+            name = await run_in_threadpool(state.gateway.keys.verify, authorization)
+        except AuthenticationError:
+            state.auth_failures.charge(client)  # only a failed attempt counts against the client
+            raise
     state.rate_limiter.check(name)
     return name
 
