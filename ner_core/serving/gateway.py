@@ -15,6 +15,7 @@ registry poll (:class:`Gateway` starts it), so the breakers, routers and counter
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import random
@@ -120,6 +121,7 @@ class Gateway:
         """Load the served models now; then poll the registry, the keys and retention in a thread."""
         self.models.refresh()
         self._purge_if_due()
+        settle_heap()
         if poll:
             self._poller = threading.Thread(target=self._poll, name="ner-registry-poll", daemon=True)
             self._poller.start()
@@ -129,6 +131,8 @@ class Gateway:
         self.keys.refresh()
         changed = self.models.refresh()
         self.metrics.registry_swaps.set(self.models.swaps)
+        if changed:
+            settle_heap()
         return changed
 
     def _poll(self) -> None:
@@ -397,3 +401,15 @@ class Gateway:
                     "simulation_id": experiment_id,
                 }
             )
+
+
+def settle_heap() -> None:
+    """Take what start-up or a model swap allocated out of the cyclic collector's sight (``gc.freeze``).
+
+    TensorFlow, Keras and the loaded models leave millions of long-lived objects, and every full
+    collection walked them all: 150-200 ms each, several in 10 s at 32 concurrent clients, which was
+    the API's whole p99 (bench/serve_load.py). Frozen objects are still freed by reference counting;
+    only cycles among them (an old model version's, after a swap) stay until the process ends.
+    """
+    gc.collect()
+    gc.freeze()
