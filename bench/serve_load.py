@@ -289,6 +289,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "serve_load"))
     parser.add_argument("--note", default="", help="a sentence for the report (e.g. what else ran on the machine)")
     args = parser.parse_args(argv)
+    load_average_start = os.getloadavg()[0]  # before the servers start: what else the machine was doing
     loader = args.loader if args.loader != "auto" else ("wrk" if shutil.which("wrk") else "asyncio")
     if loader == "wrk" and not shutil.which("wrk"):
         print("error: wrk is not installed (apt-get install wrk), or use --loader asyncio", file=sys.stderr)
@@ -375,10 +376,11 @@ def main(argv=None) -> int:
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["python", "bench/serve_load.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": run_folder.machine_description(),
-        "load_average_start": os.getloadavg()[0],
+        "load_average_start": load_average_start,
         "model": {"run_id": run.id, "dataset": Path(dataset).name, "entity_f1": run.metrics.get("entity_f1")},
         "request_bodies": len(bodies),
         "loader": loader,
+        "http_stack": http_stack(),
         "loader_cpu_s_per_loaded_s": loader_cpu / loaded_s if loaded_s else None,
         "server_cpu_s": cpu_used,
         "wall_s": wall_s,
@@ -413,13 +415,25 @@ def main(argv=None) -> int:
     return 0
 
 
+def _load(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value:.1f}"
+
+
+def http_stack() -> dict[str, bool]:
+    """Whether uvicorn's C parts are installed: it uses httptools and uvloop when they are, else h11 and asyncio."""
+    import importlib.util
+
+    return {name: importlib.util.find_spec(name) is not None for name in ("httptools", "uvloop")}
+
+
 def render_markdown(report: dict, levels: list[int]) -> str:
     machine = report["machine"]
     lines = [
         "# REST API under load",
         "",
         f"Generated {report['generated']} by `{report['command']}` on {machine['cpu']} ({machine['cores']} cores, "
-        f"load average {report['load_average_start']:.1f} at start, {report['load_average_end']:.1f} at the end; "
+        f"load average {_load(report['load_average_start'])} before the servers started, "
+        f"{_load(report['load_average_end'])} at the end, the benchmark's own processes included; "
         "on a shared machine absolute numbers are indicative).",
         "",
         f"Model: `{report['model']['run_id']}` (model2 on `{report['model']['dataset']}`, stored entity F1 "
@@ -448,16 +462,23 @@ def render_markdown(report: dict, levels: list[int]) -> str:
     for name, entry in report["targets"].items():
         value = "n/a" if entry["value"] is None else f"{entry['value']:,.2f}"
         lines.append(f"| {name} | {wanted[name]} | {value} | {'yes' if entry['met'] else 'no'} |")
+    stack = report.get("http_stack", {})
+    parsing = (
+        "HTTP parsing in C (httptools) on uvloop"
+        if stack.get("httptools") and stack.get("uvloop")
+        else "HTTP parsing in pure Python (h11; httptools and uvloop are not installed)"
+    )
     lines += [
         "",
         "## What limits it",
         "",
         f"CPU per answered request of the unbatched server (it serves only /predict): "
         f"{report.get('no_batching_cpu_ms_per_request', float('nan')):.2f} ms, model call included. One server process "
-        "runs one event loop: HTTP parsing (uvicorn's pure-Python h11; httptools and uvloop are not installed), "
+        f"runs one event loop: {parsing}, "
         "pydantic validation, routing, tokenising, the answer's JSON and the log row are Python on that one core, "
         "while the model runs in ONNX Runtime; the other core is shared with the load generator (and, here, with "
-        "whatever else runs on the machine). `--workers 2` runs a second event loop.",
+        "whatever else runs on the machine). `--workers 2` runs a second event loop (on these 2 cores it measured "
+        "the same requests/s as one worker: the second loop takes the core the model threads used).",
         "",
         "## The log and the errors",
         "",
