@@ -34,6 +34,7 @@ def annotate(store, run_id, spec):
     )
 
 
+@pytest.mark.slow  # trains a warm-start child
 def test_a_warm_start_from_the_command_line_records_its_lineage_and_can_be_reproduced(parent, capsys):
     store, result = parent
     first = annotate(store, result.run_id, "Zorblax/B-org hired/O Anna/B-per ./O")

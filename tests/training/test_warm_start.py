@@ -106,6 +106,7 @@ def test_prepare_keeps_the_parents_ids_and_weights_and_adds_rows_for_new_words(p
     np.testing.assert_allclose(before[0][1], after[0][1], rtol=1e-5)
 
 
+@pytest.mark.slow  # trains a warm-start child
 def test_a_warm_start_run_learns_the_correction_and_records_where_it_started(parent, tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     used = lineage.AnnotationLineage.of([Corrected(CORRECTED, 7)])
@@ -177,6 +178,7 @@ def test_a_warm_start_that_cannot_work_fails_before_anything_is_recorded(parent,
     assert store.list_runs() == [] and not models_dir.exists()
 
 
+@pytest.mark.slow  # trains a warm-start child
 def test_an_embedding_size_left_empty_becomes_the_parents(parent, tmp_path):
     config = dataclasses.replace(warm_config(parent, epochs=1), embedding_dim=None)
     child = loop.train(config, models_dir=tmp_path / "models", evaluate=False)
