@@ -103,6 +103,19 @@ def trained_run(isolated_workspace, store, sample_path):
     return loop.train(config, models_dir=Settings.from_env().models_dir, store=store)
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny baseline run (tests.helpers.tiny_config) in a store of its own, for tests that record it
+    in their own database as one or more completed runs and only read its folder."""
+    from ner_core.store.database import Store
+    from tests.helpers import tiny_config
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    training_store = Store(f"sqlite:///{root / 'training.db'}")
+    result = loop.train(tiny_config(SAMPLE_DATA_PATH), models_dir=root / "models", store=training_store)
+    return training_store.get_run(result.run_id)
+
+
 @pytest.fixture
 def empty_workspace(monkeypatch, tmp_path):
     """A brand-new models folder and database and no configured corpus, as on a fresh clone's first start."""

@@ -14,22 +14,13 @@ import pytest
 from ner_core.serving import registry
 from ner_core.serving.config import Fault, ServeConfig
 from ner_core.serving.server import BackgroundServer
-from ner_core.settings import SAMPLE_DATA_PATH, Settings
+from ner_core.settings import Settings
 from ner_core.store.database import Store
 from ner_core.store.tables import LiveTrafficRun, PredictionLog
 from ner_core.traffic import live_results
-from ner_core.training import loop
-from tests.helpers import page_app, tiny_config
+from tests.helpers import page_app
 
 KEY = "ab_traffic"
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ab_live_models")
-    training_store = Store(f"sqlite:///{root / 'training.db'}")
-    result = loop.train(tiny_config(SAMPLE_DATA_PATH), models_dir=root / "models", store=training_store)
-    return training_store.get_run(result.run_id)
 
 
 @pytest.fixture

@@ -18,24 +18,14 @@ from ner_core.evaluation import held_out
 from ner_core.serving import api_keys, registry
 from ner_core.serving.config import ServeConfig
 from ner_core.serving.server import BackgroundServer
-from ner_core.settings import SAMPLE_DATA_PATH
 from ner_core.store.database import Store
 from ner_core.store.tables import LiveTrafficRequest, LiveTrafficRun, PredictionLog
 from ner_core.traffic import live_results, live_traffic
 from ner_core.traffic.api_client import ApiClient, ApiTarget
 from ner_core.traffic.live_traffic import LiveTraffic, LiveTrafficConfig
-from ner_core.training import loop
-from tests.helpers import tiny_config, wait_until
+from tests.helpers import wait_until
 
 TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("live_traffic_models")
-    training_store = Store(f"sqlite:///{root / 'training.db'}")
-    result = loop.train(tiny_config(SAMPLE_DATA_PATH), models_dir=root / "models", store=training_store)
-    return training_store.get_run(result.run_id)
 
 
 @pytest.fixture(scope="module")
