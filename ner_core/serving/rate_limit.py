@@ -54,7 +54,9 @@ class RateLimiter:
 
         With :meth:`charge`, a bucket counts only what should be limited: the key check peeks before
         the costly scrypt and charges only a failed attempt, so many first requests with a right key
-        at once are never refused as if they were guesses.
+        at once are never refused as if they were guesses. Guesses sent concurrently all pass the peek
+        before the first is charged, but every one is charged (a bucket may go below zero), so the
+        address then waits until its debt is paid back: over time it still gets ``rate_per_s`` guesses.
         """
         if self.rate_per_s <= 0:
             return
