@@ -326,6 +326,7 @@ def test_the_training_process_yields_the_cpu_to_the_server():
     child = job_process.TrainingProcess.start()
     try:
         wait_until(lambda: os.getpriority(os.PRIO_PROCESS, child.process.pid) == expected, timeout=60)
+        assert os.getpriority(os.PRIO_PROCESS, child.process.pid) == expected
     finally:
         child.process.kill()
         child.finish()
