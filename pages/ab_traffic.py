@@ -151,31 +151,6 @@ def visualize_split(result: simulator.SimulationResult, *, key: str) -> None:
     st.plotly_chart(px.bar(long, x="arm", y="share", color="split", barmode="group"), width="stretch", key=f"{key}_split_chart")
 
 
-def visualize_latency(result: simulator.SimulationResult, *, key: str) -> None:
-    st.dataframe(ab_statistics.latency_percentiles(result).reset_index(), hide_index=True, width="stretch")
-    cells, default_bucket = st.columns(2), ab_statistics.default_time_bucket_s(result)
-    bucket = cells[0].number_input("Time bucket (simulated s)", min_value=0.1, value=default_bucket, key=f"{key}_bucket")
-    percentile = cells[1].radio("Percentile", ["p50", "p95", "p99"], index=1, horizontal=True, key=f"{key}_percentile")
-    over_time = ab_statistics.latency_over_time(result, bucket)
-    if not over_time.empty:
-        labels = {"time_s": "simulated time (s)", percentile: f"latency {percentile} (ms)"}
-        figure = px.line(over_time, x="time_s", y=percentile, color="arm", markers=True, labels=labels)
-        st.plotly_chart(figure, width="stretch", key=f"{key}_latency_chart")
-    st.dataframe(ab_statistics.error_breakdown(result), hide_index=True, width="stretch", column_config={"error rate": PERCENT})
-
-
-def visualize_breakers(result: simulator.SimulationResult, *, key: str) -> None:
-    steps = replay.breaker_steps(result)
-    if steps.empty:
-        st.info("No breaker timeline for this simulation.")
-        return
-    labels = {"time_s": "simulated time (s)", "level": "breaker state"}
-    figure = px.line(steps, x="time_s", y="level", color="arm", line_shape="hv", markers=True, labels=labels)
-    figure.update_yaxes(tickvals=list(replay.STATE_LEVELS.values()), ticktext=list(replay.STATE_LEVELS))
-    st.plotly_chart(figure, width="stretch", key=f"{key}_breaker_chart")
-    st.dataframe(ab_statistics.breaker_summary(result), hide_index=True, width="stretch")
-
-
 def visualize_log(result: simulator.SimulationResult, store, *, key: str) -> None:
     rows = util.simulation_log_rows(store.url, result.simulation_id, store.count_predictions(simulation_id=result.simulation_id))
     if not rows:
@@ -215,9 +190,9 @@ if result is None:
 
 views = [
     visualize_split,
-    visualize_latency,
+    ab_quality.visualize_latency,
     ab_quality.visualize_quality,
-    visualize_breakers,
+    functools.partial(ab_quality.visualize_breakers, empty="No breaker timeline for this simulation."),
     functools.partial(visualize_log, store=store),
 ]
 tabs = st.tabs(["Split", "Latency and errors", "Entity F1", "Circuit breakers", "Request log"])

@@ -1,14 +1,17 @@
-"""The A/B page's entity-F1 view: each arm's F1 with an interval that rests on distinct sentences,
-and the primary arm against each other arm (:mod:`ner_core.traffic.ab_statistics`)."""
+"""A/B result views shared by the simulated and the live mode: each arm's entity F1 with an interval
+that rests on distinct sentences, the primary arm against each other arm
+(:mod:`ner_core.traffic.ab_statistics`), latency and errors, and the breakers' timeline."""
 
 from __future__ import annotations
 
+import plotly.express as px
 import streamlit as st
 
-from ner_core.traffic import ab_statistics, simulator
+from ner_core.traffic import ab_statistics, replay, simulator
 from ner_core.workbench import render
 
 SIGNED = st.column_config.NumberColumn(format="%+.4f")
+PERCENT = st.column_config.NumberColumn(format="percent")
 P_VALUE = st.column_config.NumberColumn(format="%.4f")
 
 # Cached per request table (and arms): bootstraps of 1,000 resamples are worth keeping across reruns.
@@ -54,3 +57,32 @@ def visualize_quality(result: simulator.SimulationResult, *, key: str) -> None:
         cells[0].metric(pair, f"{found.difference:+.4f}", help=interval)
         cells[1].metric("Difference test p-value (bootstrap over sentences)", f"{found.p_value:.4f}")
         st.caption(f"{interval}; paired bootstrap: each resample draws sentences once for both arms.")
+
+
+def visualize_breakers(
+    result: simulator.SimulationResult, *, key: str, time_label: str = "simulated time (s)", empty: str = "No breaker timeline."
+) -> None:
+    """Each arm's breaker state over time as its requests saw it, and how long each state lasted."""
+    steps = replay.breaker_steps(result)
+    if steps.empty:
+        st.info(empty)
+        return
+    labels = {"time_s": time_label, "level": "breaker state"}
+    figure = px.line(steps, x="time_s", y="level", color="arm", line_shape="hv", markers=True, labels=labels)
+    figure.update_yaxes(tickvals=list(replay.STATE_LEVELS.values()), ticktext=list(replay.STATE_LEVELS))
+    st.plotly_chart(figure, width="stretch", key=f"{key}_breaker_chart")
+    st.dataframe(ab_statistics.breaker_summary(result), hide_index=True, width="stretch")
+
+
+def visualize_latency(result: simulator.SimulationResult, *, key: str, time_label: str = "simulated time (s)") -> None:
+    """Latency percentiles per arm and over time (bucket and percentile chosen); error rates by kind."""
+    st.dataframe(ab_statistics.latency_percentiles(result).reset_index(), hide_index=True, width="stretch")
+    cells, default_bucket = st.columns(2), ab_statistics.default_time_bucket_s(result)
+    bucket = cells[0].number_input(f"Time bucket ({time_label})", min_value=0.1, value=default_bucket, key=f"{key}_bucket")
+    percentile = cells[1].radio("Percentile", ["p50", "p95", "p99"], index=1, horizontal=True, key=f"{key}_percentile")
+    over_time = ab_statistics.latency_over_time(result, bucket)
+    if not over_time.empty:
+        labels = {"time_s": time_label, percentile: f"latency {percentile} (ms)"}
+        figure = px.line(over_time, x="time_s", y=percentile, color="arm", markers=True, labels=labels)
+        st.plotly_chart(figure, width="stretch", key=f"{key}_latency_chart")
+    st.dataframe(ab_statistics.error_breakdown(result), hide_index=True, width="stretch", column_config={"error rate": PERCENT})

@@ -14,19 +14,19 @@ another session sees the run in progress; one runs at a time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from ner_core.errors import NerError
 from ner_core.evaluation import held_out
 from ner_core.store.tables import SERVING_ROLES
-from ner_core.traffic import ab_statistics, api_client, experiment, live_results, live_traffic, replay
+from ner_core.traffic import api_client, experiment, live_results, live_traffic
 from ner_core.traffic.api_client import ApiClient, ApiTarget
 from ner_core.workbench import registry_view
 from ner_core.workbench.render import markdown_escape
-from ui import util
+from ui import ab_quality, util
 
 SIMULATED, LIVE = "Simulated", "Live API"
 MODE_HELP = {
@@ -240,8 +240,18 @@ def visualize_results(store, *, result_views: dict, key: str) -> None:
     _describe(live, store)
     views = {
         **{name: (view, live.result) for name, view in result_views.items()},
-        "Latency and errors": (visualize_latency, live.result),
-        "Circuit breakers": (visualize_breakers, live.result),
+        "Latency and errors": (
+            functools.partial(ab_quality.visualize_latency, time_label="seconds since the run started"),
+            live.result,
+        ),
+        "Circuit breakers": (
+            functools.partial(
+                ab_quality.visualize_breakers,
+                time_label="seconds since the run started",
+                empty="No breaker states: no request reached a model.",
+            ),
+            live.result,
+        ),
         "HTTP and round trips": (visualize_http, live),
         "Request log": (visualize_request_log, live),
     }
@@ -278,32 +288,6 @@ def _describe(live: live_results.LiveResult, store) -> None:
             "The served versions were not trained on the same data and seed as the test sentences; some of these "
             "sentences may be training data for one of them, which flatters its F1."
         )
-
-
-def visualize_latency(result, *, key: str) -> None:
-    """Latency percentiles per serving role and over the run's real time; error rates and kinds."""
-    st.dataframe(ab_statistics.latency_percentiles(result).reset_index(), hide_index=True, width="stretch")
-    bucket = st.number_input("Time bucket (s)", 0.1, value=ab_statistics.default_time_bucket_s(result), key=f"{key}_bucket")
-    over_time = ab_statistics.latency_over_time(result, bucket)
-    if not over_time.empty:
-        labels = {"time_s": "seconds since the run started", "p95": "latency p95 (ms)"}
-        st.plotly_chart(
-            px.line(over_time, x="time_s", y="p95", color="arm", markers=True, labels=labels), key=f"{key}_latency_chart"
-        )
-    st.dataframe(ab_statistics.error_breakdown(result), hide_index=True, width="stretch", column_config={"error rate": PERCENT})
-
-
-def visualize_breakers(result, *, key: str) -> None:
-    """Each chosen role's breaker states as its requests saw them, over the run's real time."""
-    steps = replay.breaker_steps(result)
-    if steps.empty:
-        st.info("No breaker states: no request reached a model.")
-        return
-    labels = {"time_s": "seconds since the run started", "level": "breaker state"}
-    figure = px.line(steps, x="time_s", y="level", color="arm", line_shape="hv", markers=True, labels=labels)
-    figure.update_yaxes(tickvals=list(replay.STATE_LEVELS.values()), ticktext=list(replay.STATE_LEVELS))
-    st.plotly_chart(figure, width="stretch", key=f"{key}_breaker_chart")
-    st.dataframe(ab_statistics.breaker_summary(result), hide_index=True, width="stretch")
 
 
 def visualize_http(live: live_results.LiveResult, *, key: str) -> None:
