@@ -282,6 +282,12 @@ def test_three_entities_corrected_with_mouse_and_keys_then_the_same_in_the_token
         option = page.locator("#portal [role=option]").filter(has_text=re.compile(rf"^{re.escape(tag)}$")).first
         option.click()  # choose the tag
         measured.grid_actions += 3
+        # As a user does: see the cell show the new tag (the grid's edit reached the page) before going on.
+        page.wait_for_function(
+            "([e, id, tag]) => ((e.querySelector('#' + id) || {}).textContent || '').trim() === tag",
+            arg=[grid.element_handle(), cell, tag],
+            timeout=10_000,
+        )
         wait_until_idle(page, quiet_s=0.5)
     page.get_by_role("button", name="Save and next").click()
     measured.grid_actions += 1
