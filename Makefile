@@ -24,16 +24,17 @@ serve: $(STAMP)
 browser-deps:
 	@bash scripts/ensure_chromium.sh
 
-# The whole suite on both cores (pytest-xdist; worksteal balances the long browser and training tests):
-# 1,697 tests took 17 min in one process and 11 min on two workers here. Every worker has its own
-# workspace, so no test leans on another's leftovers.
+# The whole suite on both cores (pytest-xdist): 1,699 tests took 17 min in one process and about 11 min
+# on two workers here. Every worker has its own workspace. loadfile keeps each file's tests on one
+# worker in order, so a module's shared server and browser start once; worksteal split them across
+# workers (each then started its own) and showed one test that leaned on an earlier one (now fixed).
 test: $(STAMP) browser-deps
-	$(PY) -m pytest -q -n 2 --dist worksteal
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The inner loop: everything but the tests marked slow (TensorFlow training processes,
 # benchmarks, the browser), spread over every core by pytest-xdist (each worker has its own
 # workspace, so this also catches a test that leans on what another left behind).
-# `make test` still runs them all, in one process, as CI does.
+# `make test` still runs them all, as CI does.
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" -n auto
 
