@@ -24,9 +24,19 @@ def unique(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:6]} ."
 
 
+@pytest.fixture(autouse=True)
+def pinned_run(trained_run, monkeypatch):
+    """Every page opens on the session's model2 run by its link: the default (the newest run) is whatever
+    another test file on this worker trained last."""
+    monkeypatch.setitem(PINNED, "run", trained_run.run_id)
+
+
+PINNED: dict[str, str] = {}
+
+
 def annotate_app(analyst: str | None = None, **params):
     app = page_app("annotate.py")
-    for name, value in params.items():
+    for name, value in {**PINNED, **params}.items():
         app.query_params[name] = value
     if analyst is not None:
         app.session_state[ANALYST_STATE] = analyst
@@ -287,11 +297,24 @@ def test_logged_texts_and_review_requests_are_pools(trained_run, store):
     assert requested not in [request.text for request in review_requests.pending_review_requests(store)]
 
 
-def test_disagreement_asks_for_a_second_model(trained_run):
-    app = annotate_app("Order Analyst")
-    app.selectbox(key="annotate_order").set_value("disagreement").run()
+def test_disagreement_asks_for_a_second_model(trained_run, store, empty_workspace):
+    """In a database of its own: with one model the order says it needs a second; with two it offers the other."""
+    from ner_core.settings import Settings
+    from ner_core.store.database import Store
+
+    own = Store(Settings.from_env().database_url)
+    run = store.get_run(trained_run.run_id)
+
+    def add_run(run_id: str) -> None:  # the session's model2 run recorded again (its folder is only read)
+        own.create_run(run_id, "model2", config=run.config, dataset_path=run.dataset_path,
+                         dataset_sha256=run.dataset_sha256, status="completed")  # fmt: skip
+        own.update_run(run_id, metrics=run.metrics, run_dir=run.run_dir)
+
+    add_run("model2-first")
+    app = annotate_app("Order Analyst", run="model2-first", order="disagreement")
     assert not app.exception
-    if len(app.selectbox(key="annotate_run").options) > 1:
-        assert app.selectbox(key="annotate_other").value != trained_run.run_id
-    else:
-        assert any("Disagreement needs a second trained model" in warning.value for warning in app.warning)
+    assert any("Disagreement needs a second trained model" in warning.value for warning in app.warning)
+    add_run("model2-second")
+    app = annotate_app("Order Analyst", run="model2-first", order="disagreement")
+    assert not app.exception
+    assert app.selectbox(key="annotate_other").value == "model2-second"
