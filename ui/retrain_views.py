@@ -76,8 +76,10 @@ def visualize_retrain_comparison(*, parent, child, store, key: str) -> None:
             column_config={"metric": st.column_config.TextColumn("metric", pinned=True)},
         )
         st.caption(
-            "Quality metrics on the leak-free test set, each run with its own decoding; latency and throughput as "
-            "measured when each run was trained. ★ marks the better run of each metric."
+            "Quality metrics on the leak-free test set, each run with its own decoding. Latency and throughput "
+            f"measured just now for both runs side by side ({retrain_comparison.SPEED_ROUNDS} alternating rounds, "
+            "medians), so the same machine load weighs on both; training time and epochs as recorded when each run "
+            "was trained. ★ marks the better run of each metric."
         )
     with per_type_tab:
         number = st.column_config.NumberColumn(format="%.4f")

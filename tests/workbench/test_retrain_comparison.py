@@ -4,6 +4,7 @@ on the rest through the app's scoring path, and the gain comes with its paired b
 from __future__ import annotations
 
 import dataclasses
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -118,6 +119,40 @@ def test_annotations_that_copy_test_sentences_leave_them_out_and_both_runs_are_s
     assert last.words == ("Zorblax", "hired", "Quenton", ".") and last.annotated == ("B-org", "O", "B-per", "O")
     assert list(last.child) == child_predictor.tag_sentences([list(last.words)])[0][0]
     assert list(last.parent) == parent_predictor.tag_sentences([list(last.words)])[0][0]
+
+
+class TimedPredictor:
+    """A real predictor that records which model each call went to (to see the rounds alternate)."""
+
+    def __init__(self, inner, name, calls):
+        self.inner, self.name, self.calls = inner, name, calls
+        self.default_decoding = inner.default_decoding
+
+    def tag_sentences(self, words, decoding=None):
+        self.calls.append((self.name, "batch"))
+        return self.inner.tag_sentences(words, decoding)
+
+    def predict(self, text, decoding=None):
+        return self.inner.predict(text, decoding=decoding)
+
+
+def test_parent_and_child_speed_is_measured_now_in_alternating_rounds_not_read_from_training_day(retrained):
+    calls = []
+    parent = TimedPredictor(predictor(retrained.parent), "parent", calls)
+    child = TimedPredictor(predictor(retrained.child), "child", calls)
+    speeds = retrain_comparison.measure_speed_side_by_side([parent, child], retrained.test, rounds=3)
+    assert [name for name, _ in calls] == ["parent", "child", "parent", "child", "child", "parent", "parent", "child"]
+    for speed in speeds:
+        assert set(speed) == set(retrain_comparison.SPEED_KEYS)
+        assert 0 < speed["latency_p50_ms"] <= speed["latency_p95_ms"] and speed["throughput_tokens_per_s"] > 0
+    result = retrain_comparison.compare_retrain(
+        retrained.parent, retrained.child, parent_predictor=parent.inner, child_predictor=child.inner, resamples=100
+    )
+    stored = retrained.child.metrics["throughput_tokens_per_s"]
+    measured = result.child.metrics["throughput_tokens_per_s"]
+    assert measured > 0 and measured != stored  # timed on this page, not copied from the run's training day
+    empty = retrain_comparison.measure_speed_side_by_side([parent, child], [])
+    assert len(empty) == 2 and all(math.isnan(value) for speed in empty for value in speed.values())
 
 
 def test_the_views_show_23_metrics_with_the_change_per_type_scores_and_escaped_sentences(retrained):
