@@ -207,7 +207,8 @@ class SpanEditor {
     const item = this.current;
     if (item !== null) {
       const left = Math.max(this.data.remaining - this.decided.size, 1);
-      this.positionNode.textContent = `Sentence ${item.rank} - ${left} left in your queue - ${this.data.order} score ${item.score.toFixed(3)}`;
+      const count = (n) => Number(n).toLocaleString("en-US");
+      this.positionNode.textContent = `Sentence ${count(item.rank)} · ${count(left)} left in your queue · ${this.data.order} score ${item.score.toFixed(3)}`;
     }
     this.updateStatus();
   }
