@@ -77,7 +77,8 @@ def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, t
     if NOTICE_STATE in st.session_state:
         st.success(render.markdown_escape(st.session_state.pop(NOTICE_STATE)))
     st.caption(
-        f"{len(queue):,} of {len(ranked):,} sentences of this pool are left in your queue, {annotation_queue.ORDERS[choice.order]}."
+        f"{len(queue):,} of {len(ranked):,} sentences of this pool are left in your queue, "
+        f"{annotation_queue.ORDERS[choice.order]}."
     )
     if not queue:
         st.success("Your queue of this pool is done: every sentence is annotated, skipped or flagged.")

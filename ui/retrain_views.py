@@ -89,7 +89,11 @@ def visualize_retrain_comparison(*, parent, child, store, key: str) -> None:
             hide_index=True,
             width="stretch",
             key=f"{key}_per_type",
-            column_config={column: number for column in frame.columns if column not in ("type", "support")},
+            column_config={
+                column: st.column_config.NumberColumn(format="%+.4f") if column == "F1 change" else number
+                for column in frame.columns
+                if column not in ("type", "support")
+            },
         )
     with corrected_tab:
         visualize_corrected(result.corrected)
