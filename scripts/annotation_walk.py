@@ -7,22 +7,26 @@ run ``--run`` (for example ``bench/work/bench.db`` after ``bench/retrain_warm_st
 both are copied into ``<out>/workspace`` (wiped first), the app is started over that copy
 with ``NER_CORPUS_PATH=--corpus``, and:
 
-  a. Alice opens Annotate, sets the queue to two analysts per sentence, and works through
-     the validation split of the run's dataset, least confident first. For each sentence
-     she makes the editor show the corpus' gold entities with mouse and keys only: a click
-     and Backspace removes a wrong entity, a drag (or a click on one token) and a number key
-     labels or retypes a span; Enter accepts. A sentence the model already tags as the
-     corpus does is skipped with S. She stops after ``--entities`` corrected entities.
-  b. Bob, in a second browser session, gets the same queue and annotates three of Alice's
+  a. Rita, who leads the team, writes the dataset's annotation guidelines (Review and
+     agreement, Guidelines tab).
+  b. Alice opens Annotate, reads the guidelines beside the queue, sets the queue to two
+     analysts per sentence, and works through the validation split of the run's dataset,
+     least confident first. For each sentence she makes the editor show the corpus' gold
+     entities with mouse and keys only: a click and Backspace removes a wrong entity, a
+     drag (or a click on one token) and a number key labels or retypes a span; Enter
+     accepts. A sentence the model already tags as the corpus does is skipped with S. She
+     stops after ``--entities`` corrected entities, then opts into the test split (the page
+     warns) and corrects one test sentence, which the comparison must leave out.
+  c. Bob, in a second browser session, gets the same queue and annotates three of Alice's
      sentences differently (one entity typed otherwise in each); he skips the others.
-  c. Rita opens Review and agreement: the Agreement tab (pairwise entity F1, kappa, per
+  d. Rita opens Review and agreement: the Agreement tab (pairwise entity F1, kappa, per
      type), then the Disagreements tab, where she makes Alice's version final for each.
-  d. Retrain and compare: a warm start from the run with the saved annotations (one version
+  e. Retrain and compare: a warm start from the run with the saved annotations (one version
      per sentence: the adjudicated ones for the three), then the parent-versus-child view:
      how many test sentences were left out, the gain with its paired bootstrap interval,
-     the 23 metrics, the lineage.
-  e. Bulk tagging: about ``--megabytes`` MB of text (corpus test-split sentences, one
-     document of four per line) uploaded as a .txt file, tagged with the parent run as a
+     the 23 metrics, per type, the corrected sentences, the child's lineage.
+  f. Bulk tagging: about ``--megabytes`` MB of text (corpus test-split sentences, four to a
+     line, one document per line) uploaded as a .txt file, tagged with the parent run as a
      background job, browsed, and downloaded as JSONL.
 
 Screenshots go to ``<out>/NN-step.png``; ``<out>/report.md`` has the steps, their times, what
@@ -246,7 +250,7 @@ def correct_to(ui: Ui, target: list[Span], keys: dict[str, str]) -> tuple[int, i
     return len(deletions) + len(labels), 2 * (len(deletions) + len(labels)), done
 
 
-def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, enough) -> list[Annotated]:
+def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, enough, *, shots: str = "") -> list[Annotated]:
     """Work the queue: ``want(text)`` gives the spans to leave on the sentence, or None to skip it (S);
     Enter accepts, and the row must reach the database. Stops when ``enough(saved)`` is true."""
     root = ui.page.locator(".se-root")
@@ -269,7 +273,7 @@ def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, e
             corrected, actions, done = correct_to(ui, target, keys)
             if len(saved) < 2:  # the first two sentences as edited, before Enter (the screenshot's time not counted)
                 paused = time.perf_counter()
-                ui.shot(f"{analyst.lower()}-edited-{len(saved) + 1}")
+                ui.shot(f"{shots or analyst.lower()}-edited-{len(saved) + 1}")
                 started += time.perf_counter() - paused
             ui.page.keyboard.press("Enter")
             rows = ui.wait_for(
@@ -288,8 +292,40 @@ def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, e
     return saved
 
 
+GUIDELINES = """# GMB entity types
+
+- **geo**: places: countries, cities, regions, rivers (*Iraq*, *Baghdad*, *Cape of Good Hope*)
+- **gpe**: adjectives and peoples of places (*Iraqi*, *British*, *Dutch*)
+- **org**: organisations, parties, companies, events' organisers (*U.N.*, *Nickelodeon*)
+- **per**: persons, titles included when capitalised (*President Bush*)
+- **tim**: dates, days, years, times (*Thursday*, *1949*)
+- **eve**, **art**, **nat**: named events, works and products, natural phenomena
+
+Follow the corpus where it is consistent; flag a sentence (F) you cannot decide.
+"""
+
+
+def step_guidelines(ui: Ui, options: Options, evidence: Evidence) -> None:
+    """Rita writes the dataset's annotation guidelines before anyone annotates."""
+    ui.start_at("review")
+    ui.fill("Your name (analyst or reviewer)", RITA)
+    ui.tab("Guidelines")
+    box = ui.page.get_by_label("Guidelines (Markdown)", exact=True)
+    box.fill(GUIDELINES)
+    box.press("Tab")
+    ui.wait_idle()
+    ui.click("Save guidelines")
+    ui.wait_idle()
+    notice = ui.wait_for("the saved guidelines", lambda: ui.alert_match(r"Saved the guidelines of .+"))
+    ui.note(notice.group(0))
+    ui.shot("guidelines-written")
+
+
 def step_alice(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, list[str]]) -> None:
     start_annotating(ui, options, ALICE)
+    ui.page.get_by_text("Annotation guidelines", exact=True).click()
+    ui.wait_for("the guidelines beside the queue", lambda: ui.page.get_by_text("GMB entity types", exact=True).count())
+    ui.note("the guidelines show beside the queue")
     ui.page.get_by_text(re.compile(r"^Queue settings")).click()
     ui.fill("Analysts per sentence", "2", commit="Tab")
     ui.click("Save setting")
@@ -319,8 +355,8 @@ def step_alice(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, lis
         ALICE,
         want=lambda text: extract_spans(gold[text]) if text in gold else None,
         enough=lambda saved: len(saved) >= 1,
+        shots="alice-test-split",
     )
-    ui.shot("alice-test-split")
 
 
 def bob_reading(gold_spans: list[Span]) -> list[Span] | None:
@@ -676,11 +712,12 @@ def main(argv: list[str] | None = None) -> int:
     gold = {" ".join(s.words): list(s.tags) for s in reading.inspect_corpus(options.corpus).sentences}
     evidence = Evidence()
     steps = [
-        StepRecord("a", f"Alice corrects {options.entities} entities of validation sentences"),
-        StepRecord("b", f"Bob annotates {SECOND_ANALYST_SENTENCES} of them differently"),
-        StepRecord("c", "Rita resolves the disagreements"),
-        StepRecord("d", "Warm-start retrain and the parent-versus-child comparison"),
-        StepRecord("e", f"Bulk tagging {options.megabytes:g} MB and the JSONL download"),
+        StepRecord("a", "Rita writes the dataset's annotation guidelines"),
+        StepRecord("b", f"Alice corrects {options.entities} entities of validation sentences, then one test sentence"),
+        StepRecord("c", f"Bob annotates {SECOND_ANALYST_SENTENCES} of them differently"),
+        StepRecord("d", "Rita resolves the disagreements"),
+        StepRecord("e", "Warm-start retrain and the parent-versus-child comparison"),
+        StepRecord("f", f"Bulk tagging {options.megabytes:g} MB and the JSONL download"),
     ]
     failure = None
     server = Server(options)
@@ -693,15 +730,16 @@ def main(argv: list[str] | None = None) -> int:
                 alice_ui = WalkUi(browser.new_page(viewport=browser_harness.VIEWPORT), server, options)
                 bob_ui = WalkUi(browser.new_page(viewport=browser_harness.VIEWPORT), server, options)
                 actions = {
-                    "a": lambda: step_alice(alice_ui, options, evidence, gold),
-                    "b": lambda: step_bob(bob_ui, options, evidence, gold),
-                    "c": lambda: step_review(alice_ui, options, evidence),
-                    "d": lambda: step_retrain(alice_ui, options, evidence),
-                    "e": lambda: step_bulk(alice_ui, options, evidence),
+                    "a": lambda: step_guidelines(alice_ui, options, evidence),
+                    "b": lambda: step_alice(alice_ui, options, evidence, gold),
+                    "c": lambda: step_bob(bob_ui, options, evidence, gold),
+                    "d": lambda: step_review(alice_ui, options, evidence),
+                    "e": lambda: step_retrain(alice_ui, options, evidence),
+                    "f": lambda: step_bulk(alice_ui, options, evidence),
                 }
                 for step in steps:
                     print(f"[{step.key}] {step.title}", flush=True)
-                    ui = bob_ui if step.key == "b" else alice_ui
+                    ui = bob_ui if step.key == "c" else alice_ui
                     ui.current = step
                     started = time.time()
                     try:
