@@ -30,7 +30,7 @@ def visualize_guidelines(*, dataset_sha256: str, key: str, expanded: bool = Fals
         if current is None or not current.markdown.strip():
             st.caption("No guidelines for this dataset yet; the team writes them on the Review and agreement page.")
             return
-        st.markdown(current.markdown)
+        st.markdown(guidelines.demote_headings(current.markdown))
         st.caption(_stamp(current))
 
 

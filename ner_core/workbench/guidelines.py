@@ -79,3 +79,29 @@ def known_datasets(store: Store) -> dict[str, str]:
             name = Path(run.dataset_path).name if run.dataset_path else "dataset"
             labels.setdefault(run.dataset_sha256, f"{name} ({run.dataset_sha256[:8]})")
     return labels
+
+
+_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def demote_headings(markdown: str, levels: int = 3) -> str:
+    """The guidelines with every ATX heading ``levels`` smaller (at most ``######``), code blocks untouched.
+
+    Teams write guidelines as documents, starting with ``# Title``; beside the queue they share a column a
+    third of the page wide, where a top-level heading takes three lines of giant type. Demoting keeps the
+    document's outline and leaves the text itself as written.
+    """
+    lines, fence = [], None
+    for line in markdown.splitlines(keepends=True):
+        opening = _FENCE.match(line)
+        if opening:
+            marker = opening.group(1)
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence):
+                fence = None
+        elif fence is None and (heading := _HEADING.match(line)):
+            line = heading.group(1) + "#" * min(6, len(heading.group(2)) + levels) + line[heading.end() :]
+        lines.append(line)
+    return "".join(lines)

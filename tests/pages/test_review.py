@@ -217,7 +217,7 @@ def test_guidelines_are_saved_with_their_editor_and_history(fresh_store):
 def test_the_annotate_page_shows_the_datasets_guidelines_beside_the_queue(trained_run, store):
     run = store.get_run(trained_run.run_id)
     version = guidelines.save_guidelines(
-        store, dataset_sha256=run.dataset_sha256, markdown="**Cities** are geo, <b>never</b> gpe.", editor="Ada"
+        store, dataset_sha256=run.dataset_sha256, markdown="# Places\n**Cities** are geo, <b>never</b> gpe.", editor="Ada"
     )
     try:
         app = page_app("annotate.py")
@@ -228,5 +228,5 @@ def test_the_annotate_page_shows_the_datasets_guidelines_beside_the_queue(traine
     assert not app.exception
     [expander] = [e for e in app.expander if e.label == "Annotation guidelines"]
     shown = [m.value for m in expander.markdown]
-    assert "**Cities** are geo, <b>never</b> gpe." in shown
+    assert "#### Places\n**Cities** are geo, <b>never</b> gpe." in shown  # the heading sized for the side panel
     assert not any(m.proto.allow_html for m in expander.markdown)  # team Markdown, never unsafe HTML

@@ -56,3 +56,38 @@ def test_known_datasets_name_uploads_and_the_data_runs_were_trained_on(db):
     db.create_run("r2", "model2", config={}, dataset_path="/data/uploads/news.csv", dataset_sha256=SAMPLE)
     db.create_run("r3", "model2", config={}, dataset_path="", dataset_sha256="")  # no checksum: nothing to key guidelines by
     assert guidelines.known_datasets(db) == {SAMPLE: f"news.csv ({SAMPLE[:8]})", GMB: f"ner_dataset.csv.zip ({GMB[:8]})"}
+
+
+def test_headings_are_demoted_for_the_narrow_panel_beside_the_queue_and_code_blocks_are_left_alone():
+    text = (
+        "# GMB entity types\n"
+        "## geo\n"
+        "Countries, #hashtags and C# stay.\n"
+        "   ### indented up to three spaces\n"
+        "    # four spaces is code\n"
+        "#not a heading\n"
+        "##### deep\n"
+        "```markdown\n"
+        "# inside a fence\n"
+        "~~~\n"
+        "# still inside (another fence kind does not close it)\n"
+        "```\n"
+        "#\n"
+    )
+    assert guidelines.demote_headings(text) == (
+        "#### GMB entity types\n"
+        "##### geo\n"
+        "Countries, #hashtags and C# stay.\n"
+        "   ###### indented up to three spaces\n"
+        "    # four spaces is code\n"
+        "#not a heading\n"
+        "###### deep\n"
+        "```markdown\n"
+        "# inside a fence\n"
+        "~~~\n"
+        "# still inside (another fence kind does not close it)\n"
+        "```\n"
+        "####\n"
+    )
+    assert guidelines.demote_headings("") == ""
+    assert guidelines.demote_headings("# a", levels=1) == "## a"
