@@ -76,9 +76,11 @@ def visualize_queue_editor(*, ranked: list, choice: QueueChoice, analyst: str, t
         st.error(render.markdown_escape(st.session_state.pop(ERROR_STATE)))
     if NOTICE_STATE in st.session_state:
         st.success(render.markdown_escape(st.session_state.pop(NOTICE_STATE)))
+    gone = annotation_queue.gone_counts(ranked, view, pool=choice.pool)
     st.caption(
         f"{len(queue):,} of {len(ranked):,} sentences of this pool are left in your queue, "
-        f"{annotation_queue.ORDERS[choice.order]}."
+        f"{annotation_queue.ORDERS[choice.order]}"
+        + (" (" + "; ".join(f"{count:,} {reason}" for reason, count in gone.items()) + ")." if gone else ".")
     )
     if not queue:
         st.success("Your queue of this pool is done: every sentence is annotated, skipped or flagged.")

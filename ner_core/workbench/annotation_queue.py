@@ -216,6 +216,25 @@ def remaining(ranked: Iterable[QueueItem], view: AnalystView, *, pool: str) -> l
     return [item for item in ranked if item.text not in gone]
 
 
+def gone_counts(ranked: Iterable[QueueItem], view: AnalystView, *, pool: str) -> dict[str, int]:
+    """Why the ranked items :func:`remaining` drops are out of this analyst's queue, counted once each in this
+    order: annotated by them, skipped or flagged by them, annotated by enough analysts. A queue of 24 of 25
+    with no reason given reads as a lost sentence; the Bulk tagging page's review requests, for one, can hold
+    a sentence the analyst annotated elsewhere."""
+    counts = {"you annotated": 0, "you skipped or flagged": 0, "enough analysts annotated": 0}
+    kept = {item.text for item in remaining(list(ranked), view, pool=pool)}
+    for item in ranked:
+        if item.text in kept:
+            continue
+        if pool != "flagged" and item.text in view.annotated_by_me:
+            counts["you annotated"] += 1
+        elif pool == "flagged" or item.text in view.skipped_or_flagged_by_me:
+            counts["you skipped or flagged"] += 1
+        else:
+            counts["enough analysts annotated"] += 1
+    return {reason: count for reason, count in counts.items() if count}
+
+
 def first_at(items: list[QueueItem], item_id: str | None) -> list[QueueItem]:
     """``items`` with the one whose id is ``item_id`` moved to the front (a deep link's position); unchanged when absent."""
     if item_id:

@@ -231,11 +231,16 @@ def test_the_analysts_per_sentence_setting_keeps_a_sentence_until_enough_analyst
         assert any("2 analysts per sentence" in e.label for e in app.expander)
         send(app, {"decisions": [accept(editor(app)[1]["items"][0], [])], "table": None})
         assert any("Your queue of this pool is done" in s.value for s in app.success)
+        assert any(
+            "0 of 1 sentences of this pool are left in your queue" in c.value and "(1 you annotated)" in c.value
+            for c in app.caption
+        )
         second = annotate_app("Second Analyst", pool="uploaded", batch=batch)
         assert [item["text"] for item in editor(second)[1]["items"]] == [text]  # still wanted by a second analyst
         send(second, {"decisions": [accept(editor(second)[1]["items"][0], [])], "table": None})
         third = annotate_app("Third Analyst", pool="uploaded", batch=batch)
         assert any("Your queue of this pool is done" in s.value for s in third.success)
+        assert any("(1 enough analysts annotated)" in c.value for c in third.caption)
     finally:
         annotation_queue.set_analysts_per_sentence(store, 1, analyst="test")
 

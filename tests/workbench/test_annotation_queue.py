@@ -139,6 +139,16 @@ def test_a_sentence_leaves_my_queue_once_i_decide_and_everyones_once_enough_anal
     decide(db, items[3], "accept", "Ada", "c6")  # the same analyst twice still counts once
     assert POOL_TEXTS[3] in remaining_texts(db, "Cy", items)
 
+    # Each sentence out of a queue is counted once, with its reason, so "3 of 5" never reads as lost sentences.
+    def gone(analyst):
+        view = annotation_queue.analyst_view(db, analyst, needed=annotation_queue.analysts_per_sentence(db))
+        return annotation_queue.gone_counts(items, view, pool="validation")
+
+    assert gone("Ada") == {"you annotated": 2, "you skipped or flagged": 2}
+    assert gone("Bo") == {"you annotated": 1}
+    assert gone("Cy") == {"enough analysts annotated": 1}
+    assert gone("Dee") == {"enough analysts annotated": 1}
+
 
 def test_the_flagged_pool_keeps_a_sentence_until_someone_accepts_it_there(db):
     items = ranked_items()
