@@ -141,15 +141,19 @@ class Annotated:
     text: str
     tags: list[str]
     corrected_entities: int
-    actions: int
+    actions: int  # select + key per entity, Enter; a slip and its undo are counted in ``slip_actions`` only
     seconds: float
     summary: str
+    slip_actions: int = 0
 
 
 @dataclass
 class Evidence:
     alice: list[Annotated] = field(default_factory=list)
     alice_test: list[Annotated] = field(default_factory=list)
+    flagged_text: str = ""
+    export: dict = field(default_factory=dict)
+    review_queue: str = ""
     bob: list[Annotated] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     agreement_rows: list[dict] = field(default_factory=list)
@@ -229,28 +233,48 @@ def legend_keys(ui: Ui) -> dict[str, str]:
     }
 
 
-def correct_to(ui: Ui, target: list[Span], keys: dict[str, str]) -> tuple[int, int, list[str]]:
-    """Make the editor show exactly ``target`` with mouse and keys; (entities corrected, user actions, what was done)."""
+def correct_to(ui: Ui, target: list[Span], keys: dict[str, str], *, slip: bool = False) -> tuple[int, int, int, list[str]]:
+    """Make the editor show exactly ``target`` with mouse and keys.
+
+    Returns (entities corrected, user actions, slip actions, what was done). ``slip``: the first span
+    is first labelled with a wrong key, which Ctrl+Z must undo, before it is labelled right.
+    """
     predicted = span_editor_entities(ui)
     tokens = ui.page.locator(".se-sentence .se-token").all_inner_texts()
     deletions = [p for p in predicted if all(p.end <= g.start or g.end <= p.start for g in target)]
     labels = [g for g in target if g not in predicted]
-    done = []
+    done, slip_actions = [], 0
     for span in deletions:
         ui.page.mouse.click(*token_centre(ui, span.start))
         ui.page.keyboard.press("Backspace")
         done.append(f"removed {' '.join(tokens[span.start : span.end])}/{span.type}")
-    for span in labels:
+    for number, span in enumerate(labels):
+        words = " ".join(tokens[span.start : span.end])
+        if slip and number == 0:
+            before = span_editor_entities(ui)
+            select_tokens(ui, span, before)
+            wrong = next(kind for kind in keys if kind != span.type)
+            ui.page.keyboard.press(keys[wrong])
+            if Span(span.start, span.end, wrong) not in span_editor_entities(ui):
+                raise WalkFailure(f"the wrong key {keys[wrong]} did not label {words!r} {wrong}")
+            ui.page.keyboard.press("Control+z")
+            if span_editor_entities(ui) != before:
+                raise WalkFailure(f"Ctrl+Z did not undo the {wrong} label on {words!r}")
+            slip_actions += 3
+            done.append(f"pressed {keys[wrong]} ({wrong}) on {words} by mistake, undid it with Ctrl+Z")
         select_tokens(ui, span, span_editor_entities(ui))
         ui.page.keyboard.press(keys[span.type])
-        done.append(f"labelled {' '.join(tokens[span.start : span.end])}/{span.type}")
+        done.append(f"labelled {words}/{span.type}")
     shown = span_editor_entities(ui)
     if shown != sorted(target):
         raise WalkFailure(f"the editor shows {shown} after the edits, not {sorted(target)}")
-    return len(deletions) + len(labels), 2 * (len(deletions) + len(labels)), done
+    corrected = len(deletions) + len(labels)
+    return corrected, 2 * corrected, slip_actions, done
 
 
-def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, enough, *, shots: str = "") -> list[Annotated]:
+def annotate(
+    ui: Ui, options: Options, evidence: Evidence, analyst: str, want, enough, *, shots: str = "", slip: bool = False
+) -> list[Annotated]:
     """Work the queue: ``want(text)`` gives the spans to leave on the sentence, or None to skip it (S);
     Enter accepts, and the row must reach the database. Stops when ``enough(saved)`` is true."""
     root = ui.page.locator(".se-root")
@@ -270,7 +294,8 @@ def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, e
                 raise WalkFailure(f"{analyst} skipped 400 sentences without finding enough to annotate")
         else:
             started = time.perf_counter()
-            corrected, actions, done = correct_to(ui, target, keys)
+            slip_here = slip and not any(a.slip_actions for a in saved) and any(g not in span_editor_entities(ui) for g in target)
+            corrected, actions, slip_actions, done = correct_to(ui, target, keys, slip=slip_here)
             if len(saved) < 2:  # the first two sentences as edited, before Enter (the screenshot's time not counted)
                 paused = time.perf_counter()
                 ui.shot(f"{shots or analyst.lower()}-edited-{len(saved) + 1}")
@@ -283,8 +308,14 @@ def annotate(ui: Ui, options: Options, evidence: Evidence, analyst: str, want, e
             )
             seconds = time.perf_counter() - started
             row = rows[-1]
-            saved.append(Annotated(analyst, row.id, text, list(row.tags), corrected, actions + 1, seconds, "; ".join(done)))
-            ui.note(f"{analyst} #{row.id}: {text[:90]!r}: {'; '.join(done)} ({actions + 1} actions)")
+            saved.append(
+                Annotated(analyst, row.id, text, list(row.tags), corrected, actions + 1, seconds, "; ".join(done), slip_actions)
+            )
+            ui.note(
+                f"{analyst} #{row.id}: {text[:90]!r}: {'; '.join(done)} ({actions + 1} actions"
+                + (f", plus {slip_actions} for the slip" if slip_actions else "")
+                + ")"
+            )
         ui.wait_for("the next sentence", lambda item=item: root.get_attribute("data-item-id") != item, interval=0.1)
     evidence.skipped[analyst] = evidence.skipped.get(analyst, 0) + skipped
     store.engine.dispose()
@@ -332,6 +363,15 @@ def step_alice(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, lis
     ui.wait_for("the saved queue setting", lambda: ui.page.get_by_text("Queue settings: 2 analysts per sentence").count())
     ui.wait_idle()
     ui.shot("alice-queue")
+    # The keyboard help: ? opens it over the editor, Escape closes it.
+    help_overlay = ui.page.locator(".se-help")
+    ui.page.locator(".se-position").click()  # the page, not a widget, has the keyboard
+    ui.page.keyboard.press("?")
+    ui.wait_for("the keyboard help", help_overlay.is_visible, interval=0.1)
+    ui.shot("alice-keys-help")
+    ui.page.keyboard.press("Escape")
+    ui.wait_for("the keyboard help to close", lambda: not help_overlay.is_visible(), interval=0.1)
+    ui.note("? shows the keyboard help, Escape closes it")
     evidence.alice = annotate(
         ui,
         options,
@@ -339,7 +379,16 @@ def step_alice(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, lis
         ALICE,
         want=lambda text: extract_spans(gold[text]) if text in gold else None,
         enough=lambda saved: sum(a.corrected_entities for a in saved) >= options.entities,
+        slip=True,
     )
+    # A sentence she cannot decide: F flags it for review and the queue moves on.
+    root = ui.page.locator(".se-root")
+    item = root.get_attribute("data-item-id")
+    evidence.flagged_text = " ".join(ui.page.locator(".se-sentence .se-token").all_inner_texts())
+    ui.page.keyboard.press("f")
+    ui.wait_for("the next sentence", lambda: root.get_attribute("data-item-id") != item, interval=0.1)
+    ui.note(f"flagged with F: {evidence.flagged_text[:90]!r}")
+    ui.wait_idle()
     ui.shot("alice-next")
     # One sentence of the test split, opted into with its warning: the comparison must leave it out.
     ui.page.get_by_text("Offer the test split", exact=True).click()
@@ -415,6 +464,19 @@ def step_review(ui: Ui, options: Options, evidence: Evidence) -> None:
     ui.page.get_by_role("radiogroup").get_by_text("Resolved", exact=True).click()
     ui.wait_idle()
     ui.shot("review-resolved")
+    # The annotations retraining will use, exported as span JSONL (what spaCy and Prodigy read).
+    ui.tab("Saved annotations")
+    ui.page.get_by_role("radiogroup", name="Export format").get_by_text("JSONL", exact=True).click()
+    ui.wait_idle()
+    download = ui.page.get_by_role("button", name=re.compile(r"^Download \d+ annotations \(JSONL\)$"))
+    with ui.page.expect_download() as info:
+        download.click()
+    target = options.out / "annotations.jsonl"
+    info.value.save_as(target)
+    lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines() if line.strip()]
+    evidence.export = {"button": download.inner_text().strip(), "lines": lines, "file": target.name}
+    ui.note(f"{evidence.export['button']}: {len(lines)} lines, {sum(len(line['spans']) for line in lines)} spans")
+    ui.shot("review-export")
 
 
 def _rounded(value: str) -> str:
@@ -513,14 +575,45 @@ def step_bulk(ui: Ui, options: Options, evidence: Evidence) -> None:
         f"{evidence.bulk['bytes']:,} bytes, {documents:,} documents: result shown {seconds:.0f} s after the click; "
         f"JSONL {len(lines):,} lines, {evidence.bulk['tokens']:,} tokens, {evidence.bulk['spans']:,} spans"
     )
+    # The least confident sentences go to the review queue, and the link there opens Annotate on them.
+    ui.click("Send to the review queue")
+    ui.wait_idle()
+    sent = ui.wait_for("the sentences sent", lambda: ui.alert_match(r"Sent (\d+) sentences to the review queue"))
+    evidence.bulk["sent"] = int(sent.group(1))
+    ui.note(sent.group(0))
+    ui.shot("bulk-sent-to-review")
+    ui.page.get_by_role("link", name=re.compile("Open the review queue")).click()
+    ui.wait_for("the Annotate page", lambda: ui.page.get_by_role("heading", name="Annotate").count())
+    ui.wait_idle()
+    if ui.page.get_by_label("Your name", exact=True).count():
+        ui.fill("Your name", ALICE, commit="Tab")
+        ui.click("Start annotating")
+        ui.wait_idle()
+    ui.choose("Pool", "Texts sent for review")
+    caption = ui.wait_for(
+        "the review queue's size", lambda: ui.page.get_by_text(re.compile(r"sentences of this pool are left")).first.inner_text()
+    )
+    evidence.review_queue = caption
+    ui.note(f"Annotate, pool 'Texts sent for review': {caption}")
+    ui.shot("review-queue-from-bulk")
 
 
 # --------------------------------------------------------------------------- checks and report
 
 
+def offsets_agree(line: dict) -> bool:
+    """A span-JSONL line whose tokens sit on its text and whose spans run from their first token's start to their
+    last token's end (spaCy and Prodigy read the characters, the workbench the tokens: both must say the same)."""
+    text, tokens = line["text"], line["tokens"]
+    return all(text[t["start"] : t["end"]] == t["text"] for t in tokens) and all(
+        span["start"] == tokens[span["token_start"]]["start"] and span["end"] == tokens[span["token_end"]]["end"]
+        for span in line["spans"]
+    )
+
+
 def verify(options: Options, evidence: Evidence, gold: dict[str, list[str]]) -> list[Check]:
     """What the database and the downloaded file hold after the walk."""
-    from ner_core.workbench import adjudication, annotation_queue
+    from ner_core.workbench import adjudication, annotation_queue, review_requests
 
     store = Store(options.database_url)
     checks: list[Check] = []
@@ -607,17 +700,44 @@ def verify(options: Options, evidence: Evidence, gold: dict[str, list[str]]) -> 
         and evidence.comparison.get("metric_rows") == 23,
         f"{evidence.comparison.get('metric_rows')} metric rows; {evidence.comparison.get('left_out')}",
     )
+    flagged = [d for d in annotation_queue.flagged_decisions(store) if d.analyst == ALICE]
+    check(
+        "the sentence Alice flagged waits in the flagged pool",
+        evidence.flagged_text and any(d.text == evidence.flagged_text for d in flagged),
+        f"{len(flagged)} flag(s) by Alice: {evidence.flagged_text[:60]!r}",
+    )
+    slips = [a for a in evidence.alice if a.slip_actions]
+    check(
+        "a wrong label was undone with Ctrl+Z and the sentence still saved as the corpus tags it",
+        len(slips) == 1
+        and rows.get(slips[0].annotation_id) is not None
+        and rows[slips[0].annotation_id].tags == gold[slips[0].text],
+        slips[0].summary if slips else "no slip made",
+    )
+    exported = evidence.export.get("lines", [])
+    check(
+        "the span JSONL export holds one line per annotation retraining uses, with character offsets on the text",
+        len(exported) == len(used)
+        and [line["text"] for line in exported] == [a.text for a in used]
+        and all(map(offsets_agree, exported)),
+        f"{evidence.export.get('button', 'no export')}; {len(exported)} lines, retraining uses {len(used)}",
+    )
+    pending = review_requests.pending_review_requests(store)
+    queue_size = re.match(r"([\d,]+) of ([\d,]+) sentences", evidence.review_queue or "")
+    check(
+        "the bulk result's least confident sentences wait in the review queue, and Annotate offers them",
+        evidence.bulk.get("sent")
+        and len(pending) == evidence.bulk["sent"]
+        and queue_size is not None
+        and int(queue_size.group(2).replace(",", "")) == evidence.bulk["sent"],
+        f"sent {evidence.bulk.get('sent')}; pending review requests {len(pending)}; Annotate: {evidence.review_queue!r}",
+    )
     bulk = evidence.bulk
     lines = []
     target = options.out / "bulk.jsonl"
     if target.exists():
         lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines() if line.strip()]
-    offsets_ok = all(
-        line["text"][span["start"] : span["end"]].startswith(line["tokens"][span["token_start"]]["text"])
-        and line["text"][span["start"] : span["end"]].endswith(line["tokens"][span["token_end"]]["text"])
-        for line in lines
-        for span in line.get("spans", [])
-    ) and all(line["text"][t["start"] : t["end"]] == t["text"] for line in lines for t in line.get("tokens", []))
+    offsets_ok = all(map(offsets_agree, lines))
     check(
         "bulk tagging: one JSONL line per document, spans on the text",
         bulk
