@@ -126,6 +126,24 @@ def visualize_job(runner, job_id: str, *, key: str) -> None:
     )
 
 
+def focus_on_new_child(runner, runs: list, *, key: str) -> None:
+    """When this page's retraining job has just completed, Parent vs child and Lineage open on its run: both
+    pickers otherwise keep the run they showed before it existed (the parent, on the Lineage tab)."""
+    job_id = st.session_state.get(JOB_STATE)
+    if not job_id or st.session_state.get(f"{key}_focused_job") == job_id:
+        return
+    try:
+        job = runner.get(job_id)
+    except NerError:  # JobNotFoundError
+        return
+    if not job.finished or job.run_id not in {run.id for run in runs}:
+        return
+    st.session_state[f"{key}_focused_job"] = job_id
+    for state, param in ((f"{key}_child", "child"), (f"{key}_lineage_run", "lineage")):
+        st.session_state[state] = job.run_id
+        st.query_params[param] = job.run_id
+
+
 # --------------------------------------------------------------------------- comparison and lineage
 
 
@@ -161,6 +179,7 @@ runs = util.completed_runs_or_stop(then="retrain it with your annotations here")
 store, runner = util.get_store(), util.or_stop(util.get_runner)
 follow_link_to_parent(runs)
 parent = pick_run("Parent model", runs, param="parent", key=f"{KEY}_parent")
+focus_on_new_child(runner, runs, key=KEY)
 
 retrain_tab, compare_tab, lineage_tab = st.tabs(["Retrain", "Parent vs child", "Lineage"])
 with retrain_tab:

@@ -117,6 +117,8 @@ def test_launch_queues_a_warm_start_whose_child_records_its_annotations(fresh, r
     assert not app.exception
     assert any("is ready" in success.value for success in app.success)
     assert app.selectbox(key="retrain_child").value == child.id
+    assert app.selectbox(key="retrain_lineage_run").value == child.id  # not the parent it showed before the child existed
+    assert (app.query_params["child"], app.query_params["lineage"]) == (child.id, child.id)
     assert any("2 match an annotation" in info.value for info in app.info)
 
 
