@@ -43,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ner_core.corpus.tags import Span, extract_spans  # noqa: E402 - needs the path above
+from ner_core.corpus.tags import Span, extract_spans, spans_to_tags  # noqa: E402 - needs the path above
 from ner_core.settings import Settings  # noqa: E402
 from ner_core.store.database import Store  # noqa: E402
 from ner_core.store.tables import RunStatus  # noqa: E402
@@ -59,6 +60,7 @@ from ner_core.training import lineage  # noqa: E402
 from ner_core.workbench import run_labels, saved_annotations  # noqa: E402
 from scripts import browser_harness  # noqa: E402
 from scripts.walkthrough import (  # noqa: E402
+    GRID_ROW_PX,
     Check,
     StepRecord,
     Ui,
@@ -69,7 +71,8 @@ from scripts.walkthrough import (  # noqa: E402
     token_centre,
 )
 
-ALICE, BOB, RITA = "Alice", "Bob", "Rita"
+ALICE, BOB, GINA, RITA = "Alice", "Bob", "Gina", "Rita"
+GRID_SENTENCES = 2  # Gina redoes this many of Alice's sentences in the token grid, to compare the two views
 SECOND_ANALYST_SENTENCES = 3
 # Bob's different reading of an entity: the type he gives what the corpus calls the key.
 OTHER_TYPE = {"geo": "gpe", "gpe": "geo", "org": "geo", "per": "org", "tim": "eve", "art": "eve", "eve": "art", "nat": "eve"}
@@ -145,6 +148,8 @@ class Annotated:
     seconds: float
     summary: str
     slip_actions: int = 0
+    enter_to_next_ms: float | None = None  # in the page: Enter's keydown to the next sentence's first paint
+    enter_to_stored_ms: float | None = None  # Enter to the row found in the database
 
 
 @dataclass
@@ -155,6 +160,8 @@ class Evidence:
     export: dict = field(default_factory=dict)
     review_queue: str = ""
     bob: list[Annotated] = field(default_factory=list)
+    grid: list[Annotated] = field(default_factory=list)
+    grid_retries: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     agreement_rows: list[dict] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
@@ -272,6 +279,38 @@ def correct_to(ui: Ui, target: list[Span], keys: dict[str, str], *, slip: bool =
     return corrected, 2 * corrected, slip_actions, done
 
 
+def watch_enter(ui: Ui) -> None:
+    """Record, in the page, when Enter is pressed and when the next sentence is painted (as the browser test does)."""
+    ui.page.locator(".se-root").evaluate(
+        """root => {
+            window.__enter = {};
+            document.addEventListener('keydown', e => { if (e.key === 'Enter') window.__enter.pressed = performance.now(); },
+                                      {capture: true, once: true});
+            const observer = new MutationObserver(() => {
+                observer.disconnect();
+                requestAnimationFrame(() => { window.__enter.shown = performance.now(); });
+            });
+            observer.observe(root, {attributes: true, attributeFilter: ['data-item-id']});
+        }"""
+    )
+
+
+def enter_latency_ms(ui: Ui) -> float:
+    ui.page.wait_for_function("() => window.__enter && window.__enter.shown !== undefined", timeout=10_000)
+    timing = ui.page.evaluate("() => window.__enter")
+    return timing["shown"] - timing["pressed"]
+
+
+def stored_annotation(store: Store, analyst: str, text: str, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [a for a in store.list_annotations() if a.analyst == analyst and a.text == text]
+        if found:
+            return found[-1]
+        time.sleep(0.005)
+    raise WalkFailure(f"the sentence {analyst} accepted was not in the database within {timeout_s:.0f} s: {text[:80]!r}")
+
+
 def annotate(
     ui: Ui, options: Options, evidence: Evidence, analyst: str, want, enough, *, shots: str = "", slip: bool = False
 ) -> list[Annotated]:
@@ -300,16 +339,26 @@ def annotate(
                 paused = time.perf_counter()
                 ui.shot(f"{shots or analyst.lower()}-edited-{len(saved) + 1}")
                 started += time.perf_counter() - paused
+            watch_enter(ui)
+            pressed = time.perf_counter()
             ui.page.keyboard.press("Enter")
-            rows = ui.wait_for(
-                "the accepted sentence in the database",
-                lambda text=text: [a for a in store.list_annotations() if a.analyst == analyst and a.text == text],
-                interval=0.1,
-            )
+            row = stored_annotation(store, analyst, text)
+            stored_ms = (time.perf_counter() - pressed) * 1000
             seconds = time.perf_counter() - started
-            row = rows[-1]
             saved.append(
-                Annotated(analyst, row.id, text, list(row.tags), corrected, actions + 1, seconds, "; ".join(done), slip_actions)
+                Annotated(
+                    analyst,
+                    row.id,
+                    text,
+                    list(row.tags),
+                    corrected,
+                    actions + 1,
+                    seconds,
+                    "; ".join(done),
+                    slip_actions,
+                    enter_to_next_ms=enter_latency_ms(ui),
+                    enter_to_stored_ms=stored_ms,
+                )
             )
             ui.note(
                 f"{analyst} #{row.id}: {text[:90]!r}: {'; '.join(done)} ({actions + 1} actions"
@@ -429,6 +478,94 @@ def step_bob(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, list[
         want=lambda text: bob_reading(extract_spans(gold[text])) if text in alice_texts else None,
         enough=lambda saved: len(saved) >= SECOND_ANALYST_SENTENCES,
     )
+
+
+def set_grid_tag(ui: Ui, grid, position: int, tag: str) -> int:
+    """Set the corrected tag of token ``position`` in the token grid as a user does: click its cell, Enter opens
+    the list, click the tag; then see the cell show it. Returns the repeats a rerun forced (the script's, not
+    the user's: a rerun can redraw the grid under a click or close the list before the choice lands)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    cell = f"glide-cell-4-{position}"
+    selected = "([e, id]) => (e.querySelector('td[aria-selected=true]') || {}).id === id"
+    for retries in range(3):
+        box = grid.bounding_box()
+        visible_rows = int(box["height"] // GRID_ROW_PX) - 2
+        row = min(position, visible_rows)
+        ui.page.mouse.click(box["x"] + box["width"] - 40, box["y"] + GRID_ROW_PX * (row + 1.5))
+        try:
+            for below in range(row + 1, position + 1):  # a row below the fold: the grid scrolls with the arrow key
+                ui.page.wait_for_function(selected, arg=[grid.element_handle(), f"glide-cell-4-{below - 1}"], timeout=5_000)
+                ui.page.keyboard.press("ArrowDown")
+            ui.page.wait_for_function(selected, arg=[grid.element_handle(), cell], timeout=5_000)
+            ui.page.keyboard.press("Enter")
+            option = ui.page.locator("#portal [role=option]").filter(has_text=re.compile(rf"^{re.escape(tag)}$"))
+            option.first.click(timeout=5_000)
+            ui.page.wait_for_function(
+                "([e, id, tag]) => ((e.querySelector('#' + id) || {}).textContent || '').trim() === tag",
+                arg=[grid.element_handle(), cell, tag],
+                timeout=5_000,
+            )
+            ui.wait_idle(quiet_s=0.5)
+            return retries
+        except PlaywrightTimeout:
+            ui.wait_idle(quiet_s=0.5)
+    raise WalkFailure(f"the token grid's cell {cell} could not be set to {tag} in three tries")
+
+
+def step_grid(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, list[str]]) -> None:
+    """Gina corrects two of Alice's sentences (ones Bob did not do) in the token grid, to the same gold tags:
+    the two views compared on the same real sentences. Opening the grid (T) and going back are not counted."""
+    start_annotating(ui, options, GINA)
+    bob_texts = {b.text for b in evidence.bob}
+    wanted = [a for a in evidence.alice if a.text not in bob_texts][:GRID_SENTENCES]
+    root = ui.page.locator(".se-root")
+    store = Store(options.database_url)
+    skipped = 0
+    while len(evidence.grid) < len(wanted):
+        item = root.get_attribute("data-item-id")
+        text = " ".join(ui.page.locator(".se-sentence .se-token").all_inner_texts())
+        if text not in {a.text for a in wanted}:
+            ui.page.keyboard.press("s")
+            skipped += 1
+            if skipped > 50:
+                raise WalkFailure("Gina did not meet Alice's sentences in her queue")
+            ui.wait_for("the next sentence", lambda item=item: root.get_attribute("data-item-id") != item, interval=0.1)
+            continue
+        shown = spans_to_tags(span_editor_entities(ui), len(gold[text]))  # what the grid opens with
+        ui.page.keyboard.press("t")
+        grid = ui.page.locator('[data-testid="stDataFrame"]').filter(has=ui.page.locator("th", has_text="corrected tag")).first
+        ui.wait_for("the token grid", grid.count)
+        ui.wait_idle(quiet_s=0.5)
+        grid.evaluate("e => e.scrollIntoView({block: 'start'})")
+        changes = [(position, tag) for position, (tag, old) in enumerate(zip(gold[text], shown, strict=True)) if tag != old]
+        started = time.perf_counter()
+        for position, tag in changes:
+            evidence.grid_retries += set_grid_tag(ui, grid, position, tag)
+        if len(evidence.grid) == 0:
+            paused = time.perf_counter()
+            ui.shot("gina-grid-edited")
+            started += time.perf_counter() - paused
+        ui.click("Save and next")
+        rows = ui.wait_for(
+            "the saved sentence in the database",
+            lambda text=text: [a for a in store.list_annotations() if a.analyst == GINA and a.text == text],
+            interval=0.1,
+        )
+        seconds = time.perf_counter() - started
+        row = rows[-1]
+        span_version = next(a for a in wanted if a.text == text)
+        summary = ", ".join(f"{position + 1}:{tag}" for position, tag in changes)
+        evidence.grid.append(
+            Annotated(GINA, row.id, text, list(row.tags), span_version.corrected_entities, 3 * len(changes) + 1, seconds, summary)
+        )
+        ui.note(f"Gina #{row.id}: {text[:90]!r}: {len(changes)} tags changed in the grid ({3 * len(changes) + 1} actions)")
+        ui.wait_idle(quiet_s=0.5)
+        ui.click("Back to the span editor")
+        ui.wait_for("the span editor", lambda: root.count() and root.get_attribute("data-item-id"))
+        ui.wait_idle(quiet_s=0.5)
+    evidence.skipped[GINA] = skipped
+    store.engine.dispose()
 
 
 # --------------------------------------------------------------------------- review, retrain, bulk
@@ -700,6 +837,13 @@ def verify(options: Options, evidence: Evidence, gold: dict[str, list[str]]) -> 
         and evidence.comparison.get("metric_rows") == 23,
         f"{evidence.comparison.get('metric_rows')} metric rows; {evidence.comparison.get('left_out')}",
     )
+    grid_rows = [rows.get(g.annotation_id) for g in evidence.grid]
+    check(
+        f"Gina saved {GRID_SENTENCES} of Alice's sentences from the token grid with the same tags",
+        len(grid_rows) == GRID_SENTENCES
+        and all(row is not None and row.analyst == GINA and row.tags == alice_tags.get(row.text) for row in grid_rows),
+        "; ".join(f"#{row.id} {row.text[:50]!r}" for row in grid_rows if row is not None),
+    )
     flagged = [d for d in annotation_queue.flagged_decisions(store) if d.analyst == ALICE]
     check(
         "the sentence Alice flagged waits in the flagged pool",
@@ -755,6 +899,70 @@ def cell(text: str) -> str:
     return text.replace("|", "/")
 
 
+def summary_tables(evidence: Evidence) -> list[str]:
+    """Each analyst's sentences; the span editor against the token grid on the same sentences; Enter's timings."""
+    lines: list[str] = []
+    for who, done in ((ALICE, evidence.alice + evidence.alice_test), (BOB, evidence.bob), (GINA, evidence.grid)):
+        if not done:
+            continue
+        entities = sum(a.corrected_entities for a in done)
+        actions = sum(a.actions for a in done)
+        slips = sum(a.slip_actions for a in done)
+        lines += [
+            "",
+            f"## {who} ({'token grid' if who == GINA else 'span editor'}): {len(done)} sentences, {entities} entities "
+            f"corrected, {actions} user actions ({(actions - len(done)) / max(entities, 1):.2f} per entity plus one "
+            f"accept per sentence; {actions / max(entities, 1):.2f} with the accepts"
+            + (f"; {slips} more for a slip undone" if slips else "")
+            + f"); {evidence.skipped.get(who, 0)} skipped",
+            "",
+            "| annotation | sentence | what was done | actions | seconds (first action to row stored) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| #{a.annotation_id} | {cell(a.text[:70])} | {cell(a.summary)} | {a.actions} | {a.seconds:.2f} |" for a in done
+        ]
+    by_text = {a.text: a for a in evidence.alice}
+    pairs = [(by_text[g.text], g) for g in evidence.grid if g.text in by_text]
+    if pairs:
+        span_actions = sum(a.actions for a, _ in pairs)
+        grid_actions = sum(g.actions for _, g in pairs)
+        entities = sum(a.corrected_entities for a, _ in pairs)
+        lines += [
+            "",
+            "## Span editor against token grid, same sentences, same corrections",
+            "",
+            "| sentence | entities | span editor actions | span editor s | token grid actions | token grid s |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {cell(a.text[:60])} | {a.corrected_entities} | {a.actions} | {a.seconds:.2f} | {g.actions} | {g.seconds:.2f} |"
+            for a, g in pairs
+        ]
+        lines += [
+            f"| **all** | {entities} | {span_actions} ({(span_actions - len(pairs)) / entities:.2f}/entity) | "
+            f"{sum(a.seconds for a, _ in pairs) / len(pairs):.2f}/sentence | "
+            f"{grid_actions} ({(grid_actions - len(pairs)) / entities:.2f}/entity) | "
+            f"{sum(g.seconds for _, g in pairs) / len(pairs):.2f}/sentence |",
+            "",
+            "Actions include the accept or save (one per sentence); the per-entity figures leave it out. Grid cells "
+            f"the script had to set again after a rerun redrew the grid (not counted): {evidence.grid_retries}. "
+            "Seconds are a script's: a person adds thinking and pointing time to every action, so the action "
+            "counts are the figure to compare.",
+        ]
+    accepted = [a for a in evidence.alice + evidence.alice_test + evidence.bob if a.enter_to_next_ms is not None]
+    if accepted:
+        nexts = sorted(a.enter_to_next_ms for a in accepted)
+        stored = sorted(a.enter_to_stored_ms for a in accepted)
+        lines += [
+            "",
+            f"Enter to the next sentence painted, over {len(accepted)} accepted sentences: median "
+            f"{statistics.median(nexts):.1f} ms, max {nexts[-1]:.1f} ms (target 300 ms). Enter to the row in the "
+            f"database: median {statistics.median(stored):.0f} ms, max {stored[-1]:.0f} ms.",
+        ]
+    return lines
+
+
 def write_report(options: Options, steps: list[StepRecord], checks: list[Check], evidence: Evidence, failure: str | None) -> Path:
     lines = [
         "# Annotation walk on the real corpus",
@@ -772,22 +980,7 @@ def write_report(options: Options, steps: list[StepRecord], checks: list[Check],
     for step in steps:
         result = {True: "ok", False: "FAILED", None: "not run"}[step.ok]
         lines.append(f"| {step.key}. {step.title} | {_duration(step.seconds)} | {result} | {', '.join(step.screenshots)} |")
-    for who, done in ((ALICE, evidence.alice + evidence.alice_test), (BOB, evidence.bob)):
-        if not done:
-            continue
-        entities = sum(a.corrected_entities for a in done)
-        actions = sum(a.actions for a in done)
-        lines += [
-            "",
-            f"## {who}: {len(done)} sentences, {entities} entities corrected, {actions} user actions "
-            f"({actions / max(entities, 1):.2f} per entity, accepts included); {evidence.skipped.get(who, 0)} skipped",
-            "",
-            "| annotation | sentence | what was done | actions | seconds (edit to row stored) |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| #{a.annotation_id} | {cell(a.text[:70])} | {cell(a.summary)} | {a.actions} | {a.seconds:.2f} |" for a in done
-        ]
+    lines += summary_tables(evidence)
     for step in steps:
         if step.notes:
             lines += ["", f"## {step.key}. {step.title}", ""] + [f"- {note.replace(chr(10), ' ')}" for note in step.notes]
@@ -835,9 +1028,10 @@ def main(argv: list[str] | None = None) -> int:
         StepRecord("a", "Rita writes the dataset's annotation guidelines"),
         StepRecord("b", f"Alice corrects {options.entities} entities of validation sentences, then one test sentence"),
         StepRecord("c", f"Bob annotates {SECOND_ANALYST_SENTENCES} of them differently"),
-        StepRecord("d", "Rita resolves the disagreements"),
-        StepRecord("e", "Warm-start retrain and the parent-versus-child comparison"),
-        StepRecord("f", f"Bulk tagging {options.megabytes:g} MB and the JSONL download"),
+        StepRecord("d", f"Gina corrects {GRID_SENTENCES} of Alice's sentences in the token grid"),
+        StepRecord("e", "Rita resolves the disagreements"),
+        StepRecord("f", "Warm-start retrain and the parent-versus-child comparison"),
+        StepRecord("g", f"Bulk tagging {options.megabytes:g} MB and the JSONL download"),
     ]
     failure = None
     server = Server(options)
@@ -853,13 +1047,14 @@ def main(argv: list[str] | None = None) -> int:
                     "a": lambda: step_guidelines(alice_ui, options, evidence),
                     "b": lambda: step_alice(alice_ui, options, evidence, gold),
                     "c": lambda: step_bob(bob_ui, options, evidence, gold),
-                    "d": lambda: step_review(alice_ui, options, evidence),
-                    "e": lambda: step_retrain(alice_ui, options, evidence),
-                    "f": lambda: step_bulk(alice_ui, options, evidence),
+                    "d": lambda: step_grid(bob_ui, options, evidence, gold),
+                    "e": lambda: step_review(alice_ui, options, evidence),
+                    "f": lambda: step_retrain(alice_ui, options, evidence),
+                    "g": lambda: step_bulk(alice_ui, options, evidence),
                 }
                 for step in steps:
                     print(f"[{step.key}] {step.title}", flush=True)
-                    ui = bob_ui if step.key == "c" else alice_ui
+                    ui = bob_ui if step.key in "cd" else alice_ui
                     ui.current = step
                     started = time.time()
                     try:
