@@ -33,12 +33,16 @@ Screenshots go to ``<out>/NN-step.png``; ``<out>/report.md`` has the steps, thei
 each analyst did, and the checks made against the database and the downloaded file.
 
     .venv/bin/python scripts/annotation_walk.py --database bench/work/bench.db \\
-        --run model2-20261206-141907-b2b8 --corpus ../shared/datasets/gmb/ner_dataset.csv.zip
+        [--run model2-20261206-141907-b2b8] [--corpus ../shared/datasets/gmb/ner_dataset.csv.zip]
+
+``bench/work/bench.db`` and its GMB model2 run come from ``bench/bulk_tagging.py`` or
+``bench/retrain_warm_start.py`` (either trains the run once, about ten minutes here, and reuses it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -105,7 +109,11 @@ class Options:
 def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", type=Path, required=True, help="SQLite file holding the completed run")
-    parser.add_argument("--run", required=True, help="id of a completed run in --database (its folder is copied)")
+    parser.add_argument(
+        "--run",
+        default=None,
+        help="id of a completed run in --database, its folder is copied (default: its newest model2 run trained from scratch)",
+    )
     parser.add_argument(
         "--corpus",
         type=Path,
@@ -123,9 +131,12 @@ def parse_options(argv: list[str] | None = None) -> Options:
             parser.error(f"{path} is not a file")
     if not 1 <= args.entities <= 200:
         parser.error("--entities must be from 1 to 200")
+    run = args.run or newest_model2_run(args.database)
+    if run is None:
+        parser.error(f"{args.database} holds no completed model2 run; name one with --run")
     return Options(
         database=args.database.resolve(),
-        run=args.run,
+        run=run,
         corpus=args.corpus.resolve(),
         entities=args.entities,
         megabytes=args.megabytes,
@@ -133,6 +144,19 @@ def parse_options(argv: list[str] | None = None) -> Options:
         page_timeout=args.page_timeout,
         train_timeout=args.train_timeout,
     )
+
+
+def newest_model2_run(database: Path) -> str | None:
+    """The newest completed model2 run trained from scratch, read without writing to the file."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{database.resolve()}?mode=ro", uri=True)) as connection:
+        row = connection.execute(
+            "SELECT id FROM runs WHERE model_name = 'model2' AND status = ? AND parent_run_id IS NULL "
+            "ORDER BY created_at DESC LIMIT 1",
+            (RunStatus.COMPLETED.value,),
+        ).fetchone()
+    return row[0] if row else None
 
 
 @dataclass
