@@ -132,8 +132,8 @@ def visualize_token_table(*, item, seed_tags, choice: QueueChoice, analyst: str,
         tag_editor.show_problems(problems)
     filled = [tag or "O" for tag in edited]
     context = {"item": item, "analyst": analyst, "run_id": choice.run.id, "tag_set": tuple(tag_set)}
-    columns = st.columns(5)
-    columns[0].button(
+    row = st.container(horizontal=True)  # buttons as wide as their labels: five columns cut "Back to the span editor"
+    row.button(
         "Save and next",
         type="primary",
         key=f"{key}_table_save",
@@ -141,21 +141,17 @@ def visualize_token_table(*, item, seed_tags, choice: QueueChoice, analyst: str,
         args=("accept", tuple(edited)),
         kwargs=context,
     )
-    columns[1].button("Skip", key=f"{key}_table_skip", on_click=_table_decision, args=("skip", None), kwargs=context)
-    columns[2].button(
-        "Flag for review", key=f"{key}_table_flag", on_click=_table_decision, args=("flag", tuple(edited)), kwargs=context
-    )
+    row.button("Skip", key=f"{key}_table_skip", on_click=_table_decision, args=("skip", None), kwargs=context)
+    row.button("Flag for review", key=f"{key}_table_flag", on_click=_table_decision, args=("flag", tuple(edited)), kwargs=context)
     if problems:
-        columns[3].button(
+        row.button(
             "Repair IOB2",
             key=f"{key}_table_repair",
             help="A stray I-X becomes B-X",
             on_click=_seed,
             args=(key, item.item_id, annotation.repair(filled), VIEWS[1]),
         )
-    columns[4].button(
-        "Back to the span editor", key=f"{key}_table_back", on_click=_seed, args=(key, item.item_id, filled, VIEWS[0])
-    )
+    row.button("Back to the span editor", key=f"{key}_table_back", on_click=_seed, args=(key, item.item_id, filled, VIEWS[0]))
 
 
 def _seed(key: str, item_id: str, tags: list[str], view: str) -> None:
