@@ -70,6 +70,7 @@ from scripts.walkthrough import (  # noqa: E402
     Ui,
     WalkFailure,
     _duration,
+    run_step,
     select_tokens,
     span_editor_entities,
     token_centre,
@@ -303,28 +304,6 @@ def correct_to(ui: Ui, target: list[Span], keys: dict[str, str], *, slip: bool =
     return corrected, 2 * corrected, slip_actions, done
 
 
-def watch_enter(ui: Ui) -> None:
-    """Record, in the page, when Enter is pressed and when the next sentence is painted (as the browser test does)."""
-    ui.page.locator(".se-root").evaluate(
-        """root => {
-            window.__enter = {};
-            document.addEventListener('keydown', e => { if (e.key === 'Enter') window.__enter.pressed = performance.now(); },
-                                      {capture: true, once: true});
-            const observer = new MutationObserver(() => {
-                observer.disconnect();
-                requestAnimationFrame(() => { window.__enter.shown = performance.now(); });
-            });
-            observer.observe(root, {attributes: true, attributeFilter: ['data-item-id']});
-        }"""
-    )
-
-
-def enter_latency_ms(ui: Ui) -> float:
-    ui.page.wait_for_function("() => window.__enter && window.__enter.shown !== undefined", timeout=10_000)
-    timing = ui.page.evaluate("() => window.__enter")
-    return timing["shown"] - timing["pressed"]
-
-
 def stored_annotation(store: Store, analyst: str, text: str, timeout_s: float = 60):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -363,7 +342,7 @@ def annotate(
                 paused = time.perf_counter()
                 ui.shot(f"{shots or analyst.lower()}-edited-{len(saved) + 1}")
                 started += time.perf_counter() - paused
-            watch_enter(ui)
+            browser_harness.watch_enter(ui.page)
             pressed = time.perf_counter()
             ui.page.keyboard.press("Enter")
             row = stored_annotation(store, analyst, text)
@@ -380,7 +359,7 @@ def annotate(
                     seconds,
                     "; ".join(done),
                     slip_actions,
-                    enter_to_next_ms=enter_latency_ms(ui),
+                    enter_to_next_ms=browser_harness.enter_latency_ms(ui.page),
                     enter_to_stored_ms=stored_ms,
                 )
             )
@@ -1077,23 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
                     "g": lambda: step_bulk(alice_ui, options, evidence),
                 }
                 for step in steps:
-                    print(f"[{step.key}] {step.title}", flush=True)
-                    ui = bob_ui if step.key in "cd" else alice_ui
-                    ui.current = step
-                    started = time.time()
-                    try:
-                        actions[step.key]()
-                        step.ok = True
-                    except Exception as exc:  # noqa: BLE001 - recorded, screenshotted and reported
-                        step.ok = False
-                        failure = f"step {step.key}: {exc.__class__.__name__}: {exc}"
-                        try:
-                            ui.shot(f"FAILED-{step.key}")
-                        except Exception:  # noqa: BLE001 - the page may be gone
-                            pass
-                    finally:
-                        step.seconds = time.time() - started
-                        print(f"    -> {'ok' if step.ok else 'FAILED'} in {_duration(step.seconds)}", flush=True)
+                    failure = run_step(step, bob_ui if step.key in "cd" else alice_ui, actions[step.key])
                     if failure:
                         break
             finally:

@@ -205,3 +205,27 @@ def cancel_every_job(page, base_url: str, timeout_s: float = 120) -> None:
         except PlaywrightTimeout:
             pass  # the card went away meanwhile
         time.sleep(1)
+
+
+def watch_enter(page) -> None:
+    """Record, in the page, when Enter is pressed and when the span editor's next sentence is painted (its
+    ``data-item-id`` changes): read it with :func:`enter_latency_ms`. The browser test and the annotation walk
+    time Enter this way."""
+    page.locator(".se-root").evaluate(
+        """root => {
+            window.__enter = {};
+            document.addEventListener('keydown', e => { if (e.key === 'Enter') window.__enter.pressed = performance.now(); },
+                                      {capture: true, once: true});
+            const observer = new MutationObserver(() => {
+                observer.disconnect();
+                requestAnimationFrame(() => { window.__enter.shown = performance.now(); });
+            });
+            observer.observe(root, {attributes: true, attributeFilter: ['data-item-id']});
+        }"""
+    )
+
+
+def enter_latency_ms(page) -> float:
+    page.wait_for_function("() => window.__enter && window.__enter.shown !== undefined", timeout=10_000)
+    timing = page.evaluate("() => window.__enter")
+    return timing["shown"] - timing["pressed"]

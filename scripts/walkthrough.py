@@ -1089,6 +1089,28 @@ def _duration(seconds: float | None) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def run_step(step: StepRecord, ui: Ui, action: Callable[[], None]) -> str | None:
+    """Run one step on ``ui``, timing it; on an exception record it, screenshot the page and return what failed."""
+    print(f"[{step.key}] {step.title}", flush=True)
+    ui.current = step
+    started = time.time()
+    failure = None
+    try:
+        action()
+        step.ok = True
+    except Exception as exc:  # noqa: BLE001 - recorded, screenshotted and reported
+        step.ok = False
+        failure = f"step {step.key} ({step.title}): {exc.__class__.__name__}: {exc}"
+        try:
+            ui.shot(f"FAILED-{step.key}")
+        except Exception:  # noqa: BLE001 - the page may be gone
+            pass
+    finally:
+        step.seconds = time.time() - started
+        print(f"    -> {'ok' if step.ok else 'FAILED'} in {_duration(step.seconds)}", flush=True)
+    return failure
+
+
 def prepare_output(options: Options) -> None:
     """Wipe the workspace and the previous walk's screenshots and report (nothing else in ``--out``)."""
     options.out.mkdir(parents=True, exist_ok=True)
@@ -1138,22 +1160,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 ui = Ui(browser.new_page(viewport=browser_harness.VIEWPORT), server, options)
                 for step in steps:
-                    print(f"[{step.key}] {step.title}", flush=True)
-                    ui.current = step
-                    step_started = time.time()
-                    try:
-                        actions[step.key](ui)
-                        step.ok = True
-                    except Exception as exc:  # noqa: BLE001 - recorded, screenshotted and reported
-                        step.ok = False
-                        failure = f"step {step.key} ({step.title}): {exc.__class__.__name__}: {exc}"
-                        try:
-                            ui.shot(f"FAILED-{step.key}")
-                        except Exception:  # noqa: BLE001 - the page may be gone
-                            pass
-                    finally:
-                        step.seconds = time.time() - step_started
-                        print(f"    -> {'ok' if step.ok else 'FAILED'} in {_duration(step.seconds)}", flush=True)
+                    failure = run_step(step, ui, lambda ui=ui, key=step.key: actions[key](ui))
                     if failure:
                         break
             finally:

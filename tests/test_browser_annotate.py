@@ -26,7 +26,7 @@ from ner_core.corpus.tags import Span, extract_spans, spans_to_tags
 from ner_core.serving.predictor import LOW_CONFIDENCE, Predictor
 from ner_core.workbench import annotation_pools, annotation_queue
 from scripts import browser_harness
-from scripts.browser_harness import wait_until_idle
+from scripts.browser_harness import enter_latency_ms, wait_until_idle, watch_enter
 from tests.test_browser import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -151,28 +151,6 @@ def select(page, span: Span, predicted: list[Span]) -> None:
         page.mouse.move(*centre(page, span.start + 1 if span.start + 1 < len(tokens_of(SENTENCE)) else span.start - 1), steps=3)
     page.mouse.move(*last, steps=4)
     page.mouse.up()
-
-
-def watch_enter(page) -> None:
-    """Record, in the page, when Enter is pressed and when the next sentence is painted."""
-    page.locator(".se-root").evaluate(
-        """root => {
-            window.__enter = {};
-            document.addEventListener('keydown', e => { if (e.key === 'Enter') window.__enter.pressed = performance.now(); },
-                                      {capture: true, once: true});
-            const observer = new MutationObserver(() => {
-                observer.disconnect();
-                requestAnimationFrame(() => { window.__enter.shown = performance.now(); });
-            });
-            observer.observe(root, {attributes: true, attributeFilter: ['data-item-id']});
-        }"""
-    )
-
-
-def enter_latency_ms(page) -> float:
-    page.wait_for_function("() => window.__enter && window.__enter.shown !== undefined", timeout=10_000)
-    timing = page.evaluate("() => window.__enter")
-    return timing["shown"] - timing["pressed"]
 
 
 def wait_for_annotation(store, analyst: str, text: str, timeout_s: float = 30):
