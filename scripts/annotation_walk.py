@@ -69,6 +69,7 @@ from scripts.walkthrough import (  # noqa: E402
     StepRecord,
     Ui,
     WalkFailure,
+    WorkspaceLayout,
     _duration,
     run_step,
     select_tokens,
@@ -84,7 +85,7 @@ OTHER_TYPE = {"geo": "gpe", "gpe": "geo", "org": "geo", "per": "org", "tim": "ev
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(WorkspaceLayout):
     database: Path
     run: str
     corpus: Path
@@ -93,14 +94,6 @@ class Options:
     out: Path
     page_timeout: float
     train_timeout: float
-
-    @property
-    def workspace(self) -> Path:
-        return self.out / "workspace"
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{(self.workspace / 'workbench.db').resolve()}"
 
     @property
     def settings(self) -> Settings:
@@ -304,16 +297,6 @@ def correct_to(ui: Ui, target: list[Span], keys: dict[str, str], *, slip: bool =
     return corrected, 2 * corrected, slip_actions, done
 
 
-def stored_annotation(store: Store, analyst: str, text: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = [a for a in store.list_annotations() if a.analyst == analyst and a.text == text]
-        if found:
-            return found[-1]
-        time.sleep(0.005)
-    raise WalkFailure(f"the sentence {analyst} accepted was not in the database within {timeout_s:.0f} s: {text[:80]!r}")
-
-
 def annotate(
     ui: Ui, options: Options, evidence: Evidence, analyst: str, want, enough, *, shots: str = "", slip: bool = False
 ) -> list[Annotated]:
@@ -345,7 +328,7 @@ def annotate(
             browser_harness.watch_enter(ui.page)
             pressed = time.perf_counter()
             ui.page.keyboard.press("Enter")
-            row = stored_annotation(store, analyst, text)
+            row = browser_harness.wait_for_annotation(store, analyst, text)
             stored_ms = (time.perf_counter() - pressed) * 1000
             seconds = time.perf_counter() - started
             saved.append(

@@ -229,3 +229,15 @@ def enter_latency_ms(page) -> float:
     page.wait_for_function("() => window.__enter && window.__enter.shown !== undefined", timeout=10_000)
     timing = page.evaluate("() => window.__enter")
     return timing["shown"] - timing["pressed"]
+
+
+def wait_for_annotation(store, analyst: str, text: str, timeout_s: float = 60):
+    """The newest annotation of ``text`` by ``analyst`` once it is in the database (an accepted sentence is
+    written at once; polled every 5 ms so the wait can also time it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [a for a in store.list_annotations() if a.analyst == analyst and a.text == text]
+        if found:
+            return found[-1]
+        time.sleep(0.005)
+    raise HarnessError(f"no annotation by {analyst} of {text[:80]!r} in the database within {timeout_s:.0f} s")

@@ -81,15 +81,10 @@ PAGES = {
 # --------------------------------------------------------------------------- options and records
 
 
-@dataclass(frozen=True)
-class Options:
-    data: Path
-    epochs: int | None
-    requests: int
-    train_timeout: float
-    page_timeout: float
+class WorkspaceLayout:
+    """Where a walk keeps the app's state: ``<out>/workspace``, its SQLite file inside (both walks use it)."""
+
     out: Path
-    analyst: str
 
     @property
     def workspace(self) -> Path:
@@ -98,6 +93,17 @@ class Options:
     @property
     def database_url(self) -> str:
         return f"sqlite:///{(self.workspace / 'workbench.db').resolve()}"
+
+
+@dataclass(frozen=True)
+class Options(WorkspaceLayout):
+    data: Path
+    epochs: int | None
+    requests: int
+    train_timeout: float
+    page_timeout: float
+    out: Path
+    analyst: str
 
 
 def parse_options(argv: list[str] | None = None) -> Options:

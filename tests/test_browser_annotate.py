@@ -26,7 +26,7 @@ from ner_core.corpus.tags import Span, extract_spans, spans_to_tags
 from ner_core.serving.predictor import LOW_CONFIDENCE, Predictor
 from ner_core.workbench import annotation_pools, annotation_queue
 from scripts import browser_harness
-from scripts.browser_harness import enter_latency_ms, wait_until_idle, watch_enter
+from scripts.browser_harness import enter_latency_ms, wait_for_annotation, wait_until_idle, watch_enter
 from tests.test_browser import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -151,16 +151,6 @@ def select(page, span: Span, predicted: list[Span]) -> None:
         page.mouse.move(*centre(page, span.start + 1 if span.start + 1 < len(tokens_of(SENTENCE)) else span.start - 1), steps=3)
     page.mouse.move(*last, steps=4)
     page.mouse.up()
-
-
-def wait_for_annotation(store, analyst: str, text: str, timeout_s: float = 30):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = [a for a in store.list_annotations() if a.analyst == analyst and a.text == text]
-        if found:
-            return found[-1]
-        time.sleep(0.01)
-    raise AssertionError(f"no annotation by {analyst} of {text!r} within {timeout_s} s")
 
 
 @pytest.fixture(scope="module")
