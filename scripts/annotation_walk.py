@@ -9,28 +9,35 @@ with ``NER_CORPUS_PATH=--corpus``, and:
 
   a. Rita, who leads the team, writes the dataset's annotation guidelines (Review and
      agreement, Guidelines tab).
-  b. Alice opens Annotate, reads the guidelines beside the queue, sets the queue to two
-     analysts per sentence, and works through the validation split of the run's dataset,
-     least confident first. For each sentence she makes the editor show the corpus' gold
-     entities with mouse and keys only: a click and Backspace removes a wrong entity, a
-     drag (or a click on one token) and a number key labels or retypes a span; Enter
-     accepts. A sentence the model already tags as the corpus does is skipped with S. She
-     stops after ``--entities`` corrected entities, then opts into the test split (the page
-     warns) and corrects one test sentence, which the comparison must leave out.
+  b. Alice opens Annotate, reads the guidelines beside the queue and the keyboard help
+     (``?``), sets the queue to two analysts per sentence, and works through the validation
+     split of the run's dataset, least confident first. For each sentence she makes the
+     editor show the corpus' gold entities with mouse and keys only: a click and Backspace
+     removes a wrong entity, a drag (or a click on one token) and a number key labels or
+     retypes a span; Enter accepts. Once she presses a wrong key and undoes it with Ctrl+Z.
+     A sentence the model already tags as the corpus does is skipped with S. She stops
+     after ``--entities`` corrected entities, flags the next sentence with F, then opts into
+     the test split (the page warns) and corrects one test sentence, which the comparison
+     must leave out.
   c. Bob, in a second browser session, gets the same queue and annotates three of Alice's
      sentences differently (one entity typed otherwise in each); he skips the others.
-  d. Rita opens Review and agreement: the Agreement tab (pairwise entity F1, kappa, per
-     type), then the Disagreements tab, where she makes Alice's version final for each.
-  e. Retrain and compare: a warm start from the run with the saved annotations (one version
+  d. Gina, in that session, corrects two of Alice's other sentences in the token grid to
+     the same tags: the two views compared on the same sentences and corrections.
+  e. Rita opens Review and agreement: the Agreement tab (pairwise entity F1, kappa, per
+     type), then the Disagreements tab, where she makes Alice's version final for each,
+     and downloads the span JSONL export of the annotations retraining will use.
+  f. Retrain and compare: a warm start from the run with the saved annotations (one version
      per sentence: the adjudicated ones for the three), then the parent-versus-child view:
      how many test sentences were left out, the gain with its paired bootstrap interval,
      the 23 metrics, per type, the corrected sentences, the child's lineage.
-  f. Bulk tagging: about ``--megabytes`` MB of text (corpus test-split sentences, four to a
+  g. Bulk tagging: about ``--megabytes`` MB of text (corpus test-split sentences, four to a
      line, one document per line) uploaded as a .txt file, tagged with the parent run as a
-     background job, browsed, and downloaded as JSONL.
+     background job, browsed, downloaded as JSONL; its least confident sentences are sent to
+     the review queue, which the page's link opens on Annotate.
 
 Screenshots go to ``<out>/NN-step.png``; ``<out>/report.md`` has the steps, their times, what
-each analyst did, and the checks made against the database and the downloaded file.
+each analyst did (actions, seconds, Enter to the next sentence), and the checks made against the
+database and the downloaded files.
 
     .venv/bin/python scripts/annotation_walk.py --database bench/work/bench.db \\
         [--run model2-20261206-141907-b2b8] [--corpus ../shared/datasets/gmb/ner_dataset.csv.zip]
