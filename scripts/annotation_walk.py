@@ -54,6 +54,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -132,7 +133,10 @@ def parse_options(argv: list[str] | None = None) -> Options:
             parser.error(f"{path} is not a file")
     if not 1 <= args.entities <= 200:
         parser.error("--entities must be from 1 to 200")
-    run = args.run or newest_model2_run(args.database)
+    try:
+        run = args.run or newest_model2_run(args.database)
+    except sqlite3.DatabaseError as exc:  # not SQLite, or no runs table
+        parser.error(f"{args.database} is not a workbench database: {exc}")
     if run is None:
         parser.error(f"{args.database} holds no completed model2 run; name one with --run")
     return Options(
@@ -149,8 +153,6 @@ def parse_options(argv: list[str] | None = None) -> Options:
 
 def newest_model2_run(database: Path) -> str | None:
     """The newest completed model2 run trained from scratch, read without writing to the file."""
-    import sqlite3
-
     with contextlib.closing(sqlite3.connect(f"file:{database.resolve()}?mode=ro", uri=True)) as connection:
         row = connection.execute(
             "SELECT id FROM runs WHERE model_name = 'model2' AND status = ? AND parent_run_id IS NULL "
