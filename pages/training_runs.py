@@ -7,7 +7,7 @@ import dataclasses
 import streamlit as st
 
 from ner_core.corpus import uploads
-from ner_core.errors import NerError
+from ner_core.errors import JobNotFoundError, NerError
 from ner_core.modeling import architectures
 from ner_core.store.tables import RunStatus
 from ner_core.training import reporting, run_folder
@@ -56,6 +56,7 @@ def visualize_launch_form(*, key: str) -> None:
         submitted = st.form_submit_button("Start training", type="primary", key=f"{key}_submit")
     if submitted:
         launch(model, choices[dataset_label], dataset_label, values, key=key)
+    visualize_launch_notice(key=key)
 
 
 def launch(model: str, dataset_path: str, dataset_label: str, values: dict, *, key: str) -> None:
@@ -66,6 +67,22 @@ def launch(model: str, dataset_path: str, dataset_label: str, values: dict, *, k
         util.show_error(exc)
         return
     st.session_state[f"{key}_detail"] = job.run_id  # the run detail follows the run just launched
+    st.session_state[f"{key}_launched"] = job.job_id
+
+
+def visualize_launch_notice(*, key: str) -> None:
+    """The "Queued run ..." notice under the form until the run this session launched last finishes (its outcome is then a
+    toast and a history row): the page reruns when the job starts, and a one-off message would vanish with it."""
+    job_id = st.session_state.get(f"{key}_launched")
+    if job_id is None:
+        return
+    try:
+        job = util.get_runner().get(job_id)
+    except JobNotFoundError:  # a new server process: its runner never had the job
+        job = None
+    if job is None or job.finished:
+        del st.session_state[f"{key}_launched"]
+        return
     st.success(f"Queued run `{job.run_id}`; it trains in the background, even if you leave this page.")
 
 

@@ -43,6 +43,7 @@ def visualize_live_jobs(
     announce_outcomes(selected, key=key, runner=runner, noun=options.get("noun", "Training"))
     statuses = _statuses(selected)
     interval = POLL_ACTIVE_S if any(status not in FINISHED_STATUSES for _, status in statuses) else idle_s
+    st.session_state[_inline_key(key)] = True  # the fragment's first call is part of this full run
     st.fragment(_poll, run_every=interval)(select, key=key, runner=runner, title=title, at_render=statuses, options=options)
 
 
@@ -72,9 +73,17 @@ def _statuses(selected: list[jobs.JobState]) -> tuple[tuple[str, str], ...]:
     return tuple((job.job_id, job.status) for job in selected)
 
 
+def _inline_key(key: str) -> str:
+    return f"{key}_jobs_inline"
+
+
 def _poll(select, *, key: str, runner: jobs.JobRunner, title: str | None, at_render: tuple, options: dict) -> None:
     selected = select()
-    if _statuses(selected) != at_render:
+    # Only a timed rerun of the fragment reruns the page. Its first call runs inside the full run, microseconds
+    # after ``at_render`` was read: a job that started in between would rerun the page at once and drop what the
+    # run showed once (the form's "Queued run" message vanished that way under load). The next poll catches it.
+    inline = st.session_state.pop(_inline_key(key), False)
+    if not inline and _statuses(selected) != at_render:
         st.rerun()
     if not selected:
         return

@@ -126,14 +126,23 @@ def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
             **{k: v for k, v in TINY.items() if k != "epochs"},
         )
     )
-    queued = runner.submit(config.TrainConfig(model="baseline", dataset=str(SAMPLE_DATA_PATH), **TINY))
     deadline = time.time() + JOB_TIMEOUT_S
     while (runner.get(long_job.job_id).last_event or callbacks.ProgressEvent("none")).kind not in ("batch", "epoch_end"):
         assert time.time() < deadline, "the long job never reached a batch"
         time.sleep(0.5)
 
+    # A second job launched from the form waits behind the long one; its "Queued run" notice outlives page reruns.
     app = page_app("training_runs.py").run()
+    app.selectbox(key="training_runs_model").set_value("baseline").run()
+    for field, value in TINY.items():
+        app.number_input(key=f"training_runs_baseline_sample_{field}").set_value(value)
+    app.button(key="training_runs_submit").click().run()
+    [queued] = [job for job in runner.jobs() if job.job_id != long_job.job_id]
+    app.run()
     assert not app.exception
+    assert [s.value for s in app.success if "Queued run" in s.value] == [
+        f"Queued run `{queued.run_id}`; it trains in the background, even if you leave this page."
+    ]
     headers = [m.value for m in app.markdown if m.value.startswith("**")]
     assert any(long_job.run_id in h and "running" in h for h in headers)
     assert any(queued.run_id in h and "queued" in h for h in headers)
@@ -145,6 +154,7 @@ def test_running_job_shows_progress_and_queued_job_can_be_cancelled(runner):
 
     app.button(key=f"training_runs_cancel_{queued.job_id}").click().run()
     assert runner.get(queued.job_id).status == RunStatus.CANCELLED
+    assert not any("Queued run" in s.value for s in app.success)  # the notice goes when its job ends
     app.button(key=f"training_runs_cancel_{long_job.job_id}").click().run()
     assert runner.wait(long_job.job_id, JOB_TIMEOUT_S).status == RunStatus.CANCELLED
     app.run()
