@@ -50,13 +50,14 @@ def visualize_jobs(*, tagger: bulk_jobs.BulkTagger, key: str) -> None:
         return
     interval = bulk_jobs.poll_interval(jobs, time.time())
     statuses = tuple((job.job_id, job.status) for job in jobs)
+    util.start_polling(key)
     st.fragment(_poll, run_every=interval)(tagger, key=key, at_render=(statuses, interval))
 
 
 def _poll(tagger: bulk_jobs.BulkTagger, *, key: str, at_render: tuple) -> None:
     jobs = tagger.jobs()
     now = (tuple((job.job_id, job.status) for job in jobs), bulk_jobs.poll_interval(jobs, time.time()))
-    if now != at_render:
+    if util.is_timed_rerun(key) and now != at_render:
         st.rerun()  # a job started or ended (the results and buttons change), or the polling pace changes
     for job in jobs:
         visualize_job(job, tagger=tagger, key=key)

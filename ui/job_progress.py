@@ -17,6 +17,7 @@ from ner_core.training import jobs, reporting
 from ner_core.training.config import VALIDATION_F1
 from ner_core.workbench import app_wording
 from ner_core.workbench.render import markdown_escape
+from ui import util
 
 # Every script run, fragment reruns included, ends with Streamlit's gc.collect(2) and keras.backend.clear_session(),
 # a few hundred ms holding the GIL once TensorFlow is loaded. When jobs trained on a thread of the server, polling
@@ -43,7 +44,7 @@ def visualize_live_jobs(
     announce_outcomes(selected, key=key, runner=runner, noun=options.get("noun", "Training"))
     statuses = _statuses(selected)
     interval = POLL_ACTIVE_S if any(status not in FINISHED_STATUSES for _, status in statuses) else idle_s
-    st.session_state[_inline_key(key)] = True  # the fragment's first call is part of this full run
+    util.start_polling(key)
     st.fragment(_poll, run_every=interval)(select, key=key, runner=runner, title=title, at_render=statuses, options=options)
 
 
@@ -73,17 +74,9 @@ def _statuses(selected: list[jobs.JobState]) -> tuple[tuple[str, str], ...]:
     return tuple((job.job_id, job.status) for job in selected)
 
 
-def _inline_key(key: str) -> str:
-    return f"{key}_jobs_inline"
-
-
 def _poll(select, *, key: str, runner: jobs.JobRunner, title: str | None, at_render: tuple, options: dict) -> None:
     selected = select()
-    # Only a timed rerun of the fragment reruns the page. Its first call runs inside the full run, microseconds
-    # after ``at_render`` was read: a job that started in between would rerun the page at once and drop what the
-    # run showed once (the form's "Queued run" message vanished that way under load). The next poll catches it.
-    inline = st.session_state.pop(_inline_key(key), False)
-    if not inline and _statuses(selected) != at_render:
+    if util.is_timed_rerun(key) and _statuses(selected) != at_render:
         st.rerun()
     if not selected:
         return

@@ -135,6 +135,22 @@ def show_error(exc: Exception) -> None:
         st.error(f"Unexpected problem: {exc.__class__.__name__}: {markdown_escape(exc)}")
 
 
+def start_polling(key: str) -> None:
+    """Call right before a polling fragment (``st.fragment(..., run_every=...)``) is first called in a full run."""
+    st.session_state[f"{key}_poll_inline"] = True
+
+
+def is_timed_rerun(key: str) -> bool:
+    """In a polling fragment: whether this call is a timed rerun, not the first call inside the full run.
+
+    A fragment that reruns the page when what it polls has changed must not do so on its first call: that call
+    comes microseconds after the page read the same thing, and a job that started in between would rerun the
+    page at once and drop what the run showed once (the form's "Queued run" message vanished that way under
+    load). The next timed rerun sees the change and reruns the page then.
+    """
+    return not st.session_state.pop(f"{key}_poll_inline", False)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def simulation_log_rows(database_url: str, simulation_id: str, count: int) -> list[dict]:
     """A simulation's prediction-log rows; ``count`` (its logged rows) keys the cache with the database,
