@@ -24,7 +24,7 @@ serve: $(STAMP)
 browser-deps:
 	@bash scripts/ensure_chromium.sh
 
-# The whole suite on both cores (pytest-xdist): 1,699 tests (stop 19) took 17 min in one process and about 11 min
+# The whole suite on both cores (pytest-xdist): 1,699 tests (stop 19) took 17 min in one process and 11-13 min
 # on two workers here. Every worker has its own workspace. loadfile keeps each file's tests on one
 # worker in order, so a module's shared server and browser start once; worksteal split them across
 # workers (each then started its own) and showed one test that leaned on an earlier one (now fixed).
