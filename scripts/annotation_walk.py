@@ -72,7 +72,6 @@ from ner_core.training import lineage  # noqa: E402
 from ner_core.workbench import run_labels, saved_annotations  # noqa: E402
 from scripts import browser_harness  # noqa: E402
 from scripts.walkthrough import (  # noqa: E402
-    GRID_ROW_PX,
     Check,
     StepRecord,
     Ui,
@@ -475,39 +474,6 @@ def step_bob(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, list[
     )
 
 
-def set_grid_tag(ui: Ui, grid, position: int, tag: str) -> int:
-    """Set the corrected tag of token ``position`` in the token grid as a user does: click its cell, Enter opens
-    the list, click the tag; then see the cell show it. Returns the repeats a rerun forced (the script's, not
-    the user's: a rerun can redraw the grid under a click or close the list before the choice lands)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    cell = f"glide-cell-4-{position}"
-    selected = "([e, id]) => (e.querySelector('td[aria-selected=true]') || {}).id === id"
-    for retries in range(3):
-        box = grid.bounding_box()
-        visible_rows = int(box["height"] // GRID_ROW_PX) - 2
-        row = min(position, visible_rows)
-        ui.page.mouse.click(box["x"] + box["width"] - 40, box["y"] + GRID_ROW_PX * (row + 1.5))
-        try:
-            for below in range(row + 1, position + 1):  # a row below the fold: the grid scrolls with the arrow key
-                ui.page.wait_for_function(selected, arg=[grid.element_handle(), f"glide-cell-4-{below - 1}"], timeout=5_000)
-                ui.page.keyboard.press("ArrowDown")
-            ui.page.wait_for_function(selected, arg=[grid.element_handle(), cell], timeout=5_000)
-            ui.page.keyboard.press("Enter")
-            option = ui.page.locator("#portal [role=option]").filter(has_text=re.compile(rf"^{re.escape(tag)}$"))
-            option.first.click(timeout=5_000)
-            ui.page.wait_for_function(
-                "([e, id, tag]) => ((e.querySelector('#' + id) || {}).textContent || '').trim() === tag",
-                arg=[grid.element_handle(), cell, tag],
-                timeout=5_000,
-            )
-            ui.wait_idle(quiet_s=0.5)
-            return retries
-        except PlaywrightTimeout:
-            ui.wait_idle(quiet_s=0.5)
-    raise WalkFailure(f"the token grid's cell {cell} could not be set to {tag} in three tries")
-
-
 def step_grid(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, list[str]]) -> None:
     """Gina corrects two of Alice's sentences (ones Bob did not do) in the token grid, to the same gold tags:
     the two views compared on the same real sentences. Opening the grid (T) and going back are not counted."""
@@ -536,7 +502,10 @@ def step_grid(ui: Ui, options: Options, evidence: Evidence, gold: dict[str, list
         changes = [(position, tag) for position, (tag, old) in enumerate(zip(gold[text], shown, strict=True)) if tag != old]
         started = time.perf_counter()
         for position, tag in changes:
-            evidence.grid_retries += set_grid_tag(ui, grid, position, tag)
+            try:
+                evidence.grid_retries += len(browser_harness.set_grid_tag(ui.page, grid, position, tag))
+            except browser_harness.HarnessError as exc:
+                raise WalkFailure(str(exc)) from exc
         if len(evidence.grid) == 0:
             paused = time.perf_counter()
             ui.shot("gina-grid-edited")

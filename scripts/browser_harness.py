@@ -9,6 +9,7 @@ The status widget older helpers polled never appears in this Streamlit version.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+GRID_ROW_PX = 35  # row (and header) height of st.dataframe / st.data_editor
 
 
 def app_page_paths(app_root: Path = ROOT) -> list[str]:
@@ -241,3 +243,63 @@ def wait_for_annotation(store, analyst: str, text: str, timeout_s: float = 60):
             return found[-1]
         time.sleep(0.005)
     raise HarnessError(f"no annotation by {analyst} of {text[:80]!r} in the database within {timeout_s:.0f} s")
+
+
+def set_grid_tag(page, grid, position: int, tag: str, *, column: int = 4, screenshot: Path | None = None) -> list[str]:
+    """Set the tag of row ``position`` in an ``st.data_editor`` tag column (``column``) as a user does: click the
+    cell, Enter opens its list, click the tag; the cell counts as set once it shows the tag and the list has
+    closed (an open list covers the rows below it and would take the next click). A row below the fold is
+    reached with the arrow key from the last visible one.
+
+    A rerun can redraw the grid under a click or close the list before the choice lands: then the try is
+    repeated (three in all), after closing a list left open and scrolling the grid back into view. Returns
+    where each repeated try stopped (the caller's, not the user's, actions); raises :class:`HarnessError`
+    with those causes, and a full-page ``screenshot`` if given, when all three fail. The browser test and
+    the annotation walk edit the grid this way.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    cell = f"glide-cell-{column}-{position}"
+    selected = "([e, id]) => (e.querySelector('td[aria-selected=true]') || {}).id === id"
+    causes: list[str] = []
+    for attempt in range(3):
+        if page.locator("#portal [role=option]").count():
+            page.keyboard.press("Escape")
+        if attempt:
+            grid.evaluate("e => e.scrollIntoView({block: 'start'})")
+        box = grid.bounding_box()
+        row = min(position, int(box["height"] // GRID_ROW_PX) - 2)
+        page.mouse.click(box["x"] + box["width"] - 40, box["y"] + GRID_ROW_PX * (row + 1.5))
+        step = "the click selects the cell"
+        try:
+            for below in range(row + 1, position + 1):
+                page.wait_for_function(selected, arg=[grid.element_handle(), f"glide-cell-{column}-{below - 1}"], timeout=5_000)
+                page.keyboard.press("ArrowDown")
+            page.wait_for_function(selected, arg=[grid.element_handle(), cell], timeout=5_000)
+            step = "Enter opens the list and the tag is clicked"
+            page.keyboard.press("Enter")
+            option = page.locator("#portal [role=option]").filter(has_text=re.compile(rf"^{re.escape(tag)}$"))
+            option.first.click(timeout=5_000)
+            step = "the cell shows the tag and the list has closed"
+            page.wait_for_function(
+                """([e, id, tag]) => ((e.querySelector('#' + id) || {}).textContent || '').trim() === tag
+                                     && !document.querySelector('#portal [role=option]')""",
+                arg=[grid.element_handle(), cell, tag],
+                timeout=5_000,
+            )
+            wait_until_idle(page, quiet_s=0.5)
+            return causes
+        except PlaywrightTimeout:
+            shown = grid.evaluate(
+                """(e, id) => ({selected: (e.querySelector('td[aria-selected=true]') || {}).id || null,
+                                cell: ((e.querySelector('#' + id) || {}).textContent || '').trim(),
+                                grids: document.querySelectorAll('[data-testid="stDataFrame"]').length,
+                                options: document.querySelectorAll('#portal [role=option]').length,
+                                top: Math.round(e.getBoundingClientRect().top), scrollY: Math.round(window.scrollY)})""",
+                cell,
+            )
+            causes.append(f"cell {position} ({tag}), try {attempt + 1} stopped at: {step}; the page showed {shown}")
+            wait_until_idle(page, quiet_s=0.5)
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot), full_page=True)
+    raise HarnessError(f"the grid's cell {cell} could not be set to {tag} in three tries ({screenshot}):\n" + "\n".join(causes))

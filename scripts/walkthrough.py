@@ -64,7 +64,6 @@ MAX_SCREENSHOT_HEIGHT = 15_000
 MODEL = "model2"
 ANNOTATIONS = 3
 SEARCH_WORD = "Iran"
-GRID_ROW_PX = 35  # row (and header) height of st.dataframe / st.data_editor
 CHECK_BACK_S = 10  # while a run trains, look at it this often (from Home in between; see wait_for_run)
 # Sidebar label -> (URL path of its link, the page's st.title, which tells that the page has been switched).
 PAGES = {
@@ -455,7 +454,7 @@ class Ui:
                         return
             raise WalkFailure(f"could not select {target} of the tag editor (selected {selected()!r})")
 
-        y = box["y"] + GRID_ROW_PX * (row + 1.5)  # the header is one row high
+        y = box["y"] + browser_harness.GRID_ROW_PX * (row + 1.5)  # the header is one row high
         select(f"glide-cell-0-{row}", lambda: self.page.mouse.click(box["x"] + 20, y))
         for at in range(1, column + 1):
             select(f"glide-cell-{at}-{row}", lambda: self.page.keyboard.press("ArrowRight"))

@@ -19,14 +19,13 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ner_core.corpus import tokenizer
 from ner_core.corpus.tags import Span, extract_spans, spans_to_tags
 from ner_core.serving.predictor import LOW_CONFIDENCE, Predictor
 from ner_core.workbench import annotation_pools, annotation_queue
 from scripts import browser_harness
-from scripts.browser_harness import enter_latency_ms, wait_for_annotation, wait_until_idle, watch_enter
+from scripts.browser_harness import enter_latency_ms, set_grid_tag, wait_for_annotation, wait_until_idle, watch_enter
 from tests.test_browser import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,7 +45,6 @@ FILLERS = [
 ]
 HOSTILE = "Anna wrote <img src=x onerror=alert(1)> in Oslo on Monday ."
 ENTER_TARGET_MS = 300
-GRID_ROW_PX = 35  # row (and header) height of st.data_editor
 
 
 @dataclass
@@ -164,61 +162,6 @@ def queued(store, server):
     annotation_queue.set_analysts_per_sentence(store, 1, analyst="browser test")
 
 
-def set_grid_cell(page, grid, position: int, tag: str, measured: Measured, evidence_dir) -> None:
-    """Select the token's tag cell, open its dropdown, choose ``tag``, and see the cell show it, as a user does.
-
-    A rerun may redraw the grid under a click or close the dropdown before the choice lands; such a
-    repeat is the test's, not the user's, and is counted apart (``grid_retries``). A cell is set once it shows
-    the tag and its list has closed (an open list covers the rows below it); an attempt starts by closing a
-    list left open, and a repeat scrolls the grid back into view. When all three fail,
-    the failure says at which step each attempt stopped and what the grid showed, with a screenshot.
-    """
-    cell = f"glide-cell-4-{position}"
-    stopped = []
-    for attempt in range(3):
-        if page.locator("#portal [role=option]").count():
-            page.keyboard.press("Escape")  # a list left open would take the click meant for the cell below it
-        if attempt:
-            grid.evaluate("e => e.scrollIntoView({block: 'start'})")
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + box["width"] - 40, box["y"] + GRID_ROW_PX * (position + 1.5))  # the cell
-        step = "the click selects the cell"
-        try:
-            page.wait_for_function(
-                "([e, id]) => (e.querySelector('td[aria-selected=true]') || {}).id === id",
-                arg=[grid.element_handle(), cell],
-                timeout=5_000,
-            )
-            step = "Enter opens the list and the tag is clicked"
-            page.keyboard.press("Enter")  # open its dropdown
-            page.locator("#portal [role=option]").filter(has_text=re.compile(rf"^{re.escape(tag)}$")).first.click(timeout=5_000)
-            step = "the cell shows the tag and the list has closed"
-            page.wait_for_function(
-                """([e, id, tag]) => ((e.querySelector('#' + id) || {}).textContent || '').trim() === tag
-                                     && !document.querySelector('#portal [role=option]')""",
-                arg=[grid.element_handle(), cell, tag],
-                timeout=5_000,
-            )
-            wait_until_idle(page, quiet_s=0.5)
-            return
-        except PlaywrightTimeout:
-            measured.grid_retries += 1
-            shown = grid.evaluate(
-                """(e, id) => ({selected: (e.querySelector('td[aria-selected=true]') || {}).id || null,
-                                cell: ((e.querySelector('#' + id) || {}).textContent || '').trim(),
-                                grids: document.querySelectorAll('[data-testid="stDataFrame"]').length,
-                                options: document.querySelectorAll('#portal [role=option]').length,
-                                top: Math.round(e.getBoundingClientRect().top), scrollY: Math.round(window.scrollY)})""",
-                cell,
-            )
-            stopped.append(f"cell {position}, attempt {attempt + 1} stopped at: {step}; the page showed {shown}")
-            measured.grid_retry_causes.append(stopped[-1])
-            wait_until_idle(page, quiet_s=0.5)
-    screenshot = evidence_dir / f"grid-{cell}.png"
-    page.screenshot(path=str(screenshot), full_page=True)
-    pytest.fail(f"the grid's cell {cell} could not be set to {tag} in three tries ({screenshot}):\n" + "\n".join(stopped))
-
-
 def test_three_entities_corrected_with_mouse_and_keys_then_the_same_in_the_token_table(
     browser, server, store, trained_run, queued, tmp_path
 ):
@@ -285,9 +228,10 @@ def test_three_entities_corrected_with_mouse_and_keys_then_the_same_in_the_token
     grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text="corrected tag")).first
     grid.evaluate("e => e.scrollIntoView({block: 'start'})")
     started = time.perf_counter()
-    for position, tag in changes:
-        set_grid_cell(page, grid, position, tag, measured, tmp_path)
+    for position, tag in changes:  # a repeat a rerun forces is the test's, not the user's: counted apart
+        measured.grid_retry_causes += set_grid_tag(page, grid, position, tag, screenshot=tmp_path / f"grid-{position}.png")
         measured.grid_actions += 3  # click the cell, Enter, click the tag
+    measured.grid_retries = len(measured.grid_retry_causes)
     page.get_by_role("button", name="Save and next").click()
     measured.grid_actions += 1
     wait_until_idle(page, quiet_s=0.5)
